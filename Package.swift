@@ -1,0 +1,82 @@
+// swift-tools-version:6.0
+// JAM: joint attention on multi-level deep features, as a staged batch pipeline.
+import PackageDescription
+
+let package = Package(
+    name: "JAM",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "jam-synth", targets: ["jam-synth"]),
+        .executable(name: "jam-decode", targets: ["jam-decode"]),
+        .executable(name: "jam-features", targets: ["jam-features"]),
+        .executable(name: "jam-bench", targets: ["jam-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: - C libraries (Debian packages; see scripts/setup.sh)
+
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial",
+                       providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat",
+                       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev"])]),
+
+        // MARK: - Libraries, by concern
+
+        /// Digests, errors, atomic files, progress, strict JSON: no C dependencies.
+        .target(name: "JAMCore"),
+        /// HDF5 files and the versioned artifact contract between stages.
+        .target(name: "JAMArtifacts", dependencies: ["CHDF5", "JAMCore"]),
+        /// `pipeline.json`: typed settings, per-stage digests, artifact locations.
+        .target(name: "JAMConfig", dependencies: ["JAMCore"]),
+        /// UCF101, HMDB51 and folder-per-class split readers.
+        .target(name: "JAMDatasets", dependencies: ["JAMCore"]),
+        /// FFmpeg decoding/encoding and the synthetic action generator.
+        .target(name: "JAMVideo", dependencies: ["CFFmpeg", "JAMCore"]),
+        /// Dense float kernels on channels-last buffers: GEMM, convolution, pooling, threads.
+        .target(name: "JAMTensor", dependencies: ["CBLAS", "JAMCore"]),
+        /// Trainable layers, forward and backward side by side; parameters and optimizers.
+        .target(name: "JAMNN", dependencies: ["JAMTensor", "JAMCore"]),
+        /// The networks: VGG16 (inference), the 3D convnet, the joint-attention LSTM.
+        .target(name: "JAMModel", dependencies: ["JAMTensor", "JAMNN", "JAMArtifacts", "JAMCore"]),
+        /// The stages: units of work, resumability, failure records, progress.
+        .target(name: "JAMStages", dependencies: [
+            "JAMCore", "JAMArtifacts", "JAMConfig", "JAMDatasets", "JAMVideo", "JAMTensor", "JAMModel",
+        ]),
+
+        // MARK: - Executables: thin command lines over JAMStages
+
+        .executableTarget(name: "jam-synth", dependencies: [
+            "JAMStages", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "jam-decode", dependencies: [
+            "JAMStages", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "jam-features", dependencies: [
+            "JAMStages", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "jam-bench", dependencies: [
+            "JAMStages", "JAMVideo", "JAMTensor", "JAMModel",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // MARK: - Tests (mirror the library targets)
+
+        .target(name: "JAMTestSupport", dependencies: ["JAMCore"], path: "Tests/JAMTestSupport"),
+        .testTarget(name: "JAMCoreTests", dependencies: ["JAMCore", "JAMTestSupport"]),
+        .testTarget(name: "JAMArtifactsTests", dependencies: ["JAMArtifacts", "JAMTestSupport"]),
+        .testTarget(name: "JAMConfigTests", dependencies: ["JAMConfig", "JAMTestSupport"]),
+        .testTarget(name: "JAMDatasetsTests", dependencies: ["JAMDatasets", "JAMTestSupport"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "JAMVideoTests", dependencies: ["JAMVideo", "JAMTestSupport"]),
+        .testTarget(name: "JAMTensorTests", dependencies: ["JAMTensor", "JAMTestSupport"]),
+        .testTarget(name: "JAMNNTests", dependencies: ["JAMNN", "JAMTestSupport"]),
+        .testTarget(name: "JAMModelTests", dependencies: ["JAMModel", "JAMArtifacts", "JAMTestSupport"]),
+        .testTarget(name: "JAMStagesTests", dependencies: [
+            "JAMStages", "JAMArtifacts", "JAMConfig", "JAMTestSupport",
+        ]),
+    ]
+)

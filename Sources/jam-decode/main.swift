@@ -1,0 +1,2 @@
+// Placeholder: jam-decode lands with its stage.
+print("jam-decode: not built yet")

@@ -1,0 +1,2 @@
+// Placeholder: jam-features lands with its stage.
+print("jam-features: not built yet")

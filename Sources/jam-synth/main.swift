@@ -1,0 +1,2 @@
+// Placeholder: jam-synth lands with its stage.
+print("jam-synth: not built yet")
