@@ -1,0 +1,71 @@
+// shapes: every parameter is a named, row-major view into one contiguous Float buffer.
+
+/// Where one named parameter lives inside a `ParameterStore`.
+public struct ParameterView: Sendable, Hashable, Codable {
+    /// A stable, human-readable name, for example `c3d.branch0.conv1.kernel`.
+    public var name: String
+    /// Row-major shape, for example `[kt, kh, kw, cin, cout]` for a 3D kernel.
+    public var shape: [Int]
+    /// First element of this parameter in the store's buffers.
+    public var offset: Int
+    /// `shape.reduce(1, *)`.
+    public var count: Int { shape.reduce(1, *) }
+    /// Whether weight decay applies (kernels and matrices yes, biases by our convention yes as
+    /// well: SPEC §4 says "weight decay ζ on all weights"; set false to exempt a parameter).
+    public var decays: Bool
+}
+
+/// All trainable parameters of a model in one contiguous buffer, with gradients in the same
+/// layout, so that optimizers, checkpoints and weight decay are single loops (llm.c style).
+///
+/// Build it by `add`ing parameters, then read and write them through their views.
+public final class ParameterStore: @unchecked Sendable {
+    public private(set) var views: [ParameterView] = []
+    private var indexByName: [String: Int] = [:]
+    /// The values, `totalCount` floats.
+    public var values: [Float] = []
+    /// dLoss/dValues, same layout as `values`; layers accumulate into it, `zeroGradients` clears it.
+    public var gradients: [Float] = []
+
+    public init() {}
+
+    public var totalCount: Int { values.count }
+
+    /// Appends a parameter of `shape`, zero-filled, and returns its view.
+    @discardableResult
+    public func add(_ name: String, shape: [Int], decays: Bool = true) -> ParameterView {
+        precondition(indexByName[name] == nil, "duplicate parameter name \(name)")
+        precondition(shape.allSatisfy { $0 > 0 }, "parameter \(name) has an empty shape \(shape)")
+        let view = ParameterView(name: name, shape: shape, offset: values.count, decays: decays)
+        indexByName[name] = views.count
+        views.append(view)
+        values.append(contentsOf: repeatElement(0, count: view.count))
+        gradients.append(contentsOf: repeatElement(0, count: view.count))
+        return view
+    }
+
+    public func view(named name: String) -> ParameterView? {
+        indexByName[name].map { views[$0] }
+    }
+
+    public func zeroGradients() {
+        gradients.withUnsafeMutableBufferPointer { g in
+            g.update(repeating: 0)
+        }
+    }
+
+    /// Adds `coefficient * Σ θ²` over decaying parameters to nothing (the caller adds the
+    /// returned value to its loss) and `2 * coefficient * θ` to their gradients.
+    public func applyWeightDecay(coefficient: Float) -> Float {
+        guard coefficient != 0 else { return 0 }
+        var penalty: Double = 0
+        for view in views where view.decays {
+            for i in view.offset..<(view.offset + view.count) {
+                let w = values[i]
+                penalty += Double(w * w)
+                gradients[i] += 2 * coefficient * w
+            }
+        }
+        return Float(penalty) * coefficient
+    }
+}
