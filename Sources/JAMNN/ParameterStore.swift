@@ -54,8 +54,8 @@ public final class ParameterStore: @unchecked Sendable {
         }
     }
 
-    /// Adds `coefficient * Σ θ²` over decaying parameters to nothing (the caller adds the
-    /// returned value to its loss) and `2 * coefficient * θ` to their gradients.
+    /// Weight decay ζ‖θ‖² over the decaying parameters: adds `2ζθ` to their gradients and
+    /// returns `ζ Σ θ²` for the caller to add to its loss.
     public func applyWeightDecay(coefficient: Float) -> Float {
         guard coefficient != 0 else { return 0 }
         var penalty: Double = 0
