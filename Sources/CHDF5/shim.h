@@ -11,6 +11,9 @@ static inline unsigned jam_H5F_ACC_RDONLY(void) { return H5F_ACC_RDONLY; }
 static inline unsigned jam_H5F_ACC_RDWR(void) { return H5F_ACC_RDWR; }
 static inline hid_t jam_H5P_DATASET_CREATE(void) { return H5P_DATASET_CREATE; }
 static inline hid_t jam_H5P_FILE_ACCESS(void) { return H5P_FILE_ACCESS; }
+static inline hid_t jam_H5P_LINK_CREATE(void) { return H5P_LINK_CREATE; }
+static inline hid_t jam_H5P_GROUP_CREATE(void) { return H5P_GROUP_CREATE; }
+static inline hid_t jam_H5P_FILE_CREATE(void) { return H5P_FILE_CREATE; }
 static inline size_t jam_H5T_VARIABLE(void) { return H5T_VARIABLE; }
 static inline hsize_t jam_H5S_UNLIMITED(void) { return H5S_UNLIMITED; }
 
