@@ -188,6 +188,27 @@ public class HDF5Object: @unchecked Sendable {
         guard H5Awrite(attr, type, &buffer) >= 0 else { throw fail("cannot write attribute \(name)") }
     }
 
+    /// Writes a 1-D array of fixed-length strings, NUL-padded to the longest (numpy's `S`
+    /// dtype, as Keras stores `layer_names` and `weight_names`).
+    public func setAttribute(_ name: String, strings: [String]) throws {
+        replaceAttribute(name)
+        let encoded = strings.map { Array($0.utf8) }
+        let width = max(1, encoded.map(\.count).max() ?? 1)
+        let type = H5Tcopy(jam_H5T_C_S1())
+        defer { H5Tclose(type) }
+        H5Tset_size(type, width)
+        H5Tset_strpad(type, H5T_STR_NULLPAD)
+        var dims = [hsize_t(strings.count)]
+        let space = H5Screate_simple(1, &dims, nil)
+        defer { H5Sclose(space) }
+        let attr = H5Acreate2(handle.id, name, type, space, jam_H5P_DEFAULT(), jam_H5P_DEFAULT())
+        guard attr >= 0 else { throw fail("cannot create attribute \(name)") }
+        defer { H5Aclose(attr) }
+        var buffer = [UInt8](repeating: 0, count: width * max(1, strings.count))
+        for (i, bytes) in encoded.enumerated() { buffer.replaceSubrange((i * width)..<(i * width + bytes.count), with: bytes) }
+        guard H5Awrite(attr, type, buffer) >= 0 else { throw fail("cannot write attribute \(name)") }
+    }
+
     /// Writes a numeric attribute: a scalar when `values` has one element and `vector` is false,
     /// else a 1-D array.
     public func setAttribute<T: HDF5Element>(_ name: String, _ values: [T], vector: Bool = false) throws {

@@ -1,0 +1,208 @@
+import Dispatch
+import Foundation
+import JAMArtifacts
+
+// The shared loop of every per-video stage (SPEC §3): a list of units, each with one output
+// file; finished units are skipped unless forced; units run in parallel on a fixed number of
+// workers; a failing unit is reported with its file and reason and the others go on (or the
+// stage stops at the first with --strict); a report of what failed is written beside the
+// outputs; the exit status says whether anything failed.
+
+/// One unit of work, usually one video, and the file that proves it finished.
+public struct WorkUnit: Sendable, Hashable {
+    /// A stable name for messages and the report, e.g. `MoveLeft/v_MoveLeft_g01_c02.avi`.
+    public var name: String
+    /// The input this unit reads (shown in failure messages).
+    public var input: URL
+    /// Its output. The unit is finished iff this exists and `isFinished` accepts it.
+    public var output: URL
+
+    public init(name: String, input: URL, output: URL) {
+        self.name = name
+        self.input = input
+        self.output = output
+    }
+}
+
+/// A unit that failed, or a problem found before any unit ran (a missing file in a split list).
+public struct UnitFailure: Sendable, Codable, Equatable, CustomStringConvertible {
+    public var unit: String
+    /// The file at fault (the video, the split file ...).
+    public var file: String
+    public var reason: String
+
+    public init(unit: String, file: String, reason: String) {
+        self.unit = unit
+        self.file = file
+        self.reason = reason
+    }
+
+    public var description: String { "\(file): \(reason)" }
+}
+
+/// How a stage run treats finished work and failures.
+public struct RunPolicy: Sendable {
+    /// Redo units whose output already exists.
+    public var force: Bool
+    /// Stop at the first failure (units already running finish).
+    public var strict: Bool
+    /// Units processed at once.
+    public var workers: Int
+
+    public init(force: Bool = false, strict: Bool = false, workers: Int = 1) {
+        self.force = force
+        self.strict = strict
+        self.workers = max(1, workers)
+    }
+}
+
+/// What a stage run did. Written as `stage-report.json` in the stage's output folder.
+public struct StageReport: Sendable, Codable {
+    public var stage: String
+    public var producer: String
+    public var configDigest: String
+    public var totalUnits: Int
+    public var completed: Int
+    public var skipped: Int
+    public var failures: [UnitFailure]
+    /// True when --strict stopped the run before every unit was tried.
+    public var stoppedEarly: Bool
+    public var seconds: Double
+    public var finished: String
+
+    public var succeeded: Bool { failures.isEmpty && !stoppedEarly }
+
+    enum CodingKeys: String, CodingKey {
+        case stage, producer, failures, seconds, finished
+        case configDigest = "config_digest"
+        case totalUnits = "total_units"
+        case completed, skipped
+        case stoppedEarly = "stopped_early"
+    }
+}
+
+/// Runs units with the policy and reports progress on standard error.
+public struct StageRunner: Sendable {
+    public var stage: String
+    public var policy: RunPolicy
+    public var progress: ProgressReporter
+
+    public init(stage: String, policy: RunPolicy, progress: ProgressReporter? = nil) {
+        self.stage = stage
+        self.policy = policy
+        self.progress = progress ?? ProgressReporter(label: stage)
+    }
+
+    /// Runs `work` for every unit not yet finished. `isFinished` decides whether an existing
+    /// output counts as done (by default: the file exists — outputs are published by rename,
+    /// so an existing file is complete). Failures found before the run (`knownFailures`) are
+    /// reported alongside.
+    public func run(
+        units: [WorkUnit],
+        knownFailures: [UnitFailure] = [],
+        configDigest: String,
+        isFinished: @Sendable (WorkUnit) -> Bool = { FileManager.default.fileExists(atPath: $0.output.path) },
+        work: @escaping @Sendable (WorkUnit) throws -> Void
+    ) -> StageReport {
+        let start = Date()
+        for failure in knownFailures { progress.log("FAILED \(failure)") }
+        let state = RunState(failures: knownFailures)
+        if policy.strict && !knownFailures.isEmpty { state.stop = true }
+
+        var pending: [WorkUnit] = []
+        for unit in units {
+            if !policy.force && isFinished(unit) { state.skipped += 1 } else { pending.append(unit) }
+        }
+        progress.start(total: pending.count, skipped: state.skipped)
+        let queue = pending
+        let workers = min(policy.workers, max(1, queue.count))
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while let unit = state.next(from: queue) {
+                do {
+                    try work(unit)
+                    state.finish(failure: nil, strict: policy.strict)
+                    progress.advance(failed: false)
+                } catch {
+                    let failure = UnitFailure(unit: unit.name, file: unit.input.path, reason: describe(error))
+                    progress.log("FAILED \(failure)")
+                    state.finish(failure: failure, strict: policy.strict)
+                    progress.advance(failed: true)
+                }
+            }
+        }
+        progress.finish()
+        return StageReport(
+            stage: stage, producer: "\(stage) \(jamVersion)", configDigest: configDigest,
+            totalUnits: units.count, completed: state.completed, skipped: state.skipped,
+            failures: state.failures, stoppedEarly: state.stop && state.taken < queue.count,
+            seconds: Date().timeIntervalSince(start),
+            finished: ISO8601DateFormatter().string(from: Date()))
+    }
+}
+
+/// JAM's errors describe themselves for users (file and reason); others as Swift prints them.
+func describe(_ error: Error) -> String { String(describing: error) }
+
+/// Shared progress of the workers; every access holds the lock.
+private final class RunState: @unchecked Sendable {
+    private let lock = NSLock()
+    var taken = 0
+    var completed = 0
+    var skipped = 0
+    var failures: [UnitFailure]
+    var stop = false
+
+    init(failures: [UnitFailure]) { self.failures = failures }
+
+    func next(from queue: [WorkUnit]) -> WorkUnit? {
+        lock.withLock {
+            guard !stop, taken < queue.count else { return nil }
+            defer { taken += 1 }
+            return queue[taken]
+        }
+    }
+
+    func finish(failure: UnitFailure?, strict: Bool) {
+        lock.withLock {
+            if let failure {
+                failures.append(failure)
+                if strict { stop = true }
+            } else {
+                completed += 1
+            }
+        }
+    }
+}
+
+extension StageReport {
+    /// Writes the report as `stage-report.json` in `folder`, atomically.
+    public func write(to folder: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var sorted = self
+        sorted.failures.sort { ($0.unit, $0.file) < ($1.unit, $1.file) }
+        try writeAtomically(encoder.encode(sorted), to: folder.appendingPathComponent("stage-report.json"))
+    }
+
+    /// The line printed at the end of a run.
+    public var summary: String {
+        var text = "\(stage): \(completed) done, \(skipped) already done, \(failures.count) failed of \(totalUnits)"
+        text += String(format: " in %.1f s", seconds)
+        if stoppedEarly { text += " (stopped at the first failure: --strict)" }
+        return text
+    }
+}
+
+/// Writes `data` under a temporary name beside `url`, syncs it, and renames it into place.
+func writeAtomically(_ data: Data, to url: URL) throws {
+    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    let temporary = url.deletingLastPathComponent().appendingPathComponent(
+        "\(url.lastPathComponent)\(ArtifactWriter.temporaryMarker)\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+    try data.write(to: temporary)
+    let fd = open(temporary.path, O_RDONLY)
+    if fd >= 0 { fsync(fd); close(fd) }
+    guard rename(temporary.path, url.path) == 0 else {
+        try? FileManager.default.removeItem(at: temporary)
+        throw ArtifactError(path: url.path, "cannot rename into place")
+    }
+}
