@@ -47,16 +47,21 @@ let package = Package(
             "JAMCore", "JAMArtifacts", "JAMConfig", "JAMDatasets", "JAMVideo", "JAMTensor", "JAMModel",
         ]),
 
+        /// What every command line shares: --config, --profile, --force, --strict, error exits.
+        .target(name: "JAMCommandLine", dependencies: [
+            "JAMStages", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
         // MARK: - Executables: thin command lines over JAMStages
 
         .executableTarget(name: "jam-synth", dependencies: [
-            "JAMStages", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "JAMStages", "JAMCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "jam-decode", dependencies: [
-            "JAMStages", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "JAMStages", "JAMCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "jam-features", dependencies: [
-            "JAMStages", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "JAMStages", "JAMCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "jam-bench", dependencies: [
             "JAMStages", "JAMVideo", "JAMTensor", "JAMModel",

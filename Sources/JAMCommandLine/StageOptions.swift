@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import JAMStages
+
+/// The options every stage command takes (SPEC §2): where the config is, which profile of it,
+/// and how to treat finished work and failures (SPEC §3).
+public struct StageOptions: ParsableArguments {
+    @Option(name: .long, help: "The pipeline configuration file.")
+    public var config: String = "pipeline.json"
+
+    @Option(name: .long, help: "A profile of the config to apply over its base settings (e.g. 'paper').")
+    public var profile: String?
+
+    @Flag(name: .long, help: "Redo units whose output already exists.")
+    public var force = false
+
+    @Flag(name: .long, help: "Stop at the first failing unit instead of reporting it and going on.")
+    public var strict = false
+
+    @Option(name: .long, help: "Units to process in parallel (default: the stage's 'threads' setting).")
+    public var threads: Int?
+
+    public init() {}
+
+    public func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        guard FileManager.default.fileExists(atPath: config) else {
+            throw ValidationError("\(config): no such config file (pass --config PATH)")
+        }
+    }
+
+    public var configURL: URL { URL(fileURLWithPath: config) }
+
+    /// The run policy: --force, --strict, and --threads or the stage's own setting.
+    public func policy(defaultWorkers: Int) -> RunPolicy {
+        RunPolicy(force: force, strict: strict, workers: threads ?? defaultWorkers)
+    }
+}
+
+/// Ends a stage command: prints the report's summary line and exits non-zero when any unit
+/// failed (SPEC §3), after the report has been written.
+public func finish(with report: StageReport) throws -> Never {
+    print(report.summary)
+    if !report.failures.isEmpty {
+        writeStandardError("\(report.stage): \(report.failures.count) unit(s) failed; see stage-report.json for the list\n")
+    }
+    throw ExitCode(report.succeeded ? 0 : 1)
+}
