@@ -1,0 +1,166 @@
+import Foundation
+import JAMCore
+
+/// The typed contents of `pipeline.json`: every stage's settings, the per-stage digests that
+/// name its artifacts (`StageDigests.swift`), and where those artifacts live.
+///
+///     let config = try PipelineConfig.load(from: URL(fileURLWithPath: "pipeline.json"), profile: "paper")
+///     let dir = config.stageDirectory("frames", digest: config.decodeDigest)
+///
+/// The file's root holds the sections `artifacts_root`, `dataset`, `synth`, `decode`, `features`
+/// (see the `*Settings` types; keys are snake_case and every setting has a default, so a section
+/// may be partial or absent) and optionally `"profiles": {"<name>": {...partial sections...}}`.
+/// A chosen profile is deep-merged over the base (objects merge key by key; scalars and arrays
+/// replace) and the result is validated. Every profile is validated the same way on every load,
+/// so a typo in an unused profile is reported too; errors about values that came from a profile
+/// point into it (`$.profiles.paper.decode.size`).
+///
+/// Later sections (`c3d`, `lstm`, `eval`) plug in through `PipelineConfigSection`.
+public struct PipelineConfig: Sendable {
+    /// The file as named in messages (the path as the caller gave it).
+    public var file: String
+    /// The folder that relative paths in the file resolve against.
+    public var baseDirectory: URL
+    /// The profile merged over the base, if any.
+    public var profile: String?
+    /// The effective document (base with the profile merged in, without `profiles`).
+    public var document: JSONValue
+
+    /// `artifacts_root` as written (default `data/artifacts`); see `artifactsRoot`.
+    public var artifactsRootSetting: String = "data/artifacts"
+    public var dataset = DatasetSettings()
+    public var synth = SynthSettings()
+    public var decode = DecodeSettings()
+    public var features = FeaturesSettings()
+
+    /// The top-level keys a config file may hold.
+    public static let rootKeys = ["artifacts_root", DatasetSettings.key, SynthSettings.key,
+                                  DecodeSettings.key, FeaturesSettings.key, "profiles"]
+
+    // MARK: - Loading
+
+    /// Reads, merges and validates a config file. `profile` names an entry of the file's
+    /// `profiles`; nil uses the base settings. Throws a `JAMError` naming the file, the JSON path
+    /// and what was expected (`pipeline.json: $.decode.size: expected a multiple of 16, found 100`).
+    /// Does not check that the dataset root or weights file exist: the stages do, when they need them.
+    public static func load(from url: URL, profile: String? = nil) throws -> PipelineConfig {
+        let document = try JSONValue.read(contentsOf: url)
+        return try PipelineConfig(
+            document: document, file: url.relativePath,
+            baseDirectory: url.absoluteURL.deletingLastPathComponent(), profile: profile)
+    }
+
+    /// Builds a config from an already parsed document; `file` is used in messages and
+    /// `baseDirectory` resolves relative paths. Same rules as `load(from:profile:)`.
+    public init(document: JSONValue, file: String, baseDirectory: URL, profile: String? = nil) throws {
+        // The base first, with `profiles` counted as known so that a top-level typo lists it.
+        let root = try JSONObjectReader(document, file: file)
+        _ = root.contains("profiles")
+        var base = root.members
+        base["profiles"] = nil
+        let baseConfig = try PipelineConfig(
+            reader: root, effective: .object(base), file: file, baseDirectory: baseDirectory, profile: nil)
+
+        // Then every profile, each merged over the base and validated as a whole.
+        var names: [String] = []
+        var chosen: PipelineConfig?
+        if let p = root.members["profiles"] {
+            let reader = try JSONObjectReader(p, file: file, path: JSONPath.root.appending("profiles"))
+            names = reader.members.keys.sorted()
+            for name in names {
+                let body = reader.members[name]!
+                _ = try JSONObjectReader(body, file: file, path: reader.path.appending(name))  // an object?
+                let config = try PipelineConfig(
+                    effective: JSONValue.object(base).merging(body), file: file, baseDirectory: baseDirectory,
+                    profile: name, renderPath: PipelineConfig.pathRenderer(profile: name, body: body))
+                if name == profile { chosen = config }
+            }
+        }
+
+        guard let profile else {
+            self = baseConfig
+            return
+        }
+        guard let chosen else {
+            let available = names.map { "\"\($0)\"" }.joined(separator: ", ")
+            throw JAMError(
+                "no profile named \"\(profile)\" ("
+                    + (names.isEmpty ? "the file has no profiles" : "profiles: \(available)") + ")",
+                file: file, location: names.isEmpty ? nil : "$.profiles")
+        }
+        self = chosen
+    }
+
+    /// Validates an effective (merged, profile-free) document.
+    private init(
+        effective: JSONValue, file: String, baseDirectory: URL, profile: String?,
+        renderPath: @escaping (JSONPath) -> String
+    ) throws {
+        let reader = try JSONObjectReader(effective, file: file, renderPath: renderPath)
+        try self.init(reader: reader, effective: effective, file: file, baseDirectory: baseDirectory, profile: profile)
+    }
+
+    private init(
+        reader root: JSONObjectReader, effective: JSONValue, file: String, baseDirectory: URL, profile: String?
+    ) throws {
+        self.file = file
+        self.baseDirectory = baseDirectory
+        self.profile = profile
+        self.document = effective
+        artifactsRootSetting = try root.string("artifacts_root", default: artifactsRootSetting)
+        dataset = try DatasetSettings(reading: root.object(DatasetSettings.key))
+        synth = try SynthSettings(reading: root.object(SynthSettings.key))
+        decode = try DecodeSettings(reading: root.object(DecodeSettings.key))
+        features = try FeaturesSettings(reading: root.object(FeaturesSettings.key))
+        try root.finish()
+    }
+
+    /// Renders a path of the merged document as the place the user must edit: inside the
+    /// profile's body when the value (or the replaced array/scalar holding it) came from there.
+    private static func pathRenderer(profile: String, body: JSONValue) -> (JSONPath) -> String {
+        return { path in
+            var node: JSONValue? = body
+            for (depth, component) in path.components.enumerated() {
+                guard case .key(let key) = component, case .object(let members)? = node,
+                      let next = members[key] else {
+                    // Walked off the profile: the value came from the base unless a non-object
+                    // from the profile replaced this whole subtree.
+                    if depth > 0, let node, node.objectValue == nil { break }
+                    return path.description
+                }
+                node = next
+            }
+            let inProfile = JSONPath(components: [.key("profiles"), .key(profile)] + path.components)
+            return inProfile.description
+        }
+    }
+
+    // MARK: - Resolved paths
+
+    /// A path setting made absolute: absolute paths stay, `~/` is the home folder, anything else
+    /// is relative to the config file's folder.
+    public func resolve(_ path: String) -> URL {
+        if path.hasPrefix("/") { return URL(fileURLWithPath: path).standardizedFileURL }
+        if path == "~" || path.hasPrefix("~/") {
+            let home = FileManager.default.homeDirectoryForCurrentUser
+            return home.appendingPathComponent(String(path.dropFirst(2))).standardizedFileURL
+        }
+        return baseDirectory.appendingPathComponent(path).standardizedFileURL
+    }
+
+    /// Where all artifacts go: `artifacts_root`, resolved.
+    public var artifactsRoot: URL { resolve(artifactsRootSetting) }
+
+    /// The dataset folder: `dataset.root`, resolved.
+    public var datasetRoot: URL { resolve(dataset.root) }
+
+    /// The VGG16 weights file: `features.weights`, resolved; nil means He initialisation.
+    public var weightsURL: URL? { features.weights.map(resolve) }
+
+    /// Every setting with its effective value (defaults filled in), as a JSON object with the
+    /// file's keys: for `--show-config` and for provenance records.
+    public var effectiveSettings: JSONValue {
+        ["artifacts_root": .string(artifactsRootSetting), DatasetSettings.key: dataset.json,
+         SynthSettings.key: synth.json, DecodeSettings.key: decode.json, FeaturesSettings.key: features.json]
+    }
+}

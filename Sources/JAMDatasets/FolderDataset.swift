@@ -1,0 +1,96 @@
+import Foundation
+import JAMCore
+
+/// A folder-per-class dataset: videos at `<root>/<class>/<video>` (`.avi`, `.mp4`, `.mkv`,
+/// `.mov`, `.webm`, any letter case; other files are ignored).
+///
+/// Classes are the non-hidden subfolders that hold at least one video, sorted by UTF-8 bytes
+/// (label = position). A folder named `splits` is never a class.
+///
+/// The train/test split:
+/// - if `<root>/splits/` holds `trainlist0N.txt` (or `trainlistN.txt`), split N is read from it
+///   and the matching test list in UCF101 syntax (`Class/video.avi [label]`, labels 1-based and
+///   optional, checked against the class folder); `<root>/splits/classInd.txt`, if present,
+///   fixes the class order instead of sorting;
+/// - otherwise the split is `DatasetSplit.rotating` over each class's videos in file-name
+///   order: video i of a class is a test video in split `i % 3 + 1`. No seed: the same folder
+///   always gives the same split, and the three splits test every video once. (Unlike UCF101's
+///   groups this cannot keep clips of one actor on one side; ship split files if that matters.)
+public enum FolderDataset {
+    /// File extensions taken as videos (compared lowercased).
+    public static let videoExtensions: Set<String> = ["avi", "mp4", "mkv", "mov", "webm"]
+    /// The optional folder of UCF101-syntax split files under the root.
+    public static let splitFolderName = "splits"
+
+    /// Every video under the root, labelled by sorted class folder, classes and videos in
+    /// byte order. Throws a `JAMError` when the root cannot be listed or has no class folders.
+    public static func scan(root: URL) throws -> (classNames: [String], videos: [VideoEntry]) {
+        let fm = FileManager.default
+        guard let top = try? fm.contentsOfDirectory(atPath: root.path) else {
+            throw JAMError("cannot list the dataset folder", file: root.path)
+        }
+        var perClass: [(String, [String])] = []
+        for name in SplitFiles.byteSorted(top) where !name.hasPrefix(".") && name != splitFolderName {
+            var isDirectory: ObjCBool = false
+            let dir = root.appendingPathComponent(name)
+            guard fm.fileExists(atPath: dir.path, isDirectory: &isDirectory), isDirectory.boolValue,
+                  let files = try? fm.contentsOfDirectory(atPath: dir.path) else { continue }
+            let videos = files.filter { !$0.hasPrefix(".") && isVideoName($0) }
+            if !videos.isEmpty { perClass.append((name, SplitFiles.byteSorted(videos))) }
+        }
+        guard !perClass.isEmpty else {
+            throw JAMError("no class folders with videos (\(videoExtensions.sorted().joined(separator: ", ")))",
+                           file: root.path)
+        }
+        var entries: [VideoEntry] = []
+        for (label, (className, files)) in perClass.enumerated() {
+            for file in files {
+                entries.append(VideoEntry(relativePath: "\(className)/\(file)", label: label, className: className))
+            }
+        }
+        return (perClass.map(\.0), entries)
+    }
+
+    /// Whether a file name has one of `videoExtensions`.
+    public static func isVideoName(_ name: String) -> Bool {
+        let ext = (name as NSString).pathExtension.lowercased()
+        return videoExtensions.contains(ext)
+    }
+
+    /// Reads split `split` (1...3); see the type's doc for where the split comes from and
+    /// `DatasetReader.read` for `checkFiles` and what throws.
+    public static func read(root: URL, split: Int, checkFiles: Bool = true) throws -> SplitReadResult {
+        let (scannedClasses, videos) = try scan(root: root)
+        let splitDir = root.appendingPathComponent(splitFolderName, isDirectory: true)
+        guard let trainURL = listURL(splitDir, "trainlist", split) else {
+            if hasAnyList(splitDir) {
+                throw JAMError("split files exist but none for split \(split) (trainlist\(SplitFiles.twoDigits(split)).txt)",
+                               file: splitDir.path)
+            }
+            return SplitReadResult(
+                split: DatasetSplit.rotating(classNames: scannedClasses, videos: videos, split: split), problems: [])
+        }
+        let testURL = listURL(splitDir, "testlist", split)
+            ?? splitDir.appendingPathComponent("testlist\(SplitFiles.twoDigits(split)).txt")  // throws as missing
+        let classInd = splitDir.appendingPathComponent("classInd.txt")
+        let classNames = FileManager.default.fileExists(atPath: classInd.path)
+            ? try UCF101Splits.readClassIndex(classInd) : scannedClasses
+        var parser = UCFListParser(root: root, classNames: classNames, checkFiles: checkFiles)
+        let train = try parser.entries(of: trainURL)
+        let test = try parser.entries(of: testURL)
+        return SplitReadResult(
+            split: DatasetSplit(classNames: classNames, train: train, test: test), problems: parser.problems)
+    }
+
+    /// `<dir>/<stem>0N.txt` or `<dir>/<stem>N.txt`, whichever exists.
+    private static func listURL(_ dir: URL, _ stem: String, _ split: Int) -> URL? {
+        [SplitFiles.twoDigits(split), "\(split)"]
+            .map { dir.appendingPathComponent("\(stem)\($0).txt") }
+            .first { FileManager.default.fileExists(atPath: $0.path) }
+    }
+
+    private static func hasAnyList(_ dir: URL) -> Bool {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        return names.contains { $0.hasPrefix("trainlist") || $0.hasPrefix("testlist") }
+    }
+}
