@@ -72,7 +72,7 @@ let package = Package(
 
         .target(name: "JAMTestSupport", dependencies: ["JAMCore"], path: "Tests/JAMTestSupport"),
         .testTarget(name: "JAMCoreTests", dependencies: ["JAMCore", "JAMTestSupport"]),
-        .testTarget(name: "JAMArtifactsTests", dependencies: ["JAMArtifacts", "JAMTestSupport"]),
+        .testTarget(name: "JAMArtifactsTests", dependencies: ["JAMArtifacts", "JAMCore", "JAMTestSupport"]),
         .testTarget(name: "JAMConfigTests", dependencies: ["JAMConfig", "JAMTestSupport"]),
         .testTarget(name: "JAMDatasetsTests", dependencies: ["JAMDatasets", "JAMTestSupport"],
                     resources: [.copy("Fixtures")]),

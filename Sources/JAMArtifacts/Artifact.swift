@@ -1,4 +1,5 @@
 import Foundation
+import JAMCore
 
 // The contract between stages. Every artifact is one HDF5 file whose root attributes say what
 // it is (SPEC §2), so that `h5dump -A file.h5` explains it without the code:
@@ -153,27 +154,19 @@ public final class ArtifactWriter: @unchecked Sendable {
 
     public init(url: URL, header: ArtifactHeader) throws {
         finalURL = url
-        let folder = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        temporaryURL = folder.appendingPathComponent(
-            "\(url.lastPathComponent)\(ArtifactWriter.temporaryMarker)\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        temporaryURL = AtomicFile.temporaryURL(for: url)
         let file = try HDF5File.create(at: temporaryURL)
         try header.write(to: file)
         self.file = file
     }
 
-    /// The infix of temporary names: `x.h5.tmp-<pid>-<random>`. Anything carrying it is unfinished.
-    public static let temporaryMarker = ".tmp-"
-
-    /// Flushes, closes, syncs and renames the file to its final name.
+    /// Flushes and closes the file, then publishes it under its final name (fsync + rename).
     public func publish() throws {
         guard let file else { throw ArtifactError(path: finalURL.path, "already published") }
         try file.flush()
         self.file = nil  // closes the HDF5 handle (the last reference)
-        try syncFile(at: temporaryURL)
-        guard rename(temporaryURL.path, finalURL.path) == 0 else {
-            throw ArtifactError(path: finalURL.path, "cannot rename \(temporaryURL.lastPathComponent) into place: \(String(cString: strerror(errno)))")
-        }
+        try AtomicFile.commit(temporary: temporaryURL, to: finalURL)
         published = true
     }
 
@@ -183,20 +176,4 @@ public final class ArtifactWriter: @unchecked Sendable {
             try? FileManager.default.removeItem(at: temporaryURL)
         }
     }
-
-    /// Removes temporary files that killed runs left in `folder` (recursively).
-    public static func removeStaleTemporaries(in folder: URL) {
-        guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil) else { return }
-        for case let url as URL in walker where url.lastPathComponent.contains(temporaryMarker) {
-            try? FileManager.default.removeItem(at: url)
-        }
-    }
-}
-
-/// fsync(2) on a file, so a rename after it publishes complete contents even across a crash.
-func syncFile(at url: URL) throws {
-    let fd = open(url.path, O_RDONLY)
-    guard fd >= 0 else { throw ArtifactError(path: url.path, "cannot open for fsync") }
-    defer { close(fd) }
-    guard fsync(fd) == 0 else { throw ArtifactError(path: url.path, "fsync failed") }
 }

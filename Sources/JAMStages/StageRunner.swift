@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import JAMArtifacts
+import JAMCore
 
 // The shared loop of every per-video stage (SPEC §3): a list of units, each with one output
 // file; finished units are skipped unless forced; units run in parallel on a fixed number of
@@ -181,7 +182,7 @@ extension StageReport {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         var sorted = self
         sorted.failures.sort { ($0.unit, $0.file) < ($1.unit, $1.file) }
-        try writeAtomically(encoder.encode(sorted), to: folder.appendingPathComponent("stage-report.json"))
+        try AtomicFile.write(encoder.encode(sorted), to: folder.appendingPathComponent("stage-report.json"))
     }
 
     /// The line printed at the end of a run.
@@ -190,19 +191,5 @@ extension StageReport {
         text += String(format: " in %.1f s", seconds)
         if stoppedEarly { text += " (stopped at the first failure: --strict)" }
         return text
-    }
-}
-
-/// Writes `data` under a temporary name beside `url`, syncs it, and renames it into place.
-func writeAtomically(_ data: Data, to url: URL) throws {
-    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-    let temporary = url.deletingLastPathComponent().appendingPathComponent(
-        "\(url.lastPathComponent)\(ArtifactWriter.temporaryMarker)\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-    try data.write(to: temporary)
-    let fd = open(temporary.path, O_RDONLY)
-    if fd >= 0 { fsync(fd); close(fd) }
-    guard rename(temporary.path, url.path) == 0 else {
-        try? FileManager.default.removeItem(at: temporary)
-        throw ArtifactError(path: url.path, "cannot rename into place")
     }
 }

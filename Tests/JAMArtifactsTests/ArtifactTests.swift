@@ -1,5 +1,6 @@
 import Foundation
 import JAMArtifacts
+import JAMCore
 import JAMTestSupport
 import Testing
 
@@ -15,7 +16,7 @@ import Testing
             let writer = try ArtifactWriter(url: url, header: header(.frames))
             try writer.file!.write("frames", [UInt8](repeating: 7, count: 12), shape: [1, 2, 2, 3])
             #expect(!FileManager.default.fileExists(atPath: url.path), "visible before publish")
-            #expect(writer.temporaryURL.lastPathComponent.contains(ArtifactWriter.temporaryMarker))
+            #expect(AtomicFile.isTemporaryName(writer.temporaryURL.lastPathComponent))
             try writer.publish()
             #expect(FileManager.default.fileExists(atPath: url.path))
             #expect(!FileManager.default.fileExists(atPath: writer.temporaryURL.path))
@@ -48,19 +49,6 @@ import Testing
             }
             #expect(!FileManager.default.fileExists(atPath: temporary!.path))
             #expect(!FileManager.default.fileExists(atPath: url.path))
-        }
-    }
-
-    @Test func staleTemporariesAreRemoved() throws {
-        try withTemporaryDirectory { dir in
-            let stale = dir.appendingPathComponent("x/a.h5.tmp-123-456")
-            let kept = dir.appendingPathComponent("x/b.h5")
-            try FileManager.default.createDirectory(at: stale.deletingLastPathComponent(), withIntermediateDirectories: true)
-            _ = FileManager.default.createFile(atPath: stale.path, contents: Data("half".utf8))
-            _ = FileManager.default.createFile(atPath: kept.path, contents: Data("done".utf8))
-            ArtifactWriter.removeStaleTemporaries(in: dir)
-            #expect(!FileManager.default.fileExists(atPath: stale.path))
-            #expect(FileManager.default.fileExists(atPath: kept.path))
         }
     }
 

@@ -1,0 +1,96 @@
+import Foundation
+import JAMArtifacts
+import JAMConfig
+import JAMCore
+import JAMDatasets
+import JAMVideo
+
+/// Stage 1, `jam-decode`: one `frames` artifact per video of the configured splits
+/// (docs/ARTIFACTS.md), in `<artifacts_root>/<dataset>/frames/<decode digest>/`.
+public enum DecodeStage {
+    public static let folderName = "frames"
+
+    /// The videos of the configured splits (each once), with the problems the split files
+    /// reported as failures (missing file, path escaping the root).
+    public static func videos(config: PipelineConfig) throws -> (videos: [VideoEntry], classNames: [String], problems: [UnitFailure]) {
+        var seen = Set<String>()
+        var videos: [VideoEntry] = []
+        var classNames: [String] = []
+        var problems: [UnitFailure] = []
+        var seenProblems = Set<DatasetProblem>()
+        for split in config.dataset.splits {
+            let result: SplitReadResult
+            do {
+                result = try DatasetReader.read(config.dataset.format, root: config.datasetRoot, split: split)
+            } catch let error as JAMError where config.dataset.synthetic {
+                throw JAMError("\(error.description) (the dataset is synthetic: run jam-synth first)")
+            }
+            classNames = result.split.classNames
+            for entry in result.split.allVideos where seen.insert(entry.relativePath).inserted {
+                videos.append(entry)
+            }
+            for problem in result.problems where seenProblems.insert(problem).inserted {
+                problems.append(UnitFailure(unit: problem.path, file: problem.file, reason: problem.description))
+            }
+        }
+        return (videos, classNames, problems)
+    }
+
+    public static func run(config: PipelineConfig, policy: RunPolicy, progress: ProgressReporter? = nil) throws -> StageReport {
+        let (videos, _, problems) = try videos(config: config)
+        let folder = config.stageDirectory(folderName, digest: config.decodeDigest)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        removeStaleTemporaries(under: folder)
+
+        let root = config.datasetRoot
+        let decode = config.decode
+        let options = DecodeOptions(
+            size: decode.size, resize: decode.resize == .crop ? .centerCrop : .stretch,
+            every: decode.every, maxFrames: decode.maxFrames, threads: 1)
+        let header = { (source: String) in
+            ArtifactHeader(kind: .frames, producer: "jam-decode \(jamVersion)", configDigest: config.decodeDigest,
+                           config: config.decodeStage.canonicalJSON, source: source)
+        }
+        let entries = Dictionary(uniqueKeysWithValues: videos.map { ($0.relativePath, $0) })
+        let units = videos.map {
+            WorkUnit(name: $0.relativePath, input: $0.url(root: root),
+                     output: PipelineConfig.artifactURL(forVideo: $0.relativePath, in: folder))
+        }
+        let runner = StageRunner(stage: "jam-decode", policy: policy, progress: progress)
+        // Videos decode in parallel, one FFmpeg thread each: whole-video parallelism scales
+        // better than codec threads on short clips and keeps every artifact independent of
+        // the thread count.
+        let report = runner.run(units: units, knownFailures: problems, configDigest: config.decodeDigest) { unit in
+            let entry = entries[unit.name]!
+            let video = try decodeVideo(at: unit.input, options: options)
+            let writer = try ArtifactWriter(url: unit.output, header: header(unit.input.path))
+            let file = writer.file!
+            try file.write("frames", video.frames, shape: [video.frameCount, video.size, video.size, 3],
+                           options: DatasetOptions(deflate: 1))
+            try file.write("frame_index", video.frameIndices, shape: [video.frameCount])
+            try file.setAttribute("video", entry.relativePath)
+            try file.setAttribute("class_name", entry.className)
+            try file.setAttribute("label", entry.label)
+            try file.setAttribute("size", video.size)
+            try file.setAttribute("resize", decode.resize.rawValue)
+            try file.setAttribute("every", decode.every)
+            try file.setAttribute("max_frames", decode.maxFrames)
+            try file.setAttribute("source_fps", video.fps)
+            try file.setAttribute("source_width", video.sourceWidth)
+            try file.setAttribute("source_height", video.sourceHeight)
+            try file.setAttribute("source_frame_count", video.sourceFrameCount)
+            try writer.publish()
+        }
+        try report.write(to: folder)
+        return report
+    }
+}
+
+/// Clears temporaries of killed runs in a stage folder and its class subfolders.
+func removeStaleTemporaries(under folder: URL) {
+    AtomicFile.removeStaleTemporaries(in: folder)
+    let children = (try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: [.isDirectoryKey])) ?? []
+    for child in children where (try? child.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true {
+        AtomicFile.removeStaleTemporaries(in: child)
+    }
+}

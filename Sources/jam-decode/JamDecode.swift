@@ -1,0 +1,25 @@
+import ArgumentParser
+import JAMCommandLine
+import JAMConfig
+import JAMStages
+
+@main
+struct JamDecode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jam-decode",
+        abstract: "Decode the videos of the configured splits into frames artifacts ([T, S, S, 3] uint8).",
+        discussion: """
+            Reads the 'dataset' and 'decode' sections of the config and writes one HDF5 frames \
+            artifact per video under <artifacts_root>/<dataset>/frames/<digest>/. Finished videos \
+            are skipped; bad videos are reported with the reason and the others go on; the exit \
+            status is 1 if any video failed. See docs/ARTIFACTS.md.
+            """)
+
+    @OptionGroup var options: StageOptions
+
+    func run() throws {
+        let config = try PipelineConfig.load(from: options.configURL, profile: options.profile)
+        let report = try DecodeStage.run(config: config, policy: options.policy(defaultWorkers: config.decode.threads))
+        try finish(with: report)
+    }
+}
