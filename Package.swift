@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "JAMNNTests", dependencies: ["JAMNN", "JAMTestSupport"]),
         .testTarget(name: "JAMModelTests", dependencies: ["JAMModel", "JAMArtifacts", "JAMTestSupport"]),
         .testTarget(name: "JAMStagesTests", dependencies: [
-            "JAMStages", "JAMArtifacts", "JAMConfig", "JAMTestSupport",
+            "JAMStages", "JAMArtifacts", "JAMConfig", "JAMCore", "JAMTestSupport",
         ]),
     ]
 )

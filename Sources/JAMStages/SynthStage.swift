@@ -85,7 +85,7 @@ public enum SynthStage {
         ]
         let fm = FileManager.default
         if fm.fileExists(atPath: manifestURL.path) {
-            let existing = try JSONParser.read(contentsOf: manifestURL)
+            let existing = try JSONValue.read(contentsOf: manifestURL)
             let digest = existing["synth_digest"]?.stringValue ?? "unknown"
             if digest == config.synthDigest { return }
             guard force else {

@@ -18,6 +18,11 @@ struct JamSynth: ParsableCommand {
 
     func run() throws {
         let config = try PipelineConfig.load(from: options.configURL, profile: options.profile)
+        guard config.dataset.synthetic else {
+            // The pipeline script runs every stage; a real dataset simply has nothing to make.
+            print("jam-synth: nothing to do: dataset.synthetic is false (\(config.dataset.root) is read as is)")
+            return
+        }
         let report = try SynthStage.run(config: config, policy: options.policy(defaultWorkers: config.decode.threads))
         try finish(with: report)
     }
