@@ -11,7 +11,8 @@ import JAMCore
 /// (see the `*Settings` types; keys are snake_case and every setting has a default, so a section
 /// may be partial or absent) and optionally `"profiles": {"<name>": {...partial sections...}}`.
 /// A chosen profile is deep-merged over the base (objects merge key by key; scalars and arrays
-/// replace) and the result is validated. Every profile is validated the same way on every load,
+/// replace) and the result is validated. The base must be valid on its own (it is the
+/// configuration used without a profile), and every profile is validated the same way on every load,
 /// so a typo in an unused profile is reported too; errors about values that came from a profile
 /// point into it (`$.profiles.paper.decode.size`).
 ///
@@ -25,6 +26,8 @@ public struct PipelineConfig: Sendable {
     public var profile: String?
     /// The effective document (base with the profile merged in, without `profiles`).
     public var document: JSONValue
+    /// The names of the file's profiles, sorted (for `--profile` help and messages).
+    public var availableProfiles: [String] = []
 
     /// `artifacts_root` as written (default `data/artifacts`); see `artifactsRoot`.
     public var artifactsRootSetting: String = "data/artifacts"
@@ -79,6 +82,7 @@ public struct PipelineConfig: Sendable {
 
         guard let profile else {
             self = baseConfig
+            availableProfiles = names
             return
         }
         guard let chosen else {
@@ -89,6 +93,7 @@ public struct PipelineConfig: Sendable {
                 file: file, location: names.isEmpty ? nil : "$.profiles")
         }
         self = chosen
+        availableProfiles = names
     }
 
     /// Validates an effective (merged, profile-free) document.

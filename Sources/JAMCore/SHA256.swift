@@ -154,25 +154,23 @@ public struct SHA256: Sendable {
     ]
 
     @inline(__always)
-    private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 &- n)) }
+    private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x &>> n) | (x &<< (32 &- n)) }
 
     /// Compresses `blocks.count / 64` whole blocks into the state.
     private mutating func compress(blocks: UnsafeRawBufferPointer) {
         precondition(blocks.count % 64 == 0)
-        var w = [UInt32](repeating: 0, count: 64)
         var (h0, h1, h2, h3, h4, h5, h6, h7) = state
-        SHA256.k.withUnsafeBufferPointer { k in
-            w.withUnsafeMutableBufferPointer { w in
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+            SHA256.k.withUnsafeBufferPointer { k in
                 var offset = 0
                 while offset < blocks.count {
                     for t in 0..<16 {
-                        let p = offset &+ t &* 4
-                        w[t] = UInt32(blocks[p]) << 24 | UInt32(blocks[p &+ 1]) << 16
-                            | UInt32(blocks[p &+ 2]) << 8 | UInt32(blocks[p &+ 3])
+                        w[t] = UInt32(bigEndian: blocks.loadUnaligned(fromByteOffset: offset &+ t &* 4, as: UInt32.self))
                     }
                     for t in 16..<64 {
-                        let s0 = SHA256.rotr(w[t &- 15], 7) ^ SHA256.rotr(w[t &- 15], 18) ^ (w[t &- 15] >> 3)
-                        let s1 = SHA256.rotr(w[t &- 2], 17) ^ SHA256.rotr(w[t &- 2], 19) ^ (w[t &- 2] >> 10)
+                        let a = w[t &- 15], b = w[t &- 2]
+                        let s0 = SHA256.rotr(a, 7) ^ SHA256.rotr(a, 18) ^ (a >> 3)
+                        let s1 = SHA256.rotr(b, 17) ^ SHA256.rotr(b, 19) ^ (b >> 10)
                         w[t] = w[t &- 16] &+ s0 &+ w[t &- 7] &+ s1
                     }
                     var (a, b, c, d, e, f, g, h) = (h0, h1, h2, h3, h4, h5, h6, h7)

@@ -54,7 +54,7 @@ func loadError(_ text: String, profile: String? = nil) throws -> String? {
 
     @Test func paperProfile() throws {
         let c = try PipelineConfig.load(from: repositoryConfig, profile: "paper")
-        #expect(c.profile == "paper")
+        #expect(c.profile == "paper" && c.availableProfiles == ["paper"])
         #expect(c.dataset.name == "ucf101" && c.dataset.format == .ucf101 && c.dataset.root == "data/UCF101")
         #expect(c.dataset.splits == [1, 2, 3] && !c.dataset.synthetic)
         #expect(c.decode.size == 384 && c.features.storage == .float16)

@@ -88,7 +88,7 @@ func summary(_ problems: [DatasetProblem]) -> [String] {
     }
 
     @Test func noClassIndexThrows() throws {
-        try withTemporaryDirectory { dir in
+        _ = try withTemporaryDirectory { dir in
             #expect {
                 try DatasetReader.read(.ucf101, root: dir, split: 1)
             } throws: { error in
