@@ -9,12 +9,12 @@ import Testing
 func writeTinyConfig(
     in dir: URL, name: String = "pipeline.json", artifacts: String = "artifacts",
     videosPerClass: Int = 3, frames: Int = 12, size: Int = 32, root: String = "synth",
-    synthetic: Bool = true, format: String = "ucf101", extraDecode: String = ""
+    synthetic: Bool = true, format: String = "ucf101", splits: String = "[1, 2]", extraDecode: String = ""
 ) throws -> URL {
     let text = """
         {
           "artifacts_root": "\(artifacts)",
-          "dataset": { "name": "tiny", "format": "\(format)", "root": "\(root)", "splits": [1, 2], "synthetic": \(synthetic) },
+          "dataset": { "name": "tiny", "format": "\(format)", "root": "\(root)", "splits": \(splits), "synthetic": \(synthetic) },
           "synth": { "seed": 7, "classes": 6, "videos_per_class": \(videosPerClass), "frames": \(frames),
                      "width": 64, "height": 48, "fps": 25, "container": "avi" },
           "decode": { "size": \(size), "resize": "stretch", "every": 1, "max_frames": 0, "threads": 2\(extraDecode) },
