@@ -15,4 +15,5 @@ static inline int jam_AVERROR_EOF(void) { return AVERROR_EOF; }
 static inline int jam_AVERROR_EAGAIN(void) { return AVERROR(EAGAIN); }
 static inline int jam_AVERROR_INVALIDDATA(void) { return AVERROR_INVALIDDATA; }
 static inline int64_t jam_AV_NOPTS_VALUE(void) { return AV_NOPTS_VALUE; }
+static inline int jam_AVERROR_DECODER_NOT_FOUND(void) { return AVERROR_DECODER_NOT_FOUND; }
 #endif

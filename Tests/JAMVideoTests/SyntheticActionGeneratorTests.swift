@@ -1,0 +1,138 @@
+import Foundation
+import JAMTestSupport
+import JAMVideo
+import Testing
+
+@Suite struct SyntheticActionGeneratorTests {
+    // libx264 prints its settings at info level when writing MP4.
+    init() { setFFmpegLogLevel(.error) }
+
+    static let generator = try! SyntheticActionGenerator(width: 160, height: 120, frames: 20, fps: 25, classes: 10, seed: 42)
+
+    /// Coverage-weighted centroid of a `[H, W]` mask.
+    static func centroid(_ mask: [UInt8], width: Int) -> (x: Double, y: Double) {
+        var sx = 0.0, sy = 0.0, s = 0.0
+        for (i, m) in mask.enumerated() where m > 0 {
+            let w = Double(m)
+            sx += w * (Double(i % width) + 0.5)
+            sy += w * (Double(i / width) + 0.5)
+            s += w
+        }
+        return (sx / s, sy / s)
+    }
+
+    /// Least-squares slope of `values` against 0, 1, 2, ...
+    static func slope(_ values: [Double]) -> Double {
+        let n = Double(values.count), tMean = (n - 1) / 2, vMean = values.reduce(0, +) / n
+        var num = 0.0, den = 0.0
+        for (t, v) in values.enumerated() {
+            num += (Double(t) - tMean) * (v - vMean)
+            den += (Double(t) - tMean) * (Double(t) - tMean)
+        }
+        return num / den
+    }
+
+    @Test func rendersArePureFunctionsOfSeedClassAndVideo() throws {
+        let g = Self.generator
+        let again = try SyntheticActionGenerator(width: 160, height: 120, frames: 20, fps: 25, classes: 10, seed: 42)
+        let a = g.render(classIndex: 3, videoIndex: 5)
+        #expect(a.count == 20 && a.allSatisfy { $0.count == 160 * 120 * 3 })
+        #expect(again.render(classIndex: 3, videoIndex: 5) == a)
+        #expect(g.render(classIndex: 3, videoIndex: 6) != a)
+        #expect(g.render(classIndex: 2, videoIndex: 5) != a)
+        let otherSeed = try SyntheticActionGenerator(width: 160, height: 120, frames: 20, fps: 25, classes: 10, seed: 43)
+        #expect(otherSeed.render(classIndex: 3, videoIndex: 5) != a)
+        // The camera jitters: consecutive frames are not mere copies.
+        #expect(a[0] != a[1])
+    }
+
+    @Test(arguments: VideoCodec.allCases)
+    func encodedFilesAreByteIdenticalForTheSameSeed(codec: VideoCodec) throws {
+        try withTemporaryDirectory { dir in
+            let g = try SyntheticActionGenerator(width: 96, height: 72, frames: 12, classes: 6, seed: 9)
+            let h = try SyntheticActionGenerator(width: 96, height: 72, frames: 12, classes: 6, seed: 10)
+            let a = dir.appendingPathComponent("a.\(codec.fileExtension)")
+            let b = dir.appendingPathComponent("b.\(codec.fileExtension)")
+            let c = dir.appendingPathComponent("c.\(codec.fileExtension)")
+            try g.writeVideo(classIndex: 4, videoIndex: 1, to: a, codec: codec)
+            try g.writeVideo(classIndex: 4, videoIndex: 1, to: b, codec: codec)
+            try h.writeVideo(classIndex: 4, videoIndex: 1, to: c, codec: codec)
+            let bytesA = try Data(contentsOf: a)
+            #expect(bytesA.count > 1000)
+            #expect(bytesA == (try Data(contentsOf: b)))
+            #expect(bytesA != (try Data(contentsOf: c)))
+        }
+    }
+
+    /// The object's centroid, measured on the debug masks, travels the class's direction:
+    /// x grows for Right, y shrinks for Up (image rows grow downwards), and the other axis stays put.
+    @Test func translationClassesMoveTheirWay() {
+        let g = Self.generator
+        let expected: [String: (Double, Double)] = [
+            "MoveRight": (1, 0), "MoveLeft": (-1, 0), "MoveUp": (0, -1), "MoveDown": (0, 1),
+            "MoveUpRight": (1, -1), "MoveDownLeft": (-1, 1), "MoveUpLeft": (-1, -1), "MoveDownRight": (1, 1),
+        ]
+        // Travel is at least 0.4·min(W, H) over the video, split over both axes on diagonals.
+        let minimumSpeed = 0.4 * 120 / 2.0.squareRoot() / 19
+        for (classIndex, name) in g.classNames.enumerated() where name.hasPrefix("Move") {
+            let (ex, ey) = expected[name]!
+            for video in 0..<3 {
+                let centres = g.renderObjectMasks(classIndex: classIndex, videoIndex: video).map { Self.centroid($0, width: 160) }
+                let vx = Self.slope(centres.map(\.x)), vy = Self.slope(centres.map(\.y))
+                for (speed, direction, axis) in [(vx, ex, "x"), (vy, ey, "y")] {
+                    if direction == 0 {
+                        #expect(abs(speed) < 0.3, "\(name) video \(video): \(axis) drifts at \(speed) px/frame")
+                    } else {
+                        #expect(speed * direction > minimumSpeed * 0.8,
+                                "\(name) video \(video): \(axis) moves at \(speed) px/frame, expected sign \(direction)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The object's centroid circles its pivot: the signed area swept by the centroid path
+    /// (shoelace formula, y pointing down) is positive for clockwise on screen, negative for
+    /// counterclockwise, and large compared with jitter.
+    @Test func rotationClassesTurnTheirWay() {
+        let g = Self.generator
+        for (classIndex, name) in g.classNames.enumerated() where name.hasPrefix("Rotate") {
+            for video in 0..<3 {
+                let c = g.renderObjectMasks(classIndex: classIndex, videoIndex: video).map { Self.centroid($0, width: 160) }
+                var area = 0.0
+                for i in 0..<c.count {
+                    let j = (i + 1) % c.count
+                    area += c[i].x * c[j].y - c[j].x * c[i].y
+                }
+                area /= 2
+                let expectedSign: Double = name == "RotateClockwise" ? 1 : -1
+                #expect(area * expectedSign > 100, "\(name) video \(video): signed area \(area) px²")
+            }
+        }
+    }
+
+    /// The object is drawn where the mask says: covered pixels change when the object moves on,
+    /// and it is large enough to survive downscaling to 64 px (dozens of pixels at that size).
+    @Test func maskMatchesTheRenderedObject() {
+        let g = Self.generator
+        let frames = g.render(classIndex: 0, videoIndex: 2)
+        let masks = g.renderObjectMasks(classIndex: 0, videoIndex: 2)
+        let covered = masks[0].indices.filter { masks[0][$0] == 255 && masks[19][$0] == 0 }
+        #expect(covered.count > 100)
+        let changed = covered.filter { i in (0..<3).contains { frames[0][3 * i + $0] != frames[19][3 * i + $0] } }
+        #expect(Double(changed.count) > 0.95 * Double(covered.count))
+        let area = masks[0].filter { $0 > 127 }.count
+        let areaAt64 = Double(area) * (64.0 / 160) * (64.0 / 120)
+        #expect(areaAt64 > 40, "object covers \(areaAt64) px at 64x64")
+    }
+
+    @Test func settingsAreValidated() {
+        #expect(throws: SyntheticActionGenerator.InvalidSettings.self) { try SyntheticActionGenerator(classes: 5) }
+        #expect(throws: SyntheticActionGenerator.InvalidSettings.self) { try SyntheticActionGenerator(classes: 11) }
+        #expect(throws: SyntheticActionGenerator.InvalidSettings.self) { try SyntheticActionGenerator(frames: 1) }
+        #expect(throws: SyntheticActionGenerator.InvalidSettings.self) { try SyntheticActionGenerator(width: 8) }
+        let six = try? SyntheticActionGenerator(classes: 6)
+        #expect(six?.classNames == ["MoveRight", "MoveLeft", "MoveUp", "MoveDown", "RotateClockwise", "RotateCounterclockwise"])
+        #expect(SyntheticActionGenerator.motionNames.count == 10 && Set(SyntheticActionGenerator.motionNames).count == 10)
+    }
+}
