@@ -14,9 +14,6 @@ import JAMCore
 //
 // docs/ARTIFACTS.md documents each kind's datasets.
 
-/// JAM's version, written into every artifact's `jam_producer`.
-public let jamVersion = "0.1.0"
-
 /// A kind of artifact: its name, the schema version this build reads and writes, and the
 /// stage that makes it (named in errors, so users know what to rerun).
 public struct ArtifactKind: Sendable, Hashable, CustomStringConvertible {

@@ -47,7 +47,7 @@ public enum DecodeStage {
         let options = DecodeOptions(
             size: decode.size, resize: decode.resize == .crop ? .centerCrop : .stretch,
             every: decode.every, maxFrames: decode.maxFrames, threads: 1)
-        let header = { (source: String) in
+        let header: @Sendable (String) -> ArtifactHeader = { source in
             ArtifactHeader(kind: .frames, producer: "jam-decode \(jamVersion)", configDigest: config.decodeDigest,
                            config: config.decodeStage.canonicalJSON, source: source)
         }
