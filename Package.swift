@@ -39,7 +39,7 @@ let package = Package(
         /// Dense float kernels on channels-last buffers: GEMM, convolution, pooling, threads.
         .target(name: "JAMTensor", dependencies: ["CBLAS", "JAMCore"]),
         /// Trainable layers, forward and backward side by side; parameters and optimizers.
-        .target(name: "JAMNN", dependencies: ["JAMTensor", "JAMCore"]),
+        .target(name: "JAMNN", dependencies: ["CBLAS", "JAMTensor", "JAMCore"]),
         /// The networks: VGG16 (inference), the 3D convnet, the joint-attention LSTM.
         .target(name: "JAMModel", dependencies: ["JAMTensor", "JAMNN", "JAMArtifacts", "JAMCore"]),
         /// The stages: units of work, resumability, failure records, progress.
