@@ -3,6 +3,7 @@
 // M = attention maps (Kb per branch, else 1). Public arrays are batch-major (`[B, T, ...]`,
 // channels last); the caches inside are time-major (`[T, B, ...]`), one slot per step.
 
+import CBLAS
 import Foundation
 
 /// The settings of the joint-attention LSTM classifier (SPEC §4 and §5); the paper's profile is
@@ -266,9 +267,8 @@ public final class SequenceClassifier {
         var sum: Double = 0
         store.values.withUnsafeBufferPointer { v in
             for view in store.views where view.decays {
-                var partial: Float = 0
-                for e in view.offset..<(view.offset + view.count) { partial += v[e] * v[e] }
-                sum += Double(partial)
+                let start = v.baseAddress! + view.offset
+                sum += Double(cblas_sdot(blasint(view.count), start, 1, start, 1))
             }
         }
         return Float(sum) * zeta
