@@ -1,0 +1,250 @@
+// shapes: all buffers are row-major Float; `[R, C]` with a leading dimension `ld >= C` when a
+// matrix is a column block of a wider buffer (for example one gate block of `[B, 4H]`).
+//
+// Private helpers of the LSTM family (the sequence classifier, its layers, attention, pyramid).
+// They are prefixed `lstm`/`LSTM` so that they do not collide with the shared kernels that
+// JAMTensor will provide; once JAMTensor's GEMM lands these can delegate to it.
+
+import CBLAS
+import Foundation
+
+// MARK: - GEMM
+
+/// `c = alpha * op(a) * op(b) + beta * c` through OpenBLAS, row-major.
+///
+/// - `c`: `[m, n]` with leading dimension `ldc`.
+/// - `a`: `[m, k]` (or `[k, m]` when `transposeA`), leading dimension `lda`.
+/// - `b`: `[k, n]` (or `[n, k]` when `transposeB`), leading dimension `ldb`.
+@inline(__always)
+func lstmGemm(
+    _ c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float,
+    _ a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
+    _ b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
+    m: Int, n: Int, k: Int, alpha: Float = 1
+) {
+    guard m > 0, n > 0 else { return }
+    guard k > 0 else {
+        // BLAS leaves `c` untouched only when beta == 1; make k == 0 mean "scale by beta".
+        if beta != 1 {
+            for r in 0..<m { for j in 0..<n { c[r &* ldc &+ j] = beta == 0 ? 0 : beta * c[r &* ldc &+ j] } }
+        }
+        return
+    }
+    cblas_sgemm(
+        CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+        blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+}
+
+// MARK: - Elementwise
+
+@inline(__always)
+func lstmSigmoid(_ x: Float) -> Float {
+    // Split by sign so that exp never overflows.
+    if x >= 0 {
+        return 1 / (1 + expf(-x))
+    }
+    let e = expf(x)
+    return e / (1 + e)
+}
+
+/// Fills each of `rows` rows of `destination` (leading dimension `ld`) with `row` (`count` floats).
+@inline(__always)
+func lstmBroadcastRows(
+    _ destination: UnsafeMutablePointer<Float>, ld: Int,
+    _ row: UnsafePointer<Float>, rows: Int, count: Int
+) {
+    for r in 0..<rows {
+        (destination + r &* ld).update(from: row, count: count)
+    }
+}
+
+/// `sums[j] += Σ_r matrix[r, j]` for a `[rows, count]` block with leading dimension `ld`.
+@inline(__always)
+func lstmAccumulateColumnSums(
+    _ sums: UnsafeMutablePointer<Float>,
+    _ matrix: UnsafePointer<Float>, ld: Int, rows: Int, count: Int
+) {
+    for r in 0..<rows {
+        let row = matrix + r &* ld
+        for j in 0..<count { sums[j] += row[j] }
+    }
+}
+
+// MARK: - Buffers
+
+/// A growable Float buffer owned by one layer's workspace; contents are unspecified after growth.
+final class LSTMBuffer {
+    private(set) var pointer: UnsafeMutablePointer<Float>
+    private(set) var capacity: Int
+
+    init() {
+        capacity = 1
+        pointer = .allocate(capacity: 1)
+    }
+
+    /// Makes room for `count` floats and returns the base address.
+    @discardableResult
+    func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if count > capacity {
+            pointer.deallocate()
+            pointer = .allocate(capacity: count)
+            capacity = count
+        }
+        return pointer
+    }
+
+    /// Makes room for `count` floats, zero-filled.
+    @discardableResult
+    func reserveZeroed(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let p = reserve(count)
+        p.update(repeating: 0, count: count)
+        return p
+    }
+
+    deinit { pointer.deallocate() }
+}
+
+// MARK: - Seeded initialisation
+
+/// SplitMix64 (Steele, Lea, Flood 2014): a tiny, well-mixed, seeded generator for initial weights.
+struct LSTMSplitMix64 {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [-bound, bound), from the top 24 bits (exact in Float).
+    mutating func nextUniform(bound: Float) -> Float {
+        let unit = Float(next() >> 40) * (1 / Float(1 << 24))
+        return (2 * unit - 1) * bound
+    }
+}
+
+// MARK: - Output softmax and cross-entropy
+
+/// Softmax over each row of `logits` `[rows, classes]` into `probabilities`; returns
+/// `Σ_r −log p[r, labels[r]]` accumulated in Double.
+@inline(__always)
+func lstmSoftmaxCrossEntropy(
+    probabilities: UnsafeMutablePointer<Float>,
+    logits: UnsafePointer<Float>, labels: UnsafePointer<Int>, rows: Int, classes: Int
+) -> Double {
+    var loss: Double = 0
+    for r in 0..<rows {
+        let z = logits + r &* classes
+        let p = probabilities + r &* classes
+        lstmSoftmaxRow(p, z, count: classes)
+        // log p from the shifted logits, not log(p), so that a tiny p does not become -inf.
+        var maxZ = z[0]
+        for j in 1..<classes { maxZ = max(maxZ, z[j]) }
+        var sum: Double = 0
+        for j in 0..<classes { sum += Double(expf(z[j] - maxZ)) }
+        loss += log(sum) - Double(z[labels[r]] - maxZ)
+    }
+    return loss
+}
+
+/// `output = softmax(input)` over `count` entries; the maximum is subtracted before exp so that
+/// large scores cannot overflow.
+@inline(__always)
+func lstmSoftmaxRow(_ output: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, count: Int) {
+    var maxValue = input[0]
+    for j in 1..<count { maxValue = max(maxValue, input[j]) }
+    var sum: Float = 0
+    for j in 0..<count {
+        let e = expf(input[j] - maxValue)
+        output[j] = e
+        sum += e
+    }
+    let inverse = 1 / sum
+    for j in 0..<count { output[j] *= inverse }
+}
+
+/// Backward of a row softmax: `gradientIn[j] = p[j] (gradientOut[j] − Σ_i p[i] gradientOut[i])`.
+@inline(__always)
+func lstmSoftmaxRowBackward(
+    _ gradientIn: UnsafeMutablePointer<Float>,
+    _ gradientOut: UnsafePointer<Float>, _ probabilities: UnsafePointer<Float>, count: Int
+) {
+    var dot: Float = 0
+    for j in 0..<count { dot += probabilities[j] * gradientOut[j] }
+    for j in 0..<count { gradientIn[j] = probabilities[j] * (gradientOut[j] - dot) }
+}
+
+// MARK: - The LSTM cell update shared by the standard and the joint layer
+
+/// Applies the gate nonlinearities in place and updates the cell, for `[B, 4H]` gates in the
+/// order i, f, g (= c̃), o: `c = f ⊙ cPrev + i ⊙ g`, `h = o ⊙ tanh(c)`.
+///
+/// - `gates`: `[B, 4H]` pre-activations in, activations out.
+/// - `c`, `tanhC`, `h`: `[B, H]` outputs.
+/// - `cPrevious`: `[B, H]`, or nil for the zero state at t = 0.
+@inline(__always)
+func lstmCellForward(
+    c: UnsafeMutablePointer<Float>, tanhC: UnsafeMutablePointer<Float>,
+    h: UnsafeMutablePointer<Float>,
+    gates: UnsafeMutablePointer<Float>, cPrevious: UnsafePointer<Float>?,
+    batch: Int, hidden: Int
+) {
+    let h4 = 4 &* hidden
+    for b in 0..<batch {
+        let g = gates + b &* h4
+        for j in 0..<hidden {
+            let i = lstmSigmoid(g[j])
+            let f = lstmSigmoid(g[hidden &+ j])
+            let candidate = tanhf(g[2 &* hidden &+ j])
+            let o = lstmSigmoid(g[3 &* hidden &+ j])
+            g[j] = i
+            g[hidden &+ j] = f
+            g[2 &* hidden &+ j] = candidate
+            g[3 &* hidden &+ j] = o
+            let index = b &* hidden &+ j
+            let previous = cPrevious.map { $0[index] } ?? 0
+            let cell = f * previous + i * candidate
+            let t = tanhf(cell)
+            c[index] = cell
+            tanhC[index] = t
+            h[index] = o * t
+        }
+    }
+}
+
+/// Backward of `lstmCellForward` for one step.
+///
+/// - `gateGradients`: `[B, 4H]` out, dLoss/d(pre-activations) in the order i, f, g, o.
+/// - `cellGradient`: `[B, H]` in: dLoss/dc_t arriving from step t+1; out: dLoss/dc_{t−1}.
+/// - `hiddenGradient`: `[B, H]` dLoss/dh_t (all routes summed).
+/// - `gates`: `[B, 4H]` the activations saved by forward; `tanhC`: `[B, H]`; `cPrevious` or nil.
+@inline(__always)
+func lstmCellBackward(
+    gateGradients: UnsafeMutablePointer<Float>, cellGradient: UnsafeMutablePointer<Float>,
+    hiddenGradient: UnsafePointer<Float>, gates: UnsafePointer<Float>,
+    tanhC: UnsafePointer<Float>, cPrevious: UnsafePointer<Float>?,
+    batch: Int, hidden: Int
+) {
+    let h4 = 4 &* hidden
+    for b in 0..<batch {
+        let g = gates + b &* h4
+        let d = gateGradients + b &* h4
+        for j in 0..<hidden {
+            let index = b &* hidden &+ j
+            let i = g[j], f = g[hidden &+ j], candidate = g[2 &* hidden &+ j], o = g[3 &* hidden &+ j]
+            let t = tanhC[index]
+            let dh = hiddenGradient[index]
+            let dc = cellGradient[index] + dh * o * (1 - t * t)
+            let previous = cPrevious.map { $0[index] } ?? 0
+            d[j] = dc * candidate * i * (1 - i)
+            d[hidden &+ j] = dc * previous * f * (1 - f)
+            d[2 &* hidden &+ j] = dc * i * (1 - candidate * candidate)
+            d[3 &* hidden &+ j] = dh * t * o * (1 - o)
+            cellGradient[index] = dc * f
+        }
+    }
+}
