@@ -1,14 +1,8 @@
 // shapes: T kept frames, S output size; frames are [T, S, S, 3] RGB24, row-major, channels last.
 import CFFmpeg
 import Foundation
+import JAMCore
 
-/// How a source frame of any aspect ratio becomes an S×S frame.
-public enum ResizeMode: String, Sendable, Codable, CaseIterable {
-    /// Scale both sides to S, distorting the aspect ratio (what `ffmpeg -s SxS` does).
-    case stretch
-    /// Scale the shorter side to S, keeping the aspect ratio, then keep the central S×S.
-    case centerCrop
-}
 
 /// Where a source frame goes on its way to S×S: the scaled size, then the crop origin.
 public struct ResizeGeometry: Sendable, Equatable {
