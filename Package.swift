@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "jam-decode", targets: ["jam-decode"]),
         .executable(name: "jam-features", targets: ["jam-features"]),
         .executable(name: "jam-bench", targets: ["jam-bench"]),
+        .executable(name: "jam-config", targets: ["jam-config"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -62,6 +63,9 @@ let package = Package(
         ]),
         .executableTarget(name: "jam-features", dependencies: [
             "JAMStages", "JAMCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "jam-config", dependencies: [
+            "JAMStages", "JAMConfig", "JAMCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "jam-bench", dependencies: [
             "JAMStages", "JAMVideo", "JAMTensor", "JAMModel",
