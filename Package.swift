@@ -47,6 +47,8 @@ let package = Package(
         .target(name: "JAMStages", dependencies: [
             "JAMCore", "JAMArtifacts", "JAMConfig", "JAMDatasets", "JAMVideo", "JAMTensor", "JAMModel",
         ]),
+        /// Evaluation: prediction rules, metrics, plots (PNG through libavcodec), the HTML report.
+        .target(name: "JAMEval", dependencies: ["CFFmpeg", "JAMCore"]),
 
         /// What every command line shares: --config, --profile, --force, --strict, error exits.
         .target(name: "JAMCommandLine", dependencies: [
@@ -84,6 +86,7 @@ let package = Package(
         .testTarget(name: "JAMTensorTests", dependencies: ["JAMTensor", "JAMTestSupport"]),
         .testTarget(name: "JAMNNTests", dependencies: ["JAMNN", "JAMTestSupport"]),
         .testTarget(name: "JAMModelTests", dependencies: ["JAMModel", "JAMArtifacts", "JAMTestSupport"]),
+        .testTarget(name: "JAMEvalTests", dependencies: ["JAMEval", "JAMTestSupport"]),
         .testTarget(name: "JAMStagesTests", dependencies: [
             "JAMStages", "JAMArtifacts", "JAMConfig", "JAMCore", "JAMTestSupport",
         ]),
