@@ -1,0 +1,280 @@
+// shapes: input [N, H, W, Cin], output [N, H, W, Cout] (or [N, H/2, W/2, Cout] with the fused
+// 2×2 max-pool), kernel HWIO [3, 3, Cin, Cout], bias [Cout]; float32, channels last, row-major.
+
+import Foundation
+
+/// A 3×3, stride-1, zero-padded ("same") convolution with bias and optional fused ReLU, prepared
+/// once (weights reordered or transformed) and then applied to many batches.
+///
+/// It computes Keras's `Conv2D(padding: "same")`, a cross-correlation:
+/// `out[n, y, x, o] = bias[o] + Σ_{ky, kx, i} in[n, y+ky-1, x+kx-1, i] · kernel[ky, kx, i, o]`,
+/// with zeros outside the image; then `max(0, ·)` when `relu`.
+///
+/// Two algorithms, both built on single-precision GEMM over bounded tiles of the image (never a
+/// whole-frame buffer):
+/// - `.im2col`: gathers the 3×3×Cin patches of a block of output pixels into a `[P, 9·Cin]`
+///   matrix and multiplies it by the kernel viewed as `[9·Cin, Cout]`. Accurate to float
+///   rounding of a 9·Cin-term sum; the choice for few input channels (VGG's first layer).
+/// - `.winogradF4x4`: Winograd's minimal filtering F(4×4, 3×3) (Lavin & Gray 2016). Each 6×6
+///   input tile becomes 36 transformed values per channel; 36 GEMMs `[tiles, Cin] × [Cin, Cout]`
+///   (one per transform position) replace the 3×3 sums; an inverse transform gives a 4×4 output
+///   tile. That is 36 instead of 144 multiplies per output tile and channel pair (4× fewer), at
+///   the price of a little float accuracy: relative errors around 1e-5 of the output's scale
+///   instead of 1e-7 (see the tests).
+///
+/// Work is split over `threads` workers in chunks whose size does not depend on the thread count;
+/// each worker runs single-threaded OpenBLAS on its own chunks, so results are identical from
+/// run to run and across thread counts.
+public final class Convolution3x3: @unchecked Sendable {
+    /// How the convolution is computed; see the type's documentation.
+    public enum Algorithm: String, Sendable, CaseIterable {
+        case im2col
+        case winogradF4x4
+    }
+
+    public let inputChannels: Int
+    public let outputChannels: Int
+    public let algorithm: Algorithm
+    /// Whether `max(0, ·)` is applied to the output.
+    public let relu: Bool
+
+    /// `.im2col`: the kernel as `[9·Cin, Cout]` (HWIO is already that layout).
+    /// `.winogradF4x4`: the transformed kernel `[36, Cin, Cout]`.
+    private let weights: UnsafeMutablePointer<Float>
+    private let bias: UnsafeMutablePointer<Float>
+
+    /// Prepares a convolution.
+    /// - Parameters:
+    ///   - kernel: HWIO `[3, 3, inputChannels, outputChannels]`.
+    ///   - bias: `[outputChannels]`.
+    public init(kernel: [Float], bias: [Float], inputChannels: Int, outputChannels: Int,
+                algorithm: Algorithm, relu: Bool = true) {
+        precondition(inputChannels > 0 && outputChannels > 0, "Convolution3x3: channel counts must be positive")
+        precondition(kernel.count == 9 * inputChannels * outputChannels,
+                     "Convolution3x3: kernel has \(kernel.count) values, expected [3, 3, \(inputChannels), \(outputChannels)]")
+        precondition(bias.count == outputChannels, "Convolution3x3: bias has \(bias.count) values, expected \(outputChannels)")
+        self.inputChannels = inputChannels
+        self.outputChannels = outputChannels
+        self.algorithm = algorithm
+        self.relu = relu
+        self.bias = .allocate(capacity: outputChannels)
+        self.bias.initialize(from: bias, count: outputChannels)
+        switch algorithm {
+        case .im2col:
+            weights = .allocate(capacity: kernel.count)
+            weights.initialize(from: kernel, count: kernel.count)
+        case .winogradF4x4:
+            weights = .allocate(capacity: 36 * inputChannels * outputChannels)
+            kernel.withUnsafeBufferPointer { k in
+                winogradTransformKernel(weights, k.baseAddress!, inputChannels: inputChannels,
+                                        outputChannels: outputChannels)
+            }
+        }
+    }
+
+    deinit {
+        weights.deallocate()
+        bias.deallocate()
+    }
+
+    /// Multiply-accumulates of the direct convolution, `N·H·W·9·Cin·Cout` (the work counted when
+    /// reporting GFLOP/s as 2·MACs, whatever the algorithm).
+    public static func multiplyAccumulates(batch: Int, height: Int, width: Int,
+                                           inputChannels: Int, outputChannels: Int) -> Int {
+        batch * height * width * 9 * inputChannels * outputChannels
+    }
+
+    /// Applies the convolution to a batch.
+    ///
+    /// - Parameters:
+    ///   - output: `[batch, height, width, Cout]`, or with `fusedMaxPool`
+    ///     `[batch, height/2, width/2, Cout]` (floor): the 2×2 stride-2 max-pool of the activated
+    ///     convolution, computed without storing the full-size output. Must not overlap `input`.
+    ///   - input: `[batch, height, width, Cin]`.
+    ///   - fusedMaxPool: only with `.winogradF4x4` (`.im2col` callers pool separately with `maxPool2x2`).
+    ///   - threads: workers; results are identical for every value.
+    ///   - workspace: scratch reused across calls (at most a few MB per worker).
+    public func forward(
+        output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
+        batch: Int, height: Int, width: Int, fusedMaxPool: Bool = false,
+        threads: Int, workspace: ConvolutionWorkspace
+    ) {
+        precondition(batch >= 0 && height > 0 && width > 0, "Convolution3x3: empty image")
+        precondition(!fusedMaxPool || algorithm == .winogradF4x4,
+                     "Convolution3x3: the fused max-pool needs the Winograd algorithm")
+        guard batch > 0 else { return }
+        BLAS.withSingleThreadedBLAS {
+            switch algorithm {
+            case .im2col:
+                forwardIm2col(output: output, input: input, batch: batch, height: height, width: width,
+                              threads: threads, workspace: workspace)
+            case .winogradF4x4:
+                forwardWinograd(output: output, input: input, batch: batch, height: height, width: width,
+                                fusedMaxPool: fusedMaxPool, threads: threads, workspace: workspace)
+            }
+        }
+    }
+
+    /// `forward` on arrays, allocating a workspace; `output` is resized to fit.
+    public func forward(output: inout [Float], input: [Float], batch: Int, height: Int, width: Int,
+                        fusedMaxPool: Bool = false, threads: Int = 1) {
+        precondition(input.count == batch * height * width * inputChannels,
+                     "Convolution3x3: input has \(input.count) values, expected [\(batch), \(height), \(width), \(inputChannels)]")
+        let (oh, ow) = fusedMaxPool ? (height / 2, width / 2) : (height, width)
+        let count = batch * oh * ow * outputChannels
+        if output.count != count { output = [Float](repeating: 0, count: count) }
+        let workspace = ConvolutionWorkspace()
+        output.withUnsafeMutableBufferPointer { o in
+            input.withUnsafeBufferPointer { i in
+                forward(output: o.baseAddress!, input: i.baseAddress!, batch: batch, height: height,
+                        width: width, fusedMaxPool: fusedMaxPool, threads: threads, workspace: workspace)
+            }
+        }
+    }
+
+    // MARK: - im2col
+
+    private func forwardIm2col(
+        output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
+        batch: Int, height: Int, width: Int, threads: Int, workspace: ConvolutionWorkspace
+    ) {
+        let cin = inputChannels, cout = outputChannels
+        let patch = 9 * cin
+        // A [P, 9·Cin] patch block of ~768 KB stays in L2 while the GEMM streams it.
+        let pixelsPerChunk = min(4096, max(64, (192 * 1024) / patch))
+        let pixels = batch * height * width
+        let chunkCount = (pixels + pixelsPerChunk - 1) / pixelsPerChunk
+        let workers = max(1, min(threads, chunkCount))
+        let scratch = workspace.reserve(workers: workers, floats: pixelsPerChunk * patch)
+        let weights = self.weights, bias = self.bias, relu = self.relu
+        parallelFor(chunkCount: chunkCount, threads: workers) { chunk, worker in
+            let first = chunk * pixelsPerChunk
+            let count = min(pixelsPerChunk, pixels - first)
+            let columns = scratch[worker]
+            for p in 0..<count {
+                let pixel = first &+ p
+                let x = pixel % width
+                let y = (pixel / width) % height
+                let n = pixel / (width * height)
+                let row = columns + p &* patch
+                for ky in 0..<3 {
+                    let yy = y &+ ky &- 1
+                    for kx in 0..<3 {
+                        let xx = x &+ kx &- 1
+                        let destination = row + (ky &* 3 &+ kx) &* cin
+                        if yy >= 0, yy < height, xx >= 0, xx < width {
+                            destination.update(from: input + ((n &* height &+ yy) &* width &+ xx) &* cin, count: cin)
+                        } else {
+                            destination.update(repeating: 0, count: cin)
+                        }
+                    }
+                }
+            }
+            let out = output + first * cout
+            BLAS.sgemm(out, ldc: cout, columns, lda: patch, weights, ldb: cout, m: count, n: cout, k: patch)
+            addBias(out, bias, rows: count, channels: cout, relu: relu)
+        }
+    }
+
+    // MARK: - Winograd F(4×4, 3×3)
+
+    private func forwardWinograd(
+        output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
+        batch: Int, height: Int, width: Int, fusedMaxPool: Bool, threads: Int, workspace: ConvolutionWorkspace
+    ) {
+        let cin = inputChannels, cout = outputChannels
+        let tilesY = (height + 3) / 4, tilesX = (width + 3) / 4
+        let tilesPerFrame = tilesY * tilesX
+        let tiles = batch * tilesPerFrame
+        let tilesPerChunk = Self.winogradTilesPerChunk(tiles: tiles, inputChannels: cin, outputChannels: cout)
+        let chunkCount = (tiles + tilesPerChunk - 1) / tilesPerChunk
+        let workers = max(1, min(threads, chunkCount))
+        // Per worker: V [36, T, Cin], M [36, T, Cout], a zero-padded 6×6×Cin border tile, and
+        // 48 vectors of transform temporaries; each part 64-byte aligned.
+        let vCount = roundUp16(36 * tilesPerChunk * cin), mCount = roundUp16(36 * tilesPerChunk * cout)
+        let stageCount = 36 * cin, stageSpace = roundUp16(stageCount)
+        let scratch = workspace.reserve(workers: workers,
+                                        floats: vCount + mCount + stageSpace + 48 * winogradLanes)
+        let weights = self.weights, bias = self.bias, relu = self.relu
+        parallelFor(chunkCount: chunkCount, threads: workers) { chunk, worker in
+            let first = chunk * tilesPerChunk
+            let count = min(tilesPerChunk, tiles - first)
+            let v = scratch[worker], m = v + vCount, stage = m + mCount
+            let temp = UnsafeMutableRawPointer(stage + stageSpace).assumingMemoryBound(to: WinogradVector.self)
+            for t in 0..<count {
+                let tile = first &+ t
+                let n = tile / tilesPerFrame, r = tile % tilesPerFrame
+                let y0 = (r / tilesX) &* 4 &- 1, x0 = (r % tilesX) &* 4 &- 1
+                let frame = input + n &* height &* width &* cin
+                var source: UnsafePointer<Float>
+                var rowStride: Int
+                if y0 >= 0, y0 &+ 6 <= height, x0 >= 0, x0 &+ 6 <= width {
+                    source = frame + (y0 &* width &+ x0) &* cin
+                    rowStride = width &* cin
+                } else {
+                    stage.update(repeating: 0, count: stageCount)
+                    for i in 0..<6 where y0 &+ i >= 0 && y0 &+ i < height {
+                        for j in 0..<6 where x0 &+ j >= 0 && x0 &+ j < width {
+                            (stage + (i &* 6 &+ j) &* cin).update(
+                                from: frame + ((y0 &+ i) &* width &+ x0 &+ j) &* cin, count: cin)
+                        }
+                    }
+                    source = UnsafePointer(stage)
+                    rowStride = 6 &* cin
+                }
+                winogradInputTile(v + t &* cin, planeStride: count &* cin, source, rowStride: rowStride,
+                                  channels: cin, temp: temp)
+            }
+            for position in 0..<36 {
+                BLAS.sgemm(m + position &* count &* cout, ldc: cout,
+                           v + position &* count &* cin, lda: cin,
+                           weights + position &* cin &* cout, ldb: cout,
+                           m: count, n: cout, k: cin)
+            }
+            for t in 0..<count {
+                let tile = first &+ t
+                let n = tile / tilesPerFrame, r = tile % tilesPerFrame
+                let ty = r / tilesX, tx = r % tilesX
+                if fusedMaxPool {
+                    let ph = height / 2, pw = width / 2
+                    winogradOutputTilePooled(
+                        output + n &* ph &* pw &* cout, height: ph, width: pw, y0: ty &* 2, x0: tx &* 2,
+                        m + t &* cout, planeStride: count &* cout, bias: bias, channels: cout, relu: relu,
+                        temp: temp)
+                } else {
+                    winogradOutputTile(
+                        output + n &* height &* width &* cout, height: height, width: width,
+                        y0: ty &* 4, x0: tx &* 4, m + t &* cout, planeStride: count &* cout, bias: bias,
+                        channels: cout, relu: relu, temp: temp)
+                }
+            }
+        }
+    }
+
+    /// Tiles per work chunk: enough rows for efficient GEMMs, few enough that the chunk's
+    /// transformed tiles stay near the core's L2 cache; independent of the thread count so that
+    /// results are too. Smaller chunks when a layer has few tiles, so that both cores get work.
+    static func winogradTilesPerChunk(tiles: Int, inputChannels: Int, outputChannels: Int) -> Int {
+        let floatsPerTile = 36 * (inputChannels + outputChannels)
+        let fitting = (256 * 1024) / floatsPerTile
+        let wanted = max(32, fitting)
+        let spread = max(8, (tiles + 3) / 4)
+        return max(1, min(wanted, spread, tiles))
+    }
+}
+
+@inline(__always) private func roundUp16(_ n: Int) -> Int { (n + 15) & ~15 }
+
+/// `rows[r, c] = max(0, rows[r, c] + bias[c])` (or without the max), for `[rows, channels]`.
+@inline(__always)
+func addBias(_ rows: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, rows count: Int,
+             channels: Int, relu: Bool) {
+    for r in 0..<count {
+        let row = rows + r &* channels
+        if relu {
+            for c in 0..<channels { row[c] = max(0, row[c] + bias[c]) }
+        } else {
+            for c in 0..<channels { row[c] += bias[c] }
+        }
+    }
+}
