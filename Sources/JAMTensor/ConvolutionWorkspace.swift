@@ -8,15 +8,30 @@
 public final class ConvolutionWorkspace: @unchecked Sendable {
     private var blocks: [UnsafeMutableRawPointer] = []
     private var capacities: [Int] = []
+    private var shared = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+    private var sharedCapacity = 64
 
     public init() {}
 
     deinit {
         for block in blocks { block.deallocate() }
+        shared.deallocate()
     }
 
-    /// Bytes currently held across all workers.
-    public var bytesAllocated: Int { capacities.reduce(0, +) }
+    /// Bytes currently held.
+    public var bytesAllocated: Int { capacities.reduce(sharedCapacity, +) }
+
+    /// Makes sure the block shared by all workers holds at least `floats` floats (64-byte
+    /// aligned) and returns it. Earlier contents are not kept.
+    func reserveShared(floats: Int) -> UnsafeMutablePointer<Float> {
+        let bytes = max(64, floats * MemoryLayout<Float>.stride)
+        if sharedCapacity < bytes {
+            shared.deallocate()
+            shared = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+            sharedCapacity = bytes
+        }
+        return shared.bindMemory(to: Float.self, capacity: floats)
+    }
 
     /// Makes sure each of `workers` blocks holds at least `floats` floats (64-byte aligned) and
     /// returns their base pointers, one per worker. Earlier contents are not kept.

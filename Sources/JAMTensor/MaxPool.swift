@@ -33,17 +33,18 @@ public func maxPool2x2(
     }
 }
 
-/// `maxPool2x2` on arrays; `output` is resized to `[batch, height/2, width/2, channels]`.
-public func maxPool2x2(output: inout [Float], input: [Float], batch: Int, height: Int, width: Int,
-                       channels: Int, threads: Int = 1) {
+/// `maxPool2x2` on arrays: returns `[batch, height/2, width/2, channels]`.
+public func maxPool2x2(_ input: [Float], batch: Int, height: Int, width: Int, channels: Int,
+                       threads: Int = 1) -> [Float] {
     precondition(input.count == batch * height * width * channels,
                  "maxPool2x2: input has \(input.count) values, expected [\(batch), \(height), \(width), \(channels)]")
-    let count = batch * (height / 2) * (width / 2) * channels
-    if output.count != count { output = [Float](repeating: 0, count: count) }
+    var output = [Float](repeating: 0, count: batch * (height / 2) * (width / 2) * channels)
     output.withUnsafeMutableBufferPointer { o in
         input.withUnsafeBufferPointer { i in
-            maxPool2x2(output: o.baseAddress!, input: i.baseAddress!, batch: batch, height: height,
-                       width: width, channels: channels, threads: threads)
+            guard let o = o.baseAddress, let i = i.baseAddress else { return }
+            maxPool2x2(output: o, input: i, batch: batch, height: height, width: width,
+                       channels: channels, threads: threads)
         }
     }
+    return output
 }

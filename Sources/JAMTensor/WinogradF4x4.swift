@@ -21,29 +21,34 @@ let winogradLanes = 8
 /// U[p, i, o] = (G g Gᵀ)[p] for g = kernel[:, :, i, o]; computed in Double, stored as Float.
 func winogradTransformKernel(_ u: UnsafeMutablePointer<Float>, _ kernel: UnsafePointer<Float>,
                              inputChannels cin: Int, outputChannels cout: Int) {
-    let g: [[Double]] = [
-        [1.0 / 4, 0, 0],
-        [-1.0 / 6, -1.0 / 6, -1.0 / 6],
-        [-1.0 / 6, 1.0 / 6, -1.0 / 6],
-        [1.0 / 24, 1.0 / 12, 1.0 / 6],
-        [1.0 / 24, -1.0 / 12, 1.0 / 6],
-        [0, 0, 1],
+    // G's rows, (g0, g1, g2).
+    let g: [(Double, Double, Double)] = [
+        (1.0 / 4, 0, 0),
+        (-1.0 / 6, -1.0 / 6, -1.0 / 6),
+        (-1.0 / 6, 1.0 / 6, -1.0 / 6),
+        (1.0 / 24, 1.0 / 12, 1.0 / 6),
+        (1.0 / 24, -1.0 / 12, 1.0 / 6),
+        (0, 0, 1),
     ]
     let plane = cin * cout
-    var w = [Double](repeating: 0, count: 9)
-    var gw = [Double](repeating: 0, count: 18)  // G g: [6, 3]
-    for i in 0..<cin {
-        for o in 0..<cout {
-            for k in 0..<9 { w[k] = Double(kernel[k * plane + i * cout + o]) }
-            for r in 0..<6 {
-                for c in 0..<3 {
-                    gw[r * 3 + c] = g[r][0] * w[c] + g[r][1] * w[3 + c] + g[r][2] * w[6 + c]
-                }
-            }
-            for r in 0..<6 {
-                for c in 0..<6 {
-                    let value = gw[r * 3] * g[c][0] + gw[r * 3 + 1] * g[c][1] + gw[r * 3 + 2] * g[c][2]
-                    u[(r * 6 + c) * plane + i * cout + o] = Float(value)
+    g.withUnsafeBufferPointer { g in
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 27) { scratch in
+            let w = scratch.baseAddress!, gw = w + 9  // g [3, 3] and G g [6, 3]
+            for i in 0..<cin {
+                for o in 0..<cout {
+                    for k in 0..<9 { w[k] = Double(kernel[k &* plane &+ i &* cout &+ o]) }
+                    for r in 0..<6 {
+                        for c in 0..<3 {
+                            gw[r &* 3 &+ c] = g[r].0 * w[c] + g[r].1 * w[3 &+ c] + g[r].2 * w[6 &+ c]
+                        }
+                    }
+                    for r in 0..<6 {
+                        let row = gw + r &* 3
+                        for c in 0..<6 {
+                            let value = row[0] * g[c].0 + row[1] * g[c].1 + row[2] * g[c].2
+                            u[(r &* 6 &+ c) &* plane &+ i &* cout &+ o] = Float(value)
+                        }
+                    }
                 }
             }
         }
@@ -145,13 +150,12 @@ private func outputTileValues(
         s[a &* 4] = t.0; s[a &* 4 &+ 1] = t.1; s[a &* 4 &+ 2] = t.2; s[a &* 4 &+ 3] = t.3
     }
     let b = load(bias + c, lanes)
-    let zero = WinogradVector()
     for j in 0..<4 {
         let t = outputTransform(s[j], s[4 &+ j], s[8 &+ j], s[12 &+ j], s[16 &+ j], s[20 &+ j])
         var y0 = t.0 + b, y1 = t.1 + b, y2 = t.2 + b, y3 = t.3 + b
         if relu {
-            y0 = pointwiseMax(y0, zero); y1 = pointwiseMax(y1, zero)
-            y2 = pointwiseMax(y2, zero); y3 = pointwiseMax(y3, zero)
+            y0.replace(with: 0, where: y0 .< 0); y1.replace(with: 0, where: y1 .< 0)
+            y2.replace(with: 0, where: y2 .< 0); y3.replace(with: 0, where: y3 .< 0)
         }
         temp[j] = y0; temp[4 &+ j] = y1; temp[8 &+ j] = y2; temp[12 &+ j] = y3
     }
@@ -198,11 +202,17 @@ func winogradOutputTilePooled(
             let out = frame + (((y0 &+ i) &* width &+ x0) &* channels &+ c)
             for j in 0..<columns {
                 let top = 8 &* i &+ 2 &* j
-                let pooled = pointwiseMax(pointwiseMax(temp[top], temp[top &+ 1]),
-                                          pointwiseMax(temp[top &+ 4], temp[top &+ 5]))
+                let pooled = maximum(maximum(temp[top], temp[top &+ 1]),
+                                     maximum(temp[top &+ 4], temp[top &+ 5]))
                 store(pooled, out + j &* channels, lanes)
             }
         }
         c &+= winogradLanes
     }
+}
+
+/// Lane-wise maximum (the generic `pointwiseMax` was not inlined here).
+@inline(__always)
+private func maximum(_ a: WinogradVector, _ b: WinogradVector) -> WinogradVector {
+    a.replacing(with: b, where: a .< b)
 }

@@ -74,6 +74,31 @@ let convolutionCases = [
     ConvolutionCase(batch: 2, height: 16, width: 12, cin: 24, cout: 16),
 ]
 
+/// The algorithm and, for Winograd, a work partition forced small so that every path runs
+/// with several chunks or blocks even on these small images.
+enum Variant: String, CaseIterable, Sendable {
+    case im2col, winogradPrivate, winogradShared
+
+    func make(kernel: [Float], bias: [Float], cin: Int, cout: Int, relu: Bool = true) -> Convolution3x3 {
+        let conv = Convolution3x3(kernel: kernel, bias: bias, inputChannels: cin, outputChannels: cout,
+                                  algorithm: self == .im2col ? .im2col : .winogradF4x4, relu: relu)
+        switch self {
+        case .im2col: break
+        case .winogradPrivate:
+            conv.tuning.privateSchemeLimit = .max
+            conv.tuning.chunkFloats = 0
+        case .winogradShared:
+            conv.tuning.privateSchemeLimit = 0
+            conv.tuning.blockFloats = 0
+            conv.tuning.minimumBlockTiles = 5
+        }
+        return conv
+    }
+
+    /// Tolerance relative to the output's largest magnitude (see `Convolution3x3Tests`).
+    var tolerance: Double { self == .im2col ? 2e-6 : 2e-5 }
+}
+
 /// Largest |actual - expected| relative to the largest |expected|.
 func relativeError(_ actual: [Float], _ expected: [Double]) -> Double {
     let scale = expected.map(abs).max() ?? 0
@@ -81,36 +106,33 @@ func relativeError(_ actual: [Float], _ expected: [Double]) -> Double {
 }
 
 @Suite struct Convolution3x3Tests {
-    // Inputs and weights in [-1, 1]: outputs of magnitude ~1-10; the im2col path is float
-    // rounding of a 9·Cin-term sum (tolerance 2e-6 of the output scale), Winograd F(4,3) loses
-    // about two more decimal digits to its transforms (tolerance 1e-4 of the output scale).
-    @Test(arguments: convolutionCases, Convolution3x3.Algorithm.allCases)
-    func matchesNaiveLoops(_ c: ConvolutionCase, _ algorithm: Convolution3x3.Algorithm) {
+    // Inputs and weights in [-1, 1]: outputs of magnitude ~1-10. Errors relative to the
+    // output's largest magnitude, measured: im2col ≤ 4e-7 (float rounding of a 9·Cin-term sum;
+    // tolerance 2e-6), Winograd F(4,3) ≤ 4e-6 (its transforms lose about one more decimal
+    // digit; tolerance 2e-5).
+    @Test(arguments: convolutionCases, Variant.allCases)
+    func matchesNaiveLoops(_ c: ConvolutionCase, _ variant: Variant) {
         let input = uniformValues(c.batch * c.height * c.width * c.cin, seed: 1)
         let kernel = uniformValues(9 * c.cin * c.cout, seed: 2)
         let bias = uniformValues(c.cout, seed: 3)
         for relu in [false, true] {
-            let conv = Convolution3x3(kernel: kernel, bias: bias, inputChannels: c.cin,
-                                      outputChannels: c.cout, algorithm: algorithm, relu: relu)
-            var output: [Float] = []
-            conv.forward(output: &output, input: input, batch: c.batch, height: c.height, width: c.width)
+            let conv = variant.make(kernel: kernel, bias: bias, cin: c.cin, cout: c.cout, relu: relu)
+            let output = conv.forward(input, batch: c.batch, height: c.height, width: c.width)
             let expected = naiveConvolution3x3(input, kernel, bias, batch: c.batch, height: c.height,
                                                width: c.width, inputChannels: c.cin, outputChannels: c.cout,
                                                relu: relu)
             let error = relativeError(output, expected)
-            #expect(error < (algorithm == .im2col ? 2e-6 : 1e-4), "\(c) \(algorithm) relu \(relu): relative error \(error)")
+            #expect(error < variant.tolerance, "\(c) \(variant) relu \(relu): relative error \(error)")
         }
     }
 
-    @Test(arguments: convolutionCases)
-    func fusedMaxPoolMatchesConvolutionThenPool(_ c: ConvolutionCase) {
+    @Test(arguments: convolutionCases, [Variant.winogradPrivate, .winogradShared])
+    func fusedMaxPoolMatchesConvolutionThenPool(_ c: ConvolutionCase, _ variant: Variant) {
         let input = uniformValues(c.batch * c.height * c.width * c.cin, seed: 4)
         let kernel = uniformValues(9 * c.cin * c.cout, seed: 5)
         let bias = uniformValues(c.cout, seed: 6)
-        let conv = Convolution3x3(kernel: kernel, bias: bias, inputChannels: c.cin, outputChannels: c.cout,
-                                  algorithm: .winogradF4x4)
-        var output: [Float] = []
-        conv.forward(output: &output, input: input, batch: c.batch, height: c.height, width: c.width,
+        let conv = variant.make(kernel: kernel, bias: bias, cin: c.cin, cout: c.cout)
+        let output = conv.forward(input, batch: c.batch, height: c.height, width: c.width,
                      fusedMaxPool: true)
         let full = naiveConvolution3x3(input, kernel, bias, batch: c.batch, height: c.height, width: c.width,
                                        inputChannels: c.cin, outputChannels: c.cout, relu: true)
@@ -118,29 +140,44 @@ func relativeError(_ actual: [Float], _ expected: [Double]) -> Double {
         #expect(output.count == expected.count)
         if output.count == expected.count, !expected.isEmpty {
             let error = relativeError(output, expected)
-            #expect(error < 1e-4, "\(c): relative error \(error)")
+            #expect(error < variant.tolerance, "\(c): relative error \(error)")
         }
     }
 
     /// Chunks have a size that does not depend on the thread count, so 1 and 2 workers give the
     /// same bits (and both match the reference, checked above with the default of 1).
-    @Test(arguments: Convolution3x3.Algorithm.allCases)
-    func threadCountDoesNotChangeResults(_ algorithm: Convolution3x3.Algorithm) {
+    @Test(arguments: Variant.allCases)
+    func threadCountDoesNotChangeResults(_ variant: Variant) {
         let (n, h, w, cin, cout) = (2, 23, 21, 16, 24)
         let input = uniformValues(n * h * w * cin, seed: 7)
         let kernel = uniformValues(9 * cin * cout, seed: 8)
         let bias = uniformValues(cout, seed: 9)
-        let conv = Convolution3x3(kernel: kernel, bias: bias, inputChannels: cin, outputChannels: cout,
-                                  algorithm: algorithm)
-        var one: [Float] = [], two: [Float] = [], again: [Float] = []
-        conv.forward(output: &one, input: input, batch: n, height: h, width: w, threads: 1)
-        conv.forward(output: &two, input: input, batch: n, height: h, width: w, threads: 2)
-        conv.forward(output: &again, input: input, batch: n, height: h, width: w, threads: 2)
+        let conv = variant.make(kernel: kernel, bias: bias, cin: cin, cout: cout)
+        let one = conv.forward(input, batch: n, height: h, width: w, threads: 1)
+        let two = conv.forward(input, batch: n, height: h, width: w, threads: 2)
+        let again = conv.forward(input, batch: n, height: h, width: w, threads: 2)
         #expect(one == two)
         #expect(two == again)
         let expected = naiveConvolution3x3(input, kernel, bias, batch: n, height: h, width: w,
                                            inputChannels: cin, outputChannels: cout, relu: true)
-        #expect(relativeError(two, expected) < (algorithm == .im2col ? 2e-6 : 1e-4))
+        #expect(relativeError(two, expected) < variant.tolerance)
+    }
+
+    /// The default partition on a layer big enough for the shared scheme (Cin·Cout > 128²).
+    @Test func defaultPartitionOfAWideLayer() {
+        let (n, h, w, cin, cout) = (2, 9, 10, 130, 131)
+        let input = uniformValues(n * h * w * cin, seed: 10)
+        let kernel = uniformValues(9 * cin * cout, seed: 11)
+        let bias = uniformValues(cout, seed: 12)
+        let expected = naiveConvolution3x3(input, kernel, bias, batch: n, height: h, width: w,
+                                           inputChannels: cin, outputChannels: cout, relu: true)
+        for algorithm in Convolution3x3.Algorithm.allCases {
+            let conv = Convolution3x3(kernel: kernel, bias: bias, inputChannels: cin, outputChannels: cout,
+                                      algorithm: algorithm)
+            let output = conv.forward(input, batch: n, height: h, width: w, threads: 2)
+            let error = relativeError(output, expected)
+            #expect(error < (algorithm == .im2col ? 2e-6 : 2e-5), "\(algorithm): relative error \(error)")
+        }
     }
 
     @Test func multiplyAccumulatesCountsTheDirectConvolution() {
