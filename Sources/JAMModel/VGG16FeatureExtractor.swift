@@ -26,8 +26,9 @@ public enum VGG16FeatureError: Error, CustomStringConvertible, Equatable {
 /// Blocks 1-3 run frame by frame (their activations are large: 37 MB per buffer at S = 384),
 /// blocks 4-5 on the whole batch at once (small activations, and more tiles per GEMM). Buffers
 /// are kept and reused across calls, so working memory is bounded by the largest batch and frame
-/// size seen: about 4·S²·64 + 2·B·(S/8)²·512 floats plus the prepared weights (~240 MB for
-/// Winograd) and a few MB of per-thread scratch.
+/// size seen: 2·S²·64 (3· with im2col) + 2·B·(S/8)²·512 floats of activations, plus the
+/// prepared weights (59 M floats, 235 MB, for Winograd) and ~25 MB of convolution scratch.
+/// Measured peak resident memory of `jam-bench vgg` at S = 384, B = 8: about 500 MB.
 ///
 /// Not safe to call from two threads at once; results are identical from run to run and do not
 /// depend on `threads`.
