@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "jam-decode", targets: ["jam-decode"]),
         .executable(name: "jam-features", targets: ["jam-features"]),
         .executable(name: "jam-bench", targets: ["jam-bench"]),
+        .executable(name: "jam-eval", targets: ["jam-eval"]),
         .executable(name: "jam-config", targets: ["jam-config"]),
     ],
     dependencies: [
@@ -45,7 +46,7 @@ let package = Package(
         .target(name: "JAMModel", dependencies: ["JAMTensor", "JAMNN", "JAMArtifacts", "JAMCore"]),
         /// The stages: units of work, resumability, failure records, progress.
         .target(name: "JAMStages", dependencies: [
-            "JAMCore", "JAMArtifacts", "JAMConfig", "JAMDatasets", "JAMVideo", "JAMTensor", "JAMModel",
+            "JAMCore", "JAMArtifacts", "JAMConfig", "JAMDatasets", "JAMVideo", "JAMTensor", "JAMModel", "JAMEval",
         ]),
         /// Evaluation: prediction rules, metrics, plots (PNG through libavcodec), the HTML report.
         .target(name: "JAMEval", dependencies: ["CFFmpeg", "JAMCore"]),
@@ -65,6 +66,10 @@ let package = Package(
         ]),
         .executableTarget(name: "jam-features", dependencies: [
             "JAMStages", "JAMCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "jam-eval", dependencies: [
+            "JAMStages", "JAMCommandLine", "JAMConfig", "JAMEval",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "jam-config", dependencies: [
             "JAMStages", "JAMConfig", "JAMCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
