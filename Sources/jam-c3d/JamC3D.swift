@@ -1,0 +1,1 @@
+print("jam-c3d: not built yet")
