@@ -92,6 +92,7 @@ let package = Package(
         .testTarget(name: "JAMModelTests", dependencies: ["JAMModel", "JAMArtifacts", "JAMTestSupport"]),
         .testTarget(name: "JAMStagesTests", dependencies: [
             "JAMStages", "JAMArtifacts", "JAMConfig", "JAMCore", "JAMTestSupport", "JAMNN", "JAMTraining",
+            "JAMDatasets",
         ]),
     ]
 )
