@@ -178,7 +178,8 @@ public enum C3DStage {
                 throw JAMError("split \(split) has no usable training video", file: plan.featuresFolder.path)
             }
             model = try C3DStage.train(split: split, folder: folder, train: train, test: test, shape: shape, classCount: classCount,
-                              config: config, plan: plan, progress: progress)
+                                       inputScales: C3DFeatures.inputScales(training: train, taps: taps.count),
+                                       config: config, plan: plan, progress: progress)
         }
 
         // Export: one cubes artifact per video.
@@ -238,6 +239,7 @@ public enum C3DStage {
             try file.setAttribute("round", plan.round)
             try file.setAttribute("attention_weight", plan.attentionWeight)
             try file.setAttribute("time_offset", shift)
+            if let model = box.value { try file.setAttribute("input_scales", model.inputScales.map(Double.init), vector: true) }
             try writer.publish()
         }
         report.totalUnits = dataset.allVideos.count
@@ -248,11 +250,11 @@ public enum C3DStage {
     /// returns it with the final weights.
     static func train(
         split: Int, folder: URL, train: [C3DVideo], test: [C3DVideo], shape: FeatureMapShape, classCount: Int,
-        config: PipelineConfig, plan: Plan, progress: ProgressReporter
+        inputScales: [Float], config: PipelineConfig, plan: Plan, progress: ProgressReporter
     ) throws -> C3DModel {
         let s = config.c3d
         let model = C3DModel(settings: s, taps: s.branches, mapShape: shape, classCount: classCount,
-                             attentionWeight: Float(plan.attentionWeight))
+                             attentionWeight: Float(plan.attentionWeight), inputScales: inputScales)
         model.initialize(seed: s.seed)
         let sampler = ClipSampler(frameCounts: train.map(\.frames), clipLength: s.clipLength, stride: s.clipStride)
         let testSampler = ClipSampler(frameCounts: test.map(\.frames), clipLength: s.clipLength, stride: s.clipStride)
@@ -297,7 +299,8 @@ public enum C3DStage {
         let loop = TrainingLoop(store: model.store, optimizer: optimizer, plan: trainingPlan, sampler: sampler,
                                 checkpoint: target, observer: observer)
         progress.log("\(label): training on \(train.count) videos (\(sampler.clips.count) clips of \(s.clipLength) frames), "
-                     + "validating on \(test.count) (\(testSampler.clips.count) clips); \(model.store.totalCount) parameters, λ = \(plan.attentionWeight)")
+                     + "validating on \(test.count) (\(testSampler.clips.count) clips); \(model.store.totalCount) parameters, λ = \(plan.attentionWeight), "
+                     + "input scales \(inputScales.map { String(format: "%.3g", $0) }.joined(separator: ", "))")
         let outcome = try loop.run(
             step: { batch, _ in try model.trainStep(batch.clips, sampler: sampler, videos: train, attention: attention) },
             validate: { _ in try model.evaluate(testSampler.clips, sampler: testSampler, videos: test, batchSize: s.batch) })
