@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "jam-synth", targets: ["jam-synth"]),
         .executable(name: "jam-decode", targets: ["jam-decode"]),
         .executable(name: "jam-features", targets: ["jam-features"]),
+        .executable(name: "jam-c3d", targets: ["jam-c3d"]),
         .executable(name: "jam-bench", targets: ["jam-bench"]),
         .executable(name: "jam-eval", targets: ["jam-eval"]),
         .executable(name: "jam-config", targets: ["jam-config"]),
@@ -42,11 +43,14 @@ let package = Package(
         .target(name: "JAMTensor", dependencies: ["CBLAS", "JAMCore"]),
         /// Trainable layers, forward and backward side by side; parameters and optimizers.
         .target(name: "JAMNN", dependencies: ["JAMTensor", "CBLAS", "JAMCore"]),
+        /// Training machinery shared by the trained stages: clip sampling, checkpoints, the loop.
+        .target(name: "JAMTraining", dependencies: ["JAMNN", "JAMTensor", "JAMArtifacts", "JAMCore"]),
         /// The networks: VGG16 (inference), the 3D convnet, the joint-attention LSTM.
         .target(name: "JAMModel", dependencies: ["JAMTensor", "JAMNN", "JAMArtifacts", "JAMCore"]),
         /// The stages: units of work, resumability, failure records, progress.
         .target(name: "JAMStages", dependencies: [
-            "JAMCore", "JAMArtifacts", "JAMConfig", "JAMDatasets", "JAMVideo", "JAMTensor", "JAMModel", "JAMEval",
+            "JAMCore", "JAMArtifacts", "JAMConfig", "JAMDatasets", "JAMVideo", "JAMTensor", "JAMModel",
+            "JAMNN", "JAMTraining", "JAMEval",
         ]),
         /// Evaluation: prediction rules, metrics, plots (PNG through libavcodec), the HTML report.
         .target(name: "JAMEval", dependencies: ["CFFmpeg", "JAMCore"]),
@@ -71,11 +75,14 @@ let package = Package(
             "JAMStages", "JAMCommandLine", "JAMConfig", "JAMEval",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "jam-c3d", dependencies: [
+            "JAMStages", "JAMCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "jam-config", dependencies: [
             "JAMStages", "JAMConfig", "JAMCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "jam-bench", dependencies: [
-            "JAMStages", "JAMVideo", "JAMTensor", "JAMModel",
+            "JAMStages", "JAMVideo", "JAMTensor", "JAMModel", "JAMNN", "JAMTraining",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -90,10 +97,14 @@ let package = Package(
         .testTarget(name: "JAMVideoTests", dependencies: ["JAMVideo", "JAMTestSupport"]),
         .testTarget(name: "JAMTensorTests", dependencies: ["JAMTensor", "JAMTestSupport"]),
         .testTarget(name: "JAMNNTests", dependencies: ["JAMNN", "JAMTestSupport"]),
+        .testTarget(name: "JAMTrainingTests", dependencies: [
+            "JAMTraining", "JAMNN", "JAMArtifacts", "JAMCore", "JAMTestSupport",
+        ]),
         .testTarget(name: "JAMModelTests", dependencies: ["JAMModel", "JAMArtifacts", "JAMTestSupport"]),
         .testTarget(name: "JAMEvalTests", dependencies: ["JAMEval", "JAMTestSupport"]),
         .testTarget(name: "JAMStagesTests", dependencies: [
-            "JAMStages", "JAMArtifacts", "JAMConfig", "JAMCore", "JAMTestSupport",
+            "JAMStages", "JAMArtifacts", "JAMConfig", "JAMCore", "JAMTestSupport", "JAMNN", "JAMTraining",
+            "JAMDatasets",
         ]),
     ]
 )

@@ -34,8 +34,16 @@ public struct ArtifactKind: Sendable, Hashable, CustomStringConvertible {
     /// One video's VGG16 maps: `pool4`, `conv5_3` `[T, S/16, S/16, 512]`.
     public static let features = ArtifactKind(name: "features", schemaVersion: 1, producedBy: "jam-features")
 
+    /// The 3D convnet's training state: parameters, optimizer moments, position in the data,
+    /// random state, data order and per-epoch log (JAMTraining's `TrainingCheckpoint`).
+    public static let c3dCheckpoint = ArtifactKind(name: "c3d-checkpoint", schemaVersion: 1, producedBy: "jam-c3d")
+    /// One video's feature cubes: `cube/<branch>` `[T, K, K, N]` float32 per branch.
+    public static let cubes = ArtifactKind(name: "cubes", schemaVersion: 1, producedBy: "jam-c3d")
+    /// One video's LSTM attention maps: `attention` `[T, K·K]` float32 (read by jam-c3d's later rounds).
+    public static let attention = ArtifactKind(name: "attention", schemaVersion: 1, producedBy: "jam-lstm")
+
     /// Every kind this build knows, for messages and `jam-inspect`-style tools.
-    public static let all: [ArtifactKind] = [.frames, .features]
+    public static let all: [ArtifactKind] = [.frames, .features, .c3dCheckpoint, .cubes, .attention]
 }
 
 /// The root attributes every artifact carries.

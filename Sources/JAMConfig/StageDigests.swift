@@ -69,6 +69,8 @@ extension PipelineConfig {
         ])
     }
 
+    // `c3dStage(featuresDigest:round:attentionDigest:)` lives beside its section in C3DSettings.swift.
+
     /// Digest of `synthStage`.
     public var synthDigest: String { synthStage.digest }
 

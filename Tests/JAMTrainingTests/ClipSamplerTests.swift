@@ -1,0 +1,65 @@
+import JAMNN
+import JAMTraining
+import Testing
+
+struct ClipSamplerTests {
+    @Test func clipStartsAreWorkedOutByHand() {
+        // T = 10, L1 = 4, s = 3: starts 0, 3, 6 (6 + 4 = 10 fits; 9 would not).
+        #expect(ClipSampler.starts(frameCount: 10, clipLength: 4, stride: 3) == [0, 3, 6])
+        // T = 11: 0, 3, 6 (9 + 4 = 13 > 11), frame 10 is not visited.
+        #expect(ClipSampler.starts(frameCount: 11, clipLength: 4, stride: 3) == [0, 3, 6])
+        // T = L1: exactly one clip.
+        #expect(ClipSampler.starts(frameCount: 4, clipLength: 4, stride: 3) == [0])
+        // T < L1: one clip, padded.
+        #expect(ClipSampler.starts(frameCount: 2, clipLength: 4, stride: 1) == [0])
+        // s = 1: every start.
+        #expect(ClipSampler.starts(frameCount: 6, clipLength: 4, stride: 1) == [0, 1, 2])
+
+        let sampler = ClipSampler(frameCounts: [10, 2, 5], clipLength: 4, stride: 3)
+        #expect(sampler.clips == [Clip(video: 0, start: 0), Clip(video: 0, start: 3), Clip(video: 0, start: 6),
+                                  Clip(video: 1, start: 0), Clip(video: 2, start: 0)])
+        #expect(sampler.frameIndices(of: Clip(video: 0, start: 6)) == [6, 7, 8, 9])
+        // The short video repeats its last frame.
+        #expect(sampler.frameIndices(of: Clip(video: 1, start: 0)) == [0, 1, 1, 1])
+        #expect(sampler.clips(ofVideo: 2) == [Clip(video: 2, start: 0)])
+    }
+
+    @Test func epochOrderIsAPermutationDeterminedBySeedAndEpoch() {
+        let sampler = ClipSampler(frameCounts: [48, 30, 17, 64, 5], clipLength: 8, stride: 4)
+        let order = sampler.epochOrder(seed: 11, epoch: 0)
+        #expect(order.count == sampler.clips.count)
+        #expect(Set(order) == Set(sampler.clips))
+        #expect(order != sampler.clips, "a shuffle of \(order.count) clips left them in place")
+        // Recomputable: same (seed, epoch) → same order, from a fresh sampler too.
+        let again = ClipSampler(frameCounts: [48, 30, 17, 64, 5], clipLength: 8, stride: 4)
+        #expect(again.epochOrder(seed: 11, epoch: 0) == order)
+        // Another epoch or another seed → another order.
+        #expect(sampler.epochOrder(seed: 11, epoch: 1) != order)
+        #expect(sampler.epochOrder(seed: 12, epoch: 0) != order)
+        #expect(sampler.epochOrder(seed: 11, epoch: 1) != sampler.epochOrder(seed: 11, epoch: 2))
+    }
+
+    @Test func shuffleIsFisherYatesOnTheGeneratorsDraws() {
+        // Independent route: replay the generator by hand and apply the swaps.
+        var items = Array(0..<6)
+        var random = ParameterRandom(seed: 99)
+        shuffle(&items, using: &random)
+        var replay = ParameterRandom(seed: 99)
+        var expected = Array(0..<6)
+        for i in [5, 4, 3, 2, 1] {
+            let j = Int(replay.next() % UInt64(i + 1))
+            let t = expected[i]; expected[i] = expected[j]; expected[j] = t
+        }
+        #expect(items == expected)
+        #expect(random == replay, "the shuffle drew exactly n − 1 numbers")
+    }
+
+    @Test func epochSeedsGiveUnrelatedStreams() {
+        // Consecutive epochs must not be shifted copies of one SplitMix64 stream.
+        var a = ParameterRandom(seed: ClipSampler.epochSeed(seed: 5, epoch: 0))
+        var b = ParameterRandom(seed: ClipSampler.epochSeed(seed: 5, epoch: 1))
+        let first = (0..<8).map { _ in a.next() }
+        let second = (0..<9).map { _ in b.next() }
+        #expect(Set(first).isDisjoint(with: second))
+    }
+}
