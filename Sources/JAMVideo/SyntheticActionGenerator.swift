@@ -216,7 +216,8 @@ private struct ActionScene {
 
         // Draw every motion parameter whatever the class, so all classes consume the streams alike.
         let w = Double(g.width), h = Double(g.height)
-        let travel = motionRNG.uniform(0.4, 0.6) * m
+        // Long enough to cross several cells of the coarse feature grids (S/16) within one clip.
+        let travel = motionRNG.uniform(0.7, 0.9) * m
         let fixedAngle = motionRNG.uniform(0, 2 * Double.pi)
         let u1 = motionRNG.uniform(0, 1), u2 = motionRNG.uniform(0, 1)
         let pivotX = motionRNG.uniform(0.35, 0.65) * w, pivotY = motionRNG.uniform(0.35, 0.65) * h
