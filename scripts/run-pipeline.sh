@@ -15,3 +15,4 @@ stage() {
 
 stage jam-synth "$@"
 stage jam-decode "$@"
+stage jam-features "$@"

@@ -108,14 +108,6 @@ public struct SynthSettings: PipelineConfigSection {
 
 // MARK: - decode
 
-/// How a frame becomes S×S.
-public enum ResizeMode: String, Sendable, Hashable, CaseIterable, Codable {
-    /// Scale width and height independently to S×S (aspect ratio not kept).
-    case stretch
-    /// Scale the shorter side to S, then cut the centred S×S square.
-    case crop
-}
-
 /// `"decode"`: video → frames artifact (`[T, S, S, 3]` RGB bytes).
 public struct DecodeSettings: PipelineConfigSection {
     public static let key = "decode"

@@ -45,7 +45,7 @@ public enum DecodeStage {
         let root = config.datasetRoot
         let decode = config.decode
         let options = DecodeOptions(
-            size: decode.size, resize: decode.resize == .crop ? .centerCrop : .stretch,
+            size: decode.size, resize: decode.resize,
             every: decode.every, maxFrames: decode.maxFrames, threads: 1)
         let header: @Sendable (String) -> ArtifactHeader = { source in
             ArtifactHeader(kind: .frames, producer: "jam-decode \(jamVersion)", configDigest: config.decodeDigest,

@@ -1,14 +1,8 @@
 // shapes: T kept frames, S output size; frames are [T, S, S, 3] RGB24, row-major, channels last.
 import CFFmpeg
 import Foundation
+import JAMCore
 
-/// How a source frame of any aspect ratio becomes an S×S frame.
-public enum ResizeMode: String, Sendable, Codable, CaseIterable {
-    /// Scale both sides to S, distorting the aspect ratio (what `ffmpeg -s SxS` does).
-    case stretch
-    /// Scale the shorter side to S, keeping the aspect ratio, then keep the central S×S.
-    case centerCrop
-}
 
 /// Where a source frame goes on its way to S×S: the scaled size, then the crop origin.
 public struct ResizeGeometry: Sendable, Equatable {
@@ -117,8 +111,8 @@ public struct DecodedVideo: Sendable {
 ///
 /// Bad input throws a `VideoError` naming the file: missing, zero-length, not a media container,
 /// no video stream, no decoder, or no frame at all. Damage is an error too, unless
-/// `options.allowDamaged`: a read error from the demuxer, or fewer frames than the container
-/// declares once the stream has been read to its end (an AVI cut short), is `.truncated`; a packet
+/// `options.allowDamaged`: a read error from the demuxer, or fewer packets than the container
+/// declares frames once the stream has been read to its end (an AVI cut short), is `.truncated`; a packet
 /// the decoder rejects or a frame it marks corrupt (errors concealed) is `.undecodable`. A damaged
 /// video is rejected rather than returned short or smeared, because SPEC §3 makes it a bad input
 /// to report; decoding still runs to the end first so that the message says which it was.
@@ -184,6 +178,7 @@ public func decodeVideo(at url: URL, options: DecodeOptions) throws -> DecodedVi
     let packet = Packet()
     let frame = Frame()
     var reachedEnd = false
+    var packetsRead = 0
     var readFailure: String?
     var firstDamage: String?
     func noteDamage(_ m: String) { if firstDamage == nil { firstDamage = m } }
@@ -216,6 +211,10 @@ public func decodeVideo(at url: URL, options: DecodeOptions) throws -> DecodedVi
         }
         defer { av_packet_unref(packet.packet) }
         if packet.packet.pointee.stream_index != streamIndex { continue }
+        packetsRead += 1
+        if packet.packet.pointee.flags & AV_PKT_FLAG_CORRUPT != 0 {
+            noteDamage("packet \(packetsRead) is incomplete or corrupt")
+        }
         let s = avcodec_send_packet(dec, packet.packet)
         if s < 0 && s != averrorEAGAIN {
             // Like the ffmpeg CLI, skip the packet and go on; whether that is fatal is decided below.
@@ -236,8 +235,12 @@ public func decodeVideo(at url: URL, options: DecodeOptions) throws -> DecodedVi
     }
     if !options.allowDamaged {
         if let readFailure { throw fail(.truncated(readFailure)) }
-        if reachedEnd && declaredFrames > 0 && sink.decodedCount < declaredFrames {
-            throw fail(.truncated("the container declares \(declaredFrames) frames, \(sink.decodedCount) decoded"))
+        // Count packets, not frames: a decoder may legitimately emit fewer frames than packets
+        // (dropped-frame placeholders), but a container that delivers fewer packets than its
+        // header declares has lost its end.
+        if reachedEnd && declaredFrames > 0 && packetsRead < declaredFrames {
+            throw fail(.truncated(
+                "the container declares \(declaredFrames) frames but delivered \(packetsRead) (\(sink.decodedCount) decoded)"))
         }
         if let firstDamage { throw fail(.undecodable(firstDamage)) }
     }

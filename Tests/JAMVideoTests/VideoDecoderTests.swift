@@ -150,6 +150,17 @@ import Testing
             let headError = expectFailure(head, says: "not a video")
             #expect(headError.map { $0.reason != .fileMissing && $0.reason != .emptyFile } == true, "\(String(describing: headError))")
 
+            // Garbage inside the first frame's data (chunk headers intact): the decoder conceals
+            // errors, which is damage, not truncation.
+            let smeared = dir.appendingPathComponent("smeared.avi")
+            var damaged = [UInt8](bytes)
+            let movi = try #require(damaged.firstRange(of: Array("movi".utf8))).lowerBound
+            let chunk = try #require(damaged[movi...].firstRange(of: Array("00dc".utf8))).lowerBound
+            for i in (chunk + 200)..<(chunk + 260) { damaged[i] = UInt8(truncatingIfNeeded: i &* 37) }
+            try Data(damaged).write(to: smeared)
+            let smearError = expectFailure(smeared, says: "corrupt")
+            if case .undecodable? = smearError?.reason {} else { Issue.record("garbage in a frame: \(String(describing: smearError))") }
+
             // With allowDamaged the cut file yields what the CLI yields from it, frame for frame.
             let partial = try decodeVideo(at: half, options: DecodeOptions(size: 32, allowDamaged: true))
             let cli = try FFmpegCLI.rawFrames(half, size: 32)
