@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "jam-features", targets: ["jam-features"]),
         .executable(name: "jam-c3d", targets: ["jam-c3d"]),
         .executable(name: "jam-bench", targets: ["jam-bench"]),
+        .executable(name: "jam-config", targets: ["jam-config"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -50,6 +51,8 @@ let package = Package(
             "JAMCore", "JAMArtifacts", "JAMConfig", "JAMDatasets", "JAMVideo", "JAMTensor", "JAMModel",
             "JAMNN", "JAMTraining",
         ]),
+        /// Evaluation: prediction rules, metrics, plots (PNG through libavcodec), the HTML report.
+        .target(name: "JAMEval", dependencies: ["CFFmpeg", "JAMCore"]),
 
         /// What every command line shares: --config, --profile, --force, --strict, error exits.
         .target(name: "JAMCommandLine", dependencies: [
@@ -69,6 +72,9 @@ let package = Package(
         ]),
         .executableTarget(name: "jam-c3d", dependencies: [
             "JAMStages", "JAMCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "jam-config", dependencies: [
+            "JAMStages", "JAMConfig", "JAMCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "jam-bench", dependencies: [
             "JAMStages", "JAMVideo", "JAMTensor", "JAMModel", "JAMNN", "JAMTraining", "CBLAS",
@@ -90,6 +96,7 @@ let package = Package(
             "JAMTraining", "JAMNN", "JAMArtifacts", "JAMCore", "JAMTestSupport",
         ]),
         .testTarget(name: "JAMModelTests", dependencies: ["JAMModel", "JAMArtifacts", "JAMTestSupport"]),
+        .testTarget(name: "JAMEvalTests", dependencies: ["JAMEval", "JAMTestSupport"]),
         .testTarget(name: "JAMStagesTests", dependencies: [
             "JAMStages", "JAMArtifacts", "JAMConfig", "JAMCore", "JAMTestSupport", "JAMNN", "JAMTraining",
         ]),

@@ -16,18 +16,34 @@ public enum FeaturesStage {
     public static let folderName = "features"
     public static let preprocessing = "RGB->BGR, minus ImageNet mean [103.939, 116.779, 123.68], no scaling"
 
-    /// The network the config asks for and the identity recorded in every artifact:
-    /// `keras:sha256:<hex> <file name>`, or `he-init:<seed>` when no weights file is set.
+    /// The identity of the network the config asks for, recorded in every artifact and part of
+    /// the features digest: `keras:sha256:<hex> <file name>`, or `he-init:<seed>` when no
+    /// weights file is set.
+    public static func weightsIdentity(config: PipelineConfig) throws -> String {
+        guard let url = config.weightsURL else { return "he-init:\(config.features.initSeed)" }
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw JAMError("VGG16 weights file not found (set features.weights, or null for a He-initialised network)",
+                           file: url.path)
+        }
+        return "keras:\(try config.weightsFileDigest() ?? "unknown") \(url.lastPathComponent)"
+    }
+
+    /// The features digest: the decode digest, the weights' identity and the storage type.
+    public static func digest(config: PipelineConfig) throws -> StageSettings {
+        try config.featuresStage(weightsDigest: config.weightsURL == nil ? nil : weightsIdentity(config: config))
+    }
+
+    /// The network the config asks for, and its identity.
     public static func loadNetwork(config: PipelineConfig) throws -> (weights: VGG16Weights, identity: String) {
+        let identity = try weightsIdentity(config: config)
         guard let url = config.weightsURL else {
-            return (VGG16Weights.heInitialized(seed: UInt64(config.features.initSeed)), "he-init:\(config.features.initSeed)")
+            return (VGG16Weights.heInitialized(seed: UInt64(config.features.initSeed)), identity)
         }
         let layers = try KerasWeightsFile.load(from: url, layers: VGG16Layer.all.map(\.name))
-        let digest = try config.weightsFileDigest() ?? "unknown"
         let weights = try VGG16Weights(
             layers: layers.mapValues { (kernel: $0.kernel, kernelShape: $0.kernelShape, bias: $0.bias) },
-            origin: "keras:\(digest) \(url.lastPathComponent)")
-        return (weights, weights.origin)
+            origin: identity)
+        return (weights, identity)
     }
 
     public static func run(config: PipelineConfig, policy: RunPolicy, progress: ProgressReporter? = nil) throws -> StageReport {
@@ -42,8 +58,7 @@ public enum FeaturesStage {
 
                 """)
         }
-        let weightsDigest = config.weightsURL == nil ? nil : identity
-        let stage = try config.featuresStage(weightsDigest: weightsDigest)
+        let stage = try digest(config: config)
         let folder = config.stageDirectory(folderName, digest: stage.digest)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         removeStaleTemporaries(under: folder)
