@@ -35,10 +35,11 @@ public struct PipelineConfig: Sendable {
     public var synth = SynthSettings()
     public var decode = DecodeSettings()
     public var features = FeaturesSettings()
+    public var lstm = LSTMSettings()
 
     /// The top-level keys a config file may hold.
     public static let rootKeys = ["artifacts_root", DatasetSettings.key, SynthSettings.key,
-                                  DecodeSettings.key, FeaturesSettings.key, "profiles"]
+                                  DecodeSettings.key, FeaturesSettings.key, LSTMSettings.key, "profiles"]
 
     // MARK: - Loading
 
@@ -117,6 +118,7 @@ public struct PipelineConfig: Sendable {
         synth = try SynthSettings(reading: root.object(SynthSettings.key))
         decode = try DecodeSettings(reading: root.object(DecodeSettings.key))
         features = try FeaturesSettings(reading: root.object(FeaturesSettings.key))
+        lstm = try LSTMSettings(reading: root.object(LSTMSettings.key))
         try root.finish()
     }
 
@@ -166,6 +168,7 @@ public struct PipelineConfig: Sendable {
     /// file's keys: for `--show-config` and for provenance records.
     public var effectiveSettings: JSONValue {
         ["artifacts_root": .string(artifactsRootSetting), DatasetSettings.key: dataset.json,
-         SynthSettings.key: synth.json, DecodeSettings.key: decode.json, FeaturesSettings.key: features.json]
+         SynthSettings.key: synth.json, DecodeSettings.key: decode.json, FeaturesSettings.key: features.json,
+         LSTMSettings.key: lstm.json]
     }
 }

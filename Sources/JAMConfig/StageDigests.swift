@@ -68,6 +68,8 @@ extension PipelineConfig {
         ])
     }
 
+    // `lstmStage(featuresDigest:round:)` lives beside its section in LSTMSettings.swift.
+
     /// Digest of `synthStage`.
     public var synthDigest: String { synthStage.digest }
 
