@@ -68,7 +68,8 @@ extension PipelineConfig {
         ])
     }
 
-    // `lstmStage(featuresDigest:round:)` lives beside its section in LSTMSettings.swift.
+    // `c3dStage(featuresDigest:round:attentionDigest:)` lives beside its section in C3DSettings.swift,
+    // `lstmStage(featuresDigest:round:)` beside its own in LSTMSettings.swift.
 
     /// Digest of `synthStage`.
     public var synthDigest: String { synthStage.digest }

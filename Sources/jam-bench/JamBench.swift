@@ -6,5 +6,5 @@ struct JamBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jam-bench",
         abstract: "Measure JAM's speed against this machine's own peaks (see docs/BENCHMARKS.md).",
-        subcommands: [GEMMBenchmark.self, DecodeBenchmark.self, VGGBenchmark.self])
+        subcommands: [GEMMBenchmark.self, DecodeBenchmark.self, VGGBenchmark.self, C3DBenchmark.self])
 }

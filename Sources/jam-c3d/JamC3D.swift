@@ -1,1 +1,45 @@
-print("jam-c3d: not built yet")
+import ArgumentParser
+import Foundation
+import JAMCommandLine
+import JAMConfig
+import JAMStages
+
+@main
+struct JamC3D: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jam-c3d",
+        abstract: "Train the 3D convnet on VGG16 features and export a feature cube per video ([T, K, K, N] float32).",
+        discussion: """
+            Reads the 'c3d' section of the config and the features artifacts of the configured \
+            splits. Per split, trains one 3D convnet per branch with deep supervision on the \
+            split's training videos (the test videos validate), checkpointing as it goes, then \
+            writes one cubes artifact per video under \
+            <artifacts_root>/<dataset>/cubes/<digest>/split<N>/. Rerunning resumes training from \
+            the checkpoint and skips finished cubes; --force starts over. Round 1 trains with \
+            attention_weight 0; later rounds (--round 2 --attention FOLDER) regularise the cubes \
+            towards the attention maps the previous LSTM round wrote. See docs/ARTIFACTS.md.
+            """)
+
+    @OptionGroup var options: StageOptions
+
+    @Option(name: .long, help: "The round of the c3d → lstm pipeline (1: attention_weight 0).")
+    var round: Int = 1
+
+    @Option(name: .long, help: "The attention artifacts of the previous LSTM round (its digest folder); needed from round 2 on.")
+    var attention: String?
+
+    func validate() throws {
+        guard round >= 1 else { throw ValidationError("--round must be at least 1, got \(round)") }
+        if round == 1 && attention != nil {
+            throw ValidationError("--attention is for rounds 2 and later (round 1 trains with attention_weight 0)")
+        }
+    }
+
+    func run() throws {
+        let config = try PipelineConfig.load(from: options.configURL, profile: options.profile)
+        let report = try C3DStage.run(
+            config: config, policy: options.policy(defaultWorkers: config.c3d.threads), round: round,
+            attentionFolder: attention.map { URL(fileURLWithPath: $0) })
+        try finish(with: report)
+    }
+}

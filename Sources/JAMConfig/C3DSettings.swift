@@ -1,0 +1,201 @@
+import JAMCore
+
+/// A VGG16 tap that feeds a branch (SPEC §4): both are `[T, S/16, S/16, 512]`.
+public enum FeatureTap: String, Sendable, Hashable, CaseIterable, Codable {
+    case pool4
+    case conv5_3
+}
+
+/// The module between VGG16 and the LSTM (the paper's Table 3).
+public enum MiddleModule: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Two 3D convolutions (kt × k × k) with deep supervision: the paper's model.
+    case threeD = "3d"
+    /// The same with kt = 1: per-frame 2D convolutions.
+    case twoD = "2d"
+    /// No training: the VGG map average-pooled to K × K goes straight to the LSTM.
+    case none
+}
+
+/// Zero padding of one convolution axis (JAMNN's `ConvPadding`, by name).
+public enum PaddingSetting: String, Sendable, Hashable, CaseIterable, Codable {
+    case same, valid
+}
+
+/// Optimizer of a trained stage (SPEC §4: not given by the paper; Adam by default).
+public enum OptimizerSetting: String, Sendable, Hashable, CaseIterable, Codable {
+    case adam, sgd
+}
+
+/// `"c3d"`: the 3D convnet of each branch, its training, and its exported feature cubes
+/// (SPEC §4 "3D convnet", "Attention regularisation", "Clips", "Optimiser").
+///
+/// Defaults are small, for the embedded synthetic dataset (S = 96 → 6×6 maps → K = 3); the
+/// `paper` profile sets the paper's widths and valid spatial padding of conv1 (24 → 22 → 11).
+///
+/// Rounds (SPEC §4): `jam-c3d --round 1` trains with λ = 0; `--round r` (r ≥ 2) trains with
+/// λ = `attention_weight` against the attention the LSTM of round r − 1 wrote. `rounds` says how
+/// many rounds the pipeline runs; it does not change any one round's output.
+public struct C3DSettings: PipelineConfigSection {
+    public static let key = "c3d"
+    /// The VGG taps, one branch each.
+    public var branches: [FeatureTap] = [.pool4, .conv5_3]
+    public var middle: MiddleModule = .threeD
+    /// L1, frames per training clip (paper 30).
+    public var clipLength: Int = 16
+    /// s, frames between clip starts.
+    public var clipStride: Int = 8
+    /// kt of both kernels for `middle = 3d` (`2d` uses 1).
+    public var temporalKernel: Int = 3
+    /// kh = kw of both kernels.
+    public var spatialKernel: Int = 3
+    /// Output channels of conv1 and conv2 (the cube's N); paper 256 and 256.
+    public var conv1Width: Int = 32
+    public var conv2Width: Int = 32
+    /// Hidden width of the deep-supervision head (paper 512).
+    public var hiddenWidth: Int = 64
+    public var conv1TemporalPadding: PaddingSetting = .same
+    /// Paper: valid (24 → 22, pooled to 11).
+    public var conv1SpatialPadding: PaddingSetting = .same
+    public var conv2TemporalPadding: PaddingSetting = .same
+    public var conv2SpatialPadding: PaddingSetting = .same
+    /// 2×2 spatial max-pool after conv1.
+    public var pool: Bool = true
+    /// K for `middle = none` (the VGG map average-pooled to K×K); 0 = the K the 3D convnet
+    /// would give for the same maps.
+    public var grid: Int = 0
+    /// λ of the attention term in rounds ≥ 2 (round 1 uses 0). Paper 1000.
+    public var attentionWeight: Double = 1000
+    /// Rounds of c3d → lstm the pipeline runs (SPEC §4; default 2). Not in the digest.
+    public var rounds: Int = 2
+    /// ζ of the weight decay ζ‖θ‖² (paper 1e-5).
+    public var weightDecay: Double = 1e-5
+    public var optimizer: OptimizerSetting = .adam
+    public var learningRate: Double = 1e-3
+    /// μ of SGD's momentum (ignored by Adam).
+    public var momentum: Double = 0.9
+    /// The learning rate is multiplied by `lr_decay` every `lr_decay_every` epochs (0: never).
+    public var lrDecay: Double = 1
+    public var lrDecayEvery: Int = 0
+    public var epochs: Int = 6
+    /// Clips per optimizer step.
+    public var batch: Int = 8
+    /// Seeds the weights' initialisation and the clip order.
+    public var seed: Int = 3
+    /// Checkpoint every this many steps (0: only at epoch ends); not in the digest.
+    public var checkpointEvery: Int = 50
+    /// BLAS threads; not in the digest (results are bit-identical only at the same count).
+    public var threads: Int = 2
+
+    public init() {}
+
+    public init(reading r: JSONObjectReader) throws {
+        branches = try C3DSettings.readBranches(r, default: branches)
+        middle = try r.choice("middle", default: middle)
+        clipLength = try r.int("clip_length", default: clipLength, min: 1)
+        clipStride = try r.int("clip_stride", default: clipStride, min: 1)
+        temporalKernel = try r.int("temporal_kernel", default: temporalKernel, min: 1, max: 15)
+        try r.require(temporalKernel % 2 == 1, "temporal_kernel", expected: "an odd kernel size")
+        spatialKernel = try r.int("spatial_kernel", default: spatialKernel, min: 1, max: 15)
+        try r.require(spatialKernel % 2 == 1, "spatial_kernel", expected: "an odd kernel size")
+        conv1Width = try r.int("conv1_width", default: conv1Width, min: 1)
+        conv2Width = try r.int("conv2_width", default: conv2Width, min: 1)
+        hiddenWidth = try r.int("hidden_width", default: hiddenWidth, min: 1)
+        conv1TemporalPadding = try r.choice("conv1_temporal_padding", default: conv1TemporalPadding)
+        conv1SpatialPadding = try r.choice("conv1_spatial_padding", default: conv1SpatialPadding)
+        conv2TemporalPadding = try r.choice("conv2_temporal_padding", default: conv2TemporalPadding)
+        conv2SpatialPadding = try r.choice("conv2_spatial_padding", default: conv2SpatialPadding)
+        pool = try r.bool("pool", default: pool)
+        grid = try r.int("grid", default: grid, min: 0, max: 1024)
+        attentionWeight = try r.double("attention_weight", default: attentionWeight, min: 0)
+        rounds = try r.int("rounds", default: rounds, min: 1, max: 100)
+        weightDecay = try r.double("weight_decay", default: weightDecay, min: 0)
+        optimizer = try r.choice("optimizer", default: optimizer)
+        learningRate = try r.double("learning_rate", default: learningRate, min: 0)
+        try r.require(learningRate > 0, "learning_rate", expected: "a positive number")
+        momentum = try r.double("momentum", default: momentum, min: 0, max: 1)
+        lrDecay = try r.double("lr_decay", default: lrDecay, min: 0, max: 1)
+        lrDecayEvery = try r.int("lr_decay_every", default: lrDecayEvery, min: 0)
+        epochs = try r.int("epochs", default: epochs, min: 0)
+        batch = try r.int("batch", default: batch, min: 1)
+        seed = try r.int("seed", default: seed, min: 0)
+        checkpointEvery = try r.int("checkpoint_every", default: checkpointEvery, min: 0)
+        threads = try r.int("threads", default: threads, min: 1, max: 256)
+    }
+
+    /// `branches`: a non-empty array of distinct tap names.
+    private static func readBranches(_ r: JSONObjectReader, default defaultValue: [FeatureTap]) throws -> [FeatureTap] {
+        guard let v = r.value("branches") else { return defaultValue }
+        let names = FeatureTap.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+        guard case .array(let items) = v, !items.isEmpty else {
+            throw r.error(at: "branches", "expected a non-empty array of \(names), found \(v.shortDescription)")
+        }
+        var taps: [FeatureTap] = []
+        for (i, item) in items.enumerated() {
+            let here = r.path.appending("branches").appending(index: i)
+            guard let tap = item.stringValue.flatMap(FeatureTap.init(rawValue:)) else {
+                throw r.error(atPath: here, "expected one of \(names), found \(item.shortDescription)")
+            }
+            if taps.contains(tap) { throw r.error(atPath: here, "\"\(tap.rawValue)\" is listed twice") }
+            taps.append(tap)
+        }
+        return taps
+    }
+
+    public var json: JSONValue {
+        ["branches": .array(branches.map { .string($0.rawValue) }), "middle": .string(middle.rawValue),
+         "clip_length": .int(clipLength), "clip_stride": .int(clipStride),
+         "temporal_kernel": .int(temporalKernel), "spatial_kernel": .int(spatialKernel),
+         "conv1_width": .int(conv1Width), "conv2_width": .int(conv2Width), "hidden_width": .int(hiddenWidth),
+         "conv1_temporal_padding": .string(conv1TemporalPadding.rawValue),
+         "conv1_spatial_padding": .string(conv1SpatialPadding.rawValue),
+         "conv2_temporal_padding": .string(conv2TemporalPadding.rawValue),
+         "conv2_spatial_padding": .string(conv2SpatialPadding.rawValue),
+         "pool": .bool(pool), "grid": .int(grid), "attention_weight": .number(attentionWeight),
+         "rounds": .int(rounds), "weight_decay": .number(weightDecay), "optimizer": .string(optimizer.rawValue),
+         "learning_rate": .number(learningRate), "momentum": .number(momentum), "lr_decay": .number(lrDecay),
+         "lr_decay_every": .int(lrDecayEvery), "epochs": .int(epochs), "batch": .int(batch), "seed": .int(seed),
+         "checkpoint_every": .int(checkpointEvery), "threads": .int(threads)]
+    }
+}
+
+extension PipelineConfig {
+    /// `c3d` of round `round`: the features digest, the attention folder's digest (rounds ≥ 2
+    /// with λ > 0), λ as used in that round, and every `c3d` setting except those that cannot
+    /// change the weights or cubes (`threads`, `checkpoint_every`, `rounds`). With
+    /// `middle = none` nothing is trained, so only the settings that shape the pooled cube count.
+    ///
+    /// - Parameters:
+    ///   - featuresDigest: `try config.featuresDigest(weightsDigest: config.weightsFileDigest())`.
+    ///   - round: 1 trains with λ = 0; later rounds with `attention_weight`.
+    ///   - attentionDigest: the digest naming the attention folder of the previous LSTM round;
+    ///     required when `round ≥ 2`, `middle ≠ none` and λ > 0.
+    public func c3dStage(featuresDigest: String, round: Int = 1, attentionDigest: String? = nil) throws -> StageSettings {
+        var part = c3d.json.objectValue!
+        for key in ["threads", "checkpoint_every", "rounds"] { part[key] = nil }
+        var settings: [String: JSONValue] = ["features": .string(featuresDigest)]
+        if c3d.middle == .none {
+            part = ["branches": part["branches"]!, "middle": part["middle"]!, "grid": .int(c3d.grid)]
+            // K defaults to the 3D geometry's, which these settings determine.
+            for key in ["spatial_kernel", "conv1_spatial_padding", "conv2_spatial_padding", "pool"] {
+                part[key] = c3d.json[key]!
+            }
+        } else {
+            let lambda = round >= 2 ? c3d.attentionWeight : 0
+            part["attention_weight"] = .number(lambda)
+            if lambda > 0 {
+                guard let attentionDigest else {
+                    throw JAMError("round \(round) with attention_weight \(lambda) needs the attention of LSTM round \(round - 1)",
+                                   file: file, location: "$.c3d.attention_weight")
+                }
+                settings["attention"] = .string(attentionDigest)
+            }
+        }
+        settings["c3d"] = .object(part)
+        return StageSettings(.object(settings))
+    }
+
+    /// Digest of `c3dStage(featuresDigest:round:attentionDigest:)`.
+    public func c3dDigest(featuresDigest: String, round: Int = 1, attentionDigest: String? = nil) throws -> String {
+        try c3dStage(featuresDigest: featuresDigest, round: round, attentionDigest: attentionDigest).digest
+    }
+}

@@ -1,0 +1,99 @@
+// shapes: a branch's training batch x [B, T, H, W, 512]; conv1 [kt·3·3·512, W1], conv2
+// [kt·3·3·W1, W2]; head W2 → hidden → classes.
+import ArgumentParser
+import CBLAS
+import Foundation
+import JAMNN
+import JAMTraining
+
+/// `jam-bench c3d`: training speed of one 3D-convnet branch (forward + backward + Adam) at the
+/// paper's and the default profile's shapes, next to this process's measured sgemm peak.
+struct C3DBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "c3d",
+        abstract: "Time a 3D-convnet training step (one branch) in clips/s and GFLOP/s against the sgemm peak.")
+
+    @Option(name: .long, help: "BLAS threads.")
+    var threads: Int = 2
+
+    @Option(name: .long, help: "Timed steps per shape (the best is reported, after one warm-up step).")
+    var steps: Int = 3
+
+    @Flag(name: .long, help: "Only the default profile's shapes (skips the paper's, ~250 GFLOP per clip).")
+    var skipPaper = false
+
+    func run() throws {
+        ComputeThreads.set(threads)
+        let peak = measureSGEMM(size: 2048, repetitions: 3)
+        print(String(format: "sgemm 2048³ (%d threads): %.1f GFLOP/s", threads, peak))
+        var shapes: [BenchmarkShape] = []
+        if !skipPaper {
+            shapes.append(BenchmarkShape(name: "paper", side: 24, time: 30, widths: (256, 256, 512), conv1Valid: true, batch: 1))
+        }
+        shapes.append(BenchmarkShape(name: "default", side: 6, time: 16, widths: (32, 32, 64), conv1Valid: false, batch: 8))
+        for shape in shapes {
+            let (seconds, flops) = time(shape)
+            let clips = Double(shape.batch) / seconds
+            print(String(format: "%@ (%d×%d×512 in, T %d, widths %d/%d/%d, batch %d): %.3f s/step, %.2f clips/s per branch "
+                         + "(%.2f for two branches), %.1f GFLOP/step, %.1f GFLOP/s = %.0f%% of sgemm",
+                         shape.name, shape.side, shape.side, shape.time, shape.widths.0, shape.widths.1, shape.widths.2,
+                         shape.batch, seconds, clips, clips / 2, flops / 1e9, flops / seconds / 1e9, 100 * flops / seconds / 1e9 / peak))
+        }
+    }
+
+    struct BenchmarkShape {
+        var name: String
+        var side: Int
+        var time: Int
+        var widths: (Int, Int, Int)
+        var conv1Valid: Bool
+        var batch: Int
+    }
+
+    /// Best seconds of a training step and its FLOP count (GEMMs of the convolutions and
+    /// fully connected layers: forward, dW and dX, conv1 without dX).
+    func time(_ shape: BenchmarkShape) -> (Double, Double) {
+        var settings = ConvNet3DBranchSettings(inputChannels: 512, classCount: 101)
+        (settings.conv1Width, settings.conv2Width, settings.hiddenWidth) = shape.widths
+        settings.conv1SpatialPadding = shape.conv1Valid ? .valid : .same
+        let store = ParameterStore()
+        let branch = ConvNet3DBranch(settings: settings, store: store, name: "bench")
+        branch.initialize(seed: 1)
+        var optimizer = TrainingOptimizer.adam(parameterCount: store.totalCount)
+        var random = ParameterRandom(seed: 2)
+        let input = (0..<(shape.batch * shape.time * shape.side * shape.side * 512)).map { _ in Float(random.nextUniform()) }
+        let labels = (0..<shape.batch).map { $0 % 101 }
+        let g = branch.geometry(batch: shape.batch, time: shape.time, height: shape.side, width: shape.side)
+        var best = Double.infinity
+        for i in 0...steps {
+            let start = Date()
+            store.zeroGradients()
+            _ = input.withUnsafeBufferPointer {
+                branch.lossAndGradients(clips: $0.baseAddress!, labels: labels, attentionTargets: nil, batch: shape.batch,
+                                        time: shape.time, height: shape.side, width: shape.side)
+            }
+            optimizer.update(store, learningRate: 1e-4)
+            if i > 0 { best = min(best, Date().timeIntervalSince(start)) }
+        }
+        let conv1 = 2.0 * Double(g.conv1.outputPositions) * Double(g.conv1.patchLength) * Double(g.conv1.outputChannels)
+        let conv2 = 2.0 * Double(g.conv2.outputPositions) * Double(g.conv2.patchLength) * Double(g.conv2.outputChannels)
+        let head = 2.0 * Double(g.steps) * Double(g.cubeChannels * settings.hiddenWidth + settings.hiddenWidth * 101)
+        return (best, 2 * conv1 + 3 * conv2 + 3 * head)
+    }
+
+    /// GFLOP/s of a square row-major sgemm, best of `repetitions` after a warm-up.
+    func measureSGEMM(size n: Int, repetitions: Int) -> Double {
+        var random = ParameterRandom(seed: 3)
+        let a = (0..<(n * n)).map { _ in Float(random.nextUniform()) }
+        let b = (0..<(n * n)).map { _ in Float(random.nextUniform()) }
+        var c = [Float](repeating: 0, count: n * n)
+        var best = Double.infinity
+        for i in 0...repetitions {
+            let start = Date()
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blasint(n), blasint(n), blasint(n),
+                        1, a, blasint(n), b, blasint(n), 0, &c, blasint(n))
+            if i > 0 { best = min(best, Date().timeIntervalSince(start)) }
+        }
+        return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
+    }
+}
