@@ -8,7 +8,7 @@ import JAMCore
 /// `jam_config_digest` attribute, with `canonicalJSON` beside it as provenance. Each stage's
 /// settings include its upstream stage's digest, so a change anywhere upstream moves every
 /// downstream artifact to a new folder, and a setting that cannot change the output (threads,
-/// batch size) is left out, so changing it redoes nothing.
+/// for example) is left out, so changing it redoes nothing.
 public struct StageSettings: Sendable, Hashable {
     /// The settings, as a JSON object.
     public let settings: JSONValue
@@ -44,8 +44,9 @@ extension PipelineConfig {
         return StageSettings(["dataset": .object(datasetPart), "decode": .object(decodePart)])
     }
 
-    /// `features`: the decode digest, the weights' identity and the storage type (not `batch`,
-    /// not `threads`).
+    /// `features`: the decode digest, the weights' identity, the storage type and the batch size
+    /// (VGG16's blocks 4-5 run the frames of a batch through one GEMM, whose blocking moves the
+    /// last bits of the result), not `threads` (results are identical at any thread count).
     ///
     /// - Parameter weightsDigest: identifies the weights file when `features.weights` is set:
     ///   pass `try config.weightsFileDigest()` (or any string that changes with the file's
@@ -64,7 +65,7 @@ extension PipelineConfig {
         }
         return StageSettings([
             "decode": .string(decodeStage.digest), "weights": .string(identity),
-            "storage": .string(features.storage.rawValue),
+            "storage": .string(features.storage.rawValue), "batch": .int(features.batch),
         ])
     }
 

@@ -65,7 +65,7 @@ public enum FeaturesStage {
 
         // One network, threads inside each layer: videos go through one at a time.
         let threads = policy.workers
-        let network = VGG16FeatureExtractor(weights: weights, threads: threads)
+        let network = SingleWorker(VGG16FeatureExtractor(weights: weights, threads: threads))
         let settings = config.features
         let units = videos.map {
             WorkUnit(name: $0.relativePath,
@@ -79,7 +79,7 @@ public enum FeaturesStage {
             let header = ArtifactHeader(
                 kind: .features, producer: "jam-features \(jamVersion)", configDigest: stage.digest,
                 config: stage.canonicalJSON, source: unit.input.path)
-            try extractVideo(network: network, from: unit.input, to: unit.output, header: header,
+            try extractVideo(network: network.value, from: unit.input, to: unit.output, header: header,
                              batch: settings.batch, storage: settings.storage == .float16 ? .float16 : .float32,
                              weightsIdentity: identity)
         }
@@ -155,4 +155,11 @@ public enum FeaturesStage {
         try file.setAttribute("preprocessing", preprocessing)
         try writer.publish()
     }
+}
+
+/// Hands a non-thread-safe object to a stage runner that uses exactly one worker, so the
+/// object is only ever touched by one thread at a time.
+final class SingleWorker<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

@@ -1,6 +1,40 @@
 import ArgumentParser
+import Foundation
+import JAMTensor
 
+/// `jam-bench gemm`: this process's single-precision GEMM peak and the OpenBLAS kernels it loaded.
 struct GEMMBenchmark: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "gemm", abstract: "(not written yet)")
-    func run() throws { throw ValidationError("the gemm benchmark is not written yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "gemm",
+        abstract: "Measure the sgemm peak (GFLOP/s) and print which OpenBLAS core kernels were loaded.",
+        discussion: """
+            OpenBLAS chooses its kernels when it loads: OPENBLAS_CORETYPE=Haswell forces AVX2 \
+            kernels; with the variable unset it detects the CPU (e.g. Cooperlake/SkylakeX with \
+            AVX-512). Compare `jam-bench gemm` with `env -u OPENBLAS_CORETYPE jam-bench gemm`.
+            """)
+
+    @Option(help: "Matrix size n of the n×n×n products.")
+    var size = 2048
+
+    @Option(help: "Timed repetitions (the best one counts), after one warm-up.")
+    var repetitions = 5
+
+    @Option(help: "OpenBLAS threads (default: its current setting, normally all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        guard size > 0, repetitions > 0 else { throw ValidationError("size and repetitions must be positive") }
+        if let threads, threads < 1 { throw ValidationError("threads must be at least 1") }
+    }
+
+    func run() throws {
+        if let threads { BLAS.threads = threads }
+        print(BLASInfo.current)
+        let peak = BLAS.measureSGEMMPeak(size: size, repetitions: repetitions)
+        print("sgemm \(size)³, \(BLAS.threads) thread(s), best of \(repetitions): \(format(peak, 1)) GFLOP/s")
+    }
+}
+
+private func format(_ value: Double, _ decimals: Int) -> String {
+    String(format: "%.\(decimals)f", value)
 }

@@ -49,10 +49,13 @@ import Testing
         #expect(size.decodeDigest != base.decodeDigest)
         #expect(try size.featuresDigest(weightsDigest: nil) != base.featuresDigest(weightsDigest: nil))
 
-        let threads = try config(#"{"decode": {"threads": 7}, "features": {"threads": 5, "batch": 3}}"#)
+        let threads = try config(#"{"decode": {"threads": 7}, "features": {"threads": 5}}"#)
         #expect(threads.synthDigest == base.synthDigest)
         #expect(threads.decodeDigest == base.decodeDigest)
         #expect(try threads.featuresDigest(weightsDigest: nil) == base.featuresDigest(weightsDigest: nil))
+        // The batch size changes the last bits of VGG16's blocks 4-5 (the GEMMs batch frames).
+        let batch = try config(#"{"features": {"batch": 3}}"#)
+        #expect(try batch.featuresDigest(weightsDigest: nil) != base.featuresDigest(weightsDigest: nil))
 
         // A synth change reaches decode only while the dataset is synthetic.
         let seed = try config(#"{"synth": {"seed": 1}}"#)

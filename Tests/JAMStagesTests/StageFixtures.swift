@@ -41,11 +41,12 @@ func stageFolder(_ artifacts: URL, _ stage: String) throws -> URL {
 }
 
 /// Everything in an artifact that must not depend on how the run went: every dataset's shape
-/// and values, and every root attribute but the creation time.
+/// and values, and every root attribute but the creation time and the source path (which
+/// names the input's folder, different for runs under different artifact roots).
 func artifactContents(_ url: URL) throws -> [String: String] {
     let file = try HDF5File.open(at: url)
     var contents: [String: String] = [:]
-    for name in file.attributeNames() where name != "jam_created" {
+    for name in file.attributeNames() where name != "jam_created" && name != "jam_source" {
         if let s = try? file.stringAttribute(name) {
             contents["@" + name] = s
         } else if let v = try file.numericAttribute(name, as: Double.self) {

@@ -1,0 +1,218 @@
+// shapes: kernel HWIO [3, 3, Cin, Cout] → transformed U [36, Cin, Cout]; one input tile 6×6×C
+// (row stride given) → V [36 planes, ..., C]; M [36 planes, ..., Cout] → one output tile 4×4×Cout.
+// Transform position p = 6·i + j for row i, column j of the 6×6 transform domain.
+
+// Winograd F(4×4, 3×3) for cross-correlation (Lavin & Gray, "Fast Algorithms for Convolutional
+// Neural Networks", 2016): Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A with
+//
+//   Bᵀ = | 4  0 -5  0  1  0 |   G = | 1/4     0     0 |   Aᵀ = | 1  1  1  1  1  0 |
+//        | 0 -4 -4  1  1  0 |       | -1/6 -1/6  -1/6 |        | 0  1 -1  2 -2  0 |
+//        | 0  4 -4 -1  1  0 |       | -1/6  1/6  -1/6 |        | 0  1  1  4  4  0 |
+//        | 0 -2 -1  2  1  0 |       | 1/24 1/12   1/6 |        | 0  1 -1  8 -8  1 |
+//        | 0  2 -1 -2  1  0 |       | 1/24 -1/12  1/6 |
+//        | 0  4  0 -5  0  1 |       | 0       0     1 |
+//
+// The elementwise product summed over input channels is, per position, a GEMM. The transforms
+// work on vectors of channels (channels last makes each tile element a contiguous vector).
+
+typealias WinogradVector = SIMD8<Float>
+let winogradLanes = 8
+
+/// U[p, i, o] = (G g Gᵀ)[p] for g = kernel[:, :, i, o]; computed in Double, stored as Float.
+func winogradTransformKernel(_ u: UnsafeMutablePointer<Float>, _ kernel: UnsafePointer<Float>,
+                             inputChannels cin: Int, outputChannels cout: Int) {
+    // G's rows, (g0, g1, g2).
+    let g: [(Double, Double, Double)] = [
+        (1.0 / 4, 0, 0),
+        (-1.0 / 6, -1.0 / 6, -1.0 / 6),
+        (-1.0 / 6, 1.0 / 6, -1.0 / 6),
+        (1.0 / 24, 1.0 / 12, 1.0 / 6),
+        (1.0 / 24, -1.0 / 12, 1.0 / 6),
+        (0, 0, 1),
+    ]
+    let plane = cin * cout
+    g.withUnsafeBufferPointer { g in
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 27) { scratch in
+            let w = scratch.baseAddress!, gw = w + 9  // g [3, 3] and G g [6, 3]
+            for i in 0..<cin {
+                for o in 0..<cout {
+                    for k in 0..<9 { w[k] = Double(kernel[k &* plane &+ i &* cout &+ o]) }
+                    for r in 0..<6 {
+                        for c in 0..<3 {
+                            gw[r &* 3 &+ c] = g[r].0 * w[c] + g[r].1 * w[3 &+ c] + g[r].2 * w[6 &+ c]
+                        }
+                    }
+                    for r in 0..<6 {
+                        let row = gw + r &* 3
+                        for c in 0..<6 {
+                            let value = row[0] * g[c].0 + row[1] * g[c].1 + row[2] * g[c].2
+                            u[(r &* 6 &+ c) &* plane &+ i &* cout &+ o] = Float(value)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+@inline(__always)
+private func load(_ p: UnsafePointer<Float>, _ lanes: Int) -> WinogradVector {
+    if lanes == winogradLanes { return UnsafeRawPointer(p).loadUnaligned(as: WinogradVector.self) }
+    var v = WinogradVector()
+    for l in 0..<lanes { v[l] = p[l] }
+    return v
+}
+
+@inline(__always)
+private func store(_ v: WinogradVector, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {
+    if lanes == winogradLanes {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: WinogradVector.self)
+        return
+    }
+    for l in 0..<lanes { p[l] = v[l] }
+}
+
+/// Bᵀ applied to six values along one axis, with shared subexpressions.
+@inline(__always)
+private func inputTransform(
+    _ d0: WinogradVector, _ d1: WinogradVector, _ d2: WinogradVector,
+    _ d3: WinogradVector, _ d4: WinogradVector, _ d5: WinogradVector
+) -> (WinogradVector, WinogradVector, WinogradVector, WinogradVector, WinogradVector, WinogradVector) {
+    let four: Float = 4, five: Float = 5, two: Float = 2
+    let a = d4 - four * d2, b = d3 - four * d1
+    let c = d4 - d2, e = two * (d3 - d1)
+    return (four * d0 - five * d2 + d4, a + b, a - b, c + e, c - e, four * d1 - five * d3 + d5)
+}
+
+/// Aᵀ applied to six values along one axis.
+@inline(__always)
+private func outputTransform(
+    _ m0: WinogradVector, _ m1: WinogradVector, _ m2: WinogradVector,
+    _ m3: WinogradVector, _ m4: WinogradVector, _ m5: WinogradVector
+) -> (WinogradVector, WinogradVector, WinogradVector, WinogradVector) {
+    let two: Float = 2, four: Float = 4, eight: Float = 8
+    let sum12 = m1 + m2, diff12 = m1 - m2, sum34 = m3 + m4, diff34 = m3 - m4
+    return (m0 + sum12 + sum34, diff12 + two * diff34, sum12 + four * sum34, diff12 + eight * diff34 + m5)
+}
+
+/// V = Bᵀ d B for one 6×6 tile `d` (element (i, j) at `d + i·rowStride + j·channels`), written
+/// to `v + p·planeStride` for the 36 positions p; all channels, 8 at a time.
+@inline(__always)
+func winogradInputTile(
+    _ v: UnsafeMutablePointer<Float>, planeStride: Int,
+    _ d: UnsafePointer<Float>, rowStride: Int, channels: Int,
+    temp: UnsafeMutablePointer<WinogradVector>
+) {
+    var c = 0
+    while c < channels {
+        let lanes = min(winogradLanes, channels &- c)
+        // Columns: temp[i, j] = (Bᵀ d)[i, j].
+        for j in 0..<6 {
+            let column = d + (j &* channels &+ c)
+            let t = inputTransform(
+                load(column, lanes), load(column + rowStride, lanes),
+                load(column + 2 &* rowStride, lanes), load(column + 3 &* rowStride, lanes),
+                load(column + 4 &* rowStride, lanes), load(column + 5 &* rowStride, lanes))
+            temp[j] = t.0; temp[6 &+ j] = t.1; temp[12 &+ j] = t.2
+            temp[18 &+ j] = t.3; temp[24 &+ j] = t.4; temp[30 &+ j] = t.5
+        }
+        // Rows: V[i, k] = Σ_j (Bᵀ d)[i, j] B[j, k].
+        for i in 0..<6 {
+            let row = temp + i &* 6
+            let t = inputTransform(row[0], row[1], row[2], row[3], row[4], row[5])
+            let out = v + ((i &* 6) &* planeStride &+ c)
+            store(t.0, out, lanes)
+            store(t.1, out + planeStride, lanes)
+            store(t.2, out + 2 &* planeStride, lanes)
+            store(t.3, out + 3 &* planeStride, lanes)
+            store(t.4, out + 4 &* planeStride, lanes)
+            store(t.5, out + 5 &* planeStride, lanes)
+        }
+        c &+= winogradLanes
+    }
+}
+
+/// The 4×4 output tile Aᵀ M A + bias (then ReLU) of channels [c, c + lanes) into
+/// `temp[0..<16]` (row-major 4×4).
+@inline(__always)
+private func outputTileValues(
+    _ m: UnsafePointer<Float>, planeStride: Int, bias: UnsafePointer<Float>, channel c: Int,
+    lanes: Int, relu: Bool, temp: UnsafeMutablePointer<WinogradVector>
+) {
+    // Rows: s[a, j] = Σ_b M[a, b] A[b, j], kept in temp[16 + 4a + j].
+    let s = temp + 16
+    for a in 0..<6 {
+        let row = m + ((a &* 6) &* planeStride &+ c)
+        let t = outputTransform(
+            load(row, lanes), load(row + planeStride, lanes), load(row + 2 &* planeStride, lanes),
+            load(row + 3 &* planeStride, lanes), load(row + 4 &* planeStride, lanes),
+            load(row + 5 &* planeStride, lanes))
+        s[a &* 4] = t.0; s[a &* 4 &+ 1] = t.1; s[a &* 4 &+ 2] = t.2; s[a &* 4 &+ 3] = t.3
+    }
+    let b = load(bias + c, lanes)
+    for j in 0..<4 {
+        let t = outputTransform(s[j], s[4 &+ j], s[8 &+ j], s[12 &+ j], s[16 &+ j], s[20 &+ j])
+        var y0 = t.0 + b, y1 = t.1 + b, y2 = t.2 + b, y3 = t.3 + b
+        if relu {
+            y0.replace(with: 0, where: y0 .< 0); y1.replace(with: 0, where: y1 .< 0)
+            y2.replace(with: 0, where: y2 .< 0); y3.replace(with: 0, where: y3 .< 0)
+        }
+        temp[j] = y0; temp[4 &+ j] = y1; temp[8 &+ j] = y2; temp[12 &+ j] = y3
+    }
+}
+
+/// Writes the 4×4 output tile whose top-left pixel is (y0, x0) into `frame` `[height, width, C]`,
+/// clipped at the image edge. `m + p·planeStride` holds the tile's channels at position p.
+@inline(__always)
+func winogradOutputTile(
+    _ frame: UnsafeMutablePointer<Float>, height: Int, width: Int, y0: Int, x0: Int,
+    _ m: UnsafePointer<Float>, planeStride: Int, bias: UnsafePointer<Float>, channels: Int,
+    relu: Bool, temp: UnsafeMutablePointer<WinogradVector>
+) {
+    let rows = min(4, height &- y0), columns = min(4, width &- x0)
+    var c = 0
+    while c < channels {
+        let lanes = min(winogradLanes, channels &- c)
+        outputTileValues(m, planeStride: planeStride, bias: bias, channel: c, lanes: lanes, relu: relu,
+                         temp: temp)
+        for i in 0..<rows {
+            let out = frame + (((y0 &+ i) &* width &+ x0) &* channels &+ c)
+            for j in 0..<columns { store(temp[i &* 4 &+ j], out + j &* channels, lanes) }
+        }
+        c &+= winogradLanes
+    }
+}
+
+/// Like `winogradOutputTile`, then the 2×2 stride-2 max-pool: writes the 2×2 pooled tile whose
+/// top-left pooled pixel is (y0, x0) into `frame` `[height, width, C]` (the pooled sizes).
+@inline(__always)
+func winogradOutputTilePooled(
+    _ frame: UnsafeMutablePointer<Float>, height: Int, width: Int, y0: Int, x0: Int,
+    _ m: UnsafePointer<Float>, planeStride: Int, bias: UnsafePointer<Float>, channels: Int,
+    relu: Bool, temp: UnsafeMutablePointer<WinogradVector>
+) {
+    let rows = min(2, height &- y0), columns = min(2, width &- x0)
+    guard rows > 0, columns > 0 else { return }
+    var c = 0
+    while c < channels {
+        let lanes = min(winogradLanes, channels &- c)
+        outputTileValues(m, planeStride: planeStride, bias: bias, channel: c, lanes: lanes, relu: relu,
+                         temp: temp)
+        for i in 0..<rows {
+            let out = frame + (((y0 &+ i) &* width &+ x0) &* channels &+ c)
+            for j in 0..<columns {
+                let top = 8 &* i &+ 2 &* j
+                let pooled = maximum(maximum(temp[top], temp[top &+ 1]),
+                                     maximum(temp[top &+ 4], temp[top &+ 5]))
+                store(pooled, out + j &* channels, lanes)
+            }
+        }
+        c &+= winogradLanes
+    }
+}
+
+/// Lane-wise maximum (the generic `pointwiseMax` was not inlined here).
+@inline(__always)
+private func maximum(_ a: WinogradVector, _ b: WinogradVector) -> WinogradVector {
+    a.replacing(with: b, where: a .< b)
+}
