@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "jam-c3d", targets: ["jam-c3d"]),
         .executable(name: "jam-lstm", targets: ["jam-lstm"]),
         .executable(name: "jam-bench", targets: ["jam-bench"]),
+        .executable(name: "jam-eval", targets: ["jam-eval"]),
         .executable(name: "jam-config", targets: ["jam-config"]),
     ],
     dependencies: [
@@ -50,7 +51,7 @@ let package = Package(
         /// The stages: units of work, resumability, failure records, progress.
         .target(name: "JAMStages", dependencies: [
             "JAMCore", "JAMArtifacts", "JAMConfig", "JAMDatasets", "JAMVideo", "JAMTensor", "JAMModel",
-            "JAMNN", "JAMTraining",
+            "JAMNN", "JAMTraining", "JAMEval",
         ]),
         /// Evaluation: prediction rules, metrics, plots (PNG through libavcodec), the HTML report.
         .target(name: "JAMEval", dependencies: ["CFFmpeg", "JAMCore"]),
@@ -76,6 +77,10 @@ let package = Package(
         ]),
         .executableTarget(name: "jam-lstm", dependencies: [
             "JAMStages", "JAMCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "jam-eval", dependencies: [
+            "JAMStages", "JAMCommandLine", "JAMConfig", "JAMEval",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "jam-config", dependencies: [
             "JAMStages", "JAMConfig", "JAMCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,0 +1,190 @@
+import Foundation
+import JAMArtifacts
+import JAMConfig
+import JAMCore
+import JAMDatasets
+import JAMEval
+import JAMTraining
+
+/// Stage 5, `jam-eval`: applies the prediction rule to the per-clip probabilities the last
+/// LSTM round exported for each split's test videos, and writes
+///
+///     <artifacts_root>/<dataset>/eval/<lstm digest>/<rule>/split<N>/predictions.h5   kind `predictions`
+///     <artifacts_root>/<dataset>/eval/<lstm digest>/<rule>/metrics.json              per split and mean
+///     <artifacts_root>/<dataset>/eval/<lstm digest>/<rule>/report/index.html         figures and tables
+///
+/// Nothing here trains; rerunning is cheap, so every run rewrites its outputs.
+public enum EvalStage {
+    public static let folderName = "eval"
+
+    /// What one evaluation produced.
+    public struct Result: Sendable {
+        public var summary: MetricsSummary
+        public var folder: URL
+        public var report: URL
+        public var failures: [UnitFailure]
+    }
+
+    /// The folder of an evaluation: the final LSTM round's digest, then the rule.
+    public static func folder(config: PipelineConfig, rule: PredictionRule) throws -> URL {
+        let featuresDigest = try FeaturesStage.digest(config: config).digest
+        let digest = try config.lstmDigest(featuresDigest: featuresDigest, round: config.c3d.rounds)
+        return config.stageDirectory(folderName, digest: digest).appendingPathComponent(rule.rawValue, isDirectory: true)
+    }
+
+    public static func run(
+        config: PipelineConfig, rule: PredictionRule, variant: String, attentionExamples: Int = 4
+    ) throws -> Result {
+        let featuresDigest = try FeaturesStage.digest(config: config).digest
+        let round = config.c3d.rounds
+        let attentionRoot = try config.attentionDirectory(featuresDigest: featuresDigest, round: round)
+        let out = try folder(config: config, rule: rule)
+        let lastSteps = min(config.lstm.voteSteps, config.lstm.clipLength)
+
+        var splits: [SplitMetrics] = []
+        var failures: [UnitFailure] = []
+        var classNames: [String] = []
+        var examples: [(split: Int, label: Int, url: URL)] = []
+        for split in config.dataset.splits {
+            let dataset = try DatasetReader.read(config.dataset.format, root: config.datasetRoot, split: split,
+                                                 checkFiles: false).split
+            classNames = dataset.classNames
+            let folder = attentionRoot.appendingPathComponent("split\(split)", isDirectory: true)
+            var outcomes: [PredictionOutcome] = []
+            var rows: [(video: String, outcome: PredictionOutcome, probabilities: [Float])] = []
+            for entry in dataset.test {
+                let url = PipelineConfig.artifactURL(forVideo: entry.relativePath, in: folder)
+                do {
+                    guard FileManager.default.fileExists(atPath: url.path) else {
+                        throw ArtifactError(path: url.path, "attention artifact missing; run jam-lstm --round \(round) first")
+                    }
+                    let reader = try ArtifactReader(url: url, expecting: .attention)
+                    let (probabilities, shape) = try reader.file.read("clip_probabilities", as: Float.self)
+                    guard shape.count == 3, shape[2] == dataset.classNames.count else {
+                        throw ArtifactError(path: url.path, "clip_probabilities has shape \(shape), expected [clips, L1, \(dataset.classNames.count)]")
+                    }
+                    let prediction = try predictVideo(
+                        clipProbabilities: probabilities, clips: shape[0], steps: shape[1], classes: shape[2],
+                        rule: rule, lastSteps: min(lastSteps, shape[1]))
+                    let outcome = PredictionOutcome(trueLabel: entry.label, prediction: prediction)
+                    outcomes.append(outcome)
+                    rows.append((entry.relativePath, outcome, prediction.meanProbabilities))
+                    // Figure 6: the first split's first test video of each of a few classes.
+                    if split == config.dataset.splits[0], examples.count < attentionExamples,
+                       !examples.contains(where: { $0.label == entry.label }) {
+                        examples.append((split, entry.label, url))
+                    }
+                } catch {
+                    failures.append(UnitFailure(unit: "split\(split)/\(entry.relativePath)", file: url.path, reason: describe(error)))
+                }
+            }
+            guard !outcomes.isEmpty else {
+                throw JAMError("split \(split): no test video could be evaluated (\(failures.count) failed); "
+                               + "run jam-lstm --round \(round) first", file: folder.path)
+            }
+            splits.append(try SplitMetrics(split: "split\(split)", outcomes: outcomes, classes: dataset.classNames.count))
+            try writePredictions(rows, classNames: dataset.classNames, rule: rule, lastSteps: lastSteps,
+                                 to: out.appendingPathComponent("split\(split)/predictions.h5"),
+                                 source: folder.path, config: config, featuresDigest: featuresDigest)
+        }
+        let summary = try MetricsSummary(variant: variant, classNames: classNames, rule: rule, lastSteps: lastSteps, splits: splits)
+        try summary.write(to: out.appendingPathComponent("metrics.json"))
+        let report = try Report.write(
+            to: out.appendingPathComponent("report", isDirectory: true),
+            content: ReportContent(
+                title: "JAM: \(variant) on \(config.dataset.name)", summaries: [summary],
+                curves: try curves(config: config, featuresDigest: featuresDigest),
+                attention: try attentionFigures(examples.map { ($0.split, $0.url) }, config: config),
+                configJSON: config.effectiveSettings.prettyString,
+                notes: failures.map(\.description)))
+        return Result(summary: summary, folder: out, report: report, failures: failures)
+    }
+
+    /// One `predictions` artifact per split: per test video the true and predicted label, the
+    /// top 5 and the class probabilities averaged over the voting window.
+    static func writePredictions(
+        _ rows: [(video: String, outcome: PredictionOutcome, probabilities: [Float])], classNames: [String],
+        rule: PredictionRule, lastSteps: Int, to url: URL, source: String, config: PipelineConfig, featuresDigest: String
+    ) throws {
+        let settings = try config.lstmStage(featuresDigest: featuresDigest, round: config.c3d.rounds)
+        let writer = try ArtifactWriter(url: url, header: ArtifactHeader(
+            kind: .predictions, producer: "jam-eval \(jamVersion)", configDigest: settings.digest,
+            config: settings.canonicalJSON, source: source))
+        let file = writer.file!
+        let v = rows.count, c = classNames.count
+        try file.write("true_label", rows.map { Int32($0.outcome.trueLabel) }, shape: [v])
+        try file.write("predicted_label", rows.map { Int32($0.outcome.predictedLabel) }, shape: [v])
+        try file.write("top5", rows.flatMap { r in (0..<5).map { Int32($0 < r.outcome.top5.count ? r.outcome.top5[$0] : -1) } }, shape: [v, 5])
+        try file.write("probabilities", rows.flatMap(\.probabilities), shape: [v, c])
+        try file.setAttribute("videos", strings: rows.map(\.video))
+        try file.setAttribute("class_names", strings: classNames)
+        try file.setAttribute("rule", rule.rawValue)
+        try file.setAttribute("vote_steps", lastSteps)
+        try writer.publish()
+    }
+
+    /// Per-epoch loss and accuracy of both trained stages (every split, the last round), read
+    /// from their checkpoints.
+    static func curves(config: PipelineConfig, featuresDigest: String) throws -> [CurveFigure] {
+        let round = config.c3d.rounds
+        var figures: [CurveFigure] = []
+        let stages: [(String, URL, ArtifactKind)] = [
+            ("3D convnet", config.stageDirectory(C3DStage.folderName,
+                digest: try config.cubesDigest(featuresDigest: featuresDigest, round: round)), .c3dCheckpoint),
+            ("joint LSTM", config.stageDirectory(PipelineConfig.lstmFolderName,
+                digest: try config.lstmDigest(featuresDigest: featuresDigest, round: round)), .lstmCheckpoint),
+        ]
+        for (name, folder, kind) in stages {
+            for split in config.dataset.splits {
+                let url = folder.appendingPathComponent("split\(split)/\(C3DStage.checkpointName)")
+                guard FileManager.default.fileExists(atPath: url.path),
+                      let (checkpoint, _) = try? TrainingCheckpoint.read(from: url, expecting: kind),
+                      !checkpoint.log.isEmpty else { continue }
+                let log = checkpoint.log
+                func series(_ label: String, _ values: (EpochRecord) -> Double?) -> PlotSeries? {
+                    let points = log.compactMap { r in values(r).map { (Double(r.epoch), $0) } }
+                    return points.isEmpty ? nil : PlotSeries(name: label, points: points)
+                }
+                let suffix = config.dataset.splits.count > 1 ? " (split \(split))" : ""
+                figures.append(CurveFigure(title: "\(name) loss\(suffix)", yLabel: "loss", series: [
+                    series("train", { $0.train["loss"] }), series("validation", { $0.validation["loss"] }),
+                ].compactMap { $0 }))
+                figures.append(CurveFigure(title: "\(name) per-step accuracy\(suffix)", yLabel: "accuracy", series: [
+                    series("train", { $0.train["accuracy"] }), series("validation", { $0.validation["accuracy"] }),
+                ].compactMap { $0 }))
+            }
+        }
+        return figures
+    }
+
+    /// Attention over frames (the paper's Figure 6) for a few test videos: every few frames,
+    /// the frame with its attention map overlaid, raw frames below.
+    static func attentionFigures(_ examples: [(split: Int, url: URL)], config: PipelineConfig) throws -> [ReportImage] {
+        let framesFolder = config.stageDirectory(DecodeStage.folderName, digest: config.decodeDigest)
+        var images: [ReportImage] = []
+        for (split, url) in examples {
+            guard let attention = try? ArtifactReader(url: url, expecting: .attention),
+                  let video = try attention.file.stringAttribute("video"),
+                  let grid = try attention.file.intAttribute("grid") else { continue }
+            let framesURL = PipelineConfig.artifactURL(forVideo: video, in: framesFolder)
+            guard let frames = try? ArtifactReader(url: framesURL, expecting: .frames) else { continue }
+            let (maps, mapShape) = try attention.file.read("attention", as: Float.self)
+            let dataset = try frames.file.openDataset("frames")
+            let shape = try dataset.shape()
+            let t = min(mapShape[0], shape[0]), s = shape[1]
+            let picks = Array(Set((0..<6).map { $0 * max(1, t - 1) / 5 })).sorted()
+            var pictures: [RGBImage] = []
+            var pictureMaps: [[Float]] = []
+            for frame in picks {
+                var pixels = [UInt8](repeating: 0, count: s * s * 3)
+                try pixels.withUnsafeMutableBufferPointer { try dataset.read(into: $0, at: [frame, 0, 0, 0], shape: [1, s, s, 3]) }
+                pictures.append(RGBImage(width: s, height: s, pixels: pixels))
+                pictureMaps.append(Array(maps[(frame * grid * grid)..<((frame + 1) * grid * grid)]))
+            }
+            let strip = try attentionStrip(frames: pictures, attention: pictureMaps, gridSize: grid,
+                                           captions: picks.map { "t=\($0)" })
+            images.append(ReportImage(caption: "split \(split): \(video)", image: strip))
+        }
+        return images
+    }
+}
