@@ -45,7 +45,7 @@ let package = Package(
         /// Trainable layers, forward and backward side by side; parameters and optimizers.
         .target(name: "JAMNN", dependencies: ["JAMTensor", "CBLAS", "JAMCore"]),
         /// Training machinery shared by the trained stages: clip sampling, checkpoints, the loop.
-        .target(name: "JAMTraining", dependencies: ["JAMNN", "JAMArtifacts", "JAMCore", "CBLAS"]),
+        .target(name: "JAMTraining", dependencies: ["JAMNN", "JAMTensor", "JAMArtifacts", "JAMCore"]),
         /// The networks: VGG16 (inference), the 3D convnet, the joint-attention LSTM.
         .target(name: "JAMModel", dependencies: ["JAMTensor", "JAMNN", "JAMArtifacts", "JAMCore"]),
         /// The stages: units of work, resumability, failure records, progress.
@@ -86,7 +86,7 @@ let package = Package(
             "JAMStages", "JAMConfig", "JAMCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "jam-bench", dependencies: [
-            "JAMStages", "JAMVideo", "JAMTensor", "JAMModel", "JAMNN", "JAMTraining", "CBLAS",
+            "JAMStages", "JAMVideo", "JAMTensor", "JAMModel", "JAMNN", "JAMTraining",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -20,8 +20,6 @@ import JAMTraining
 /// and cubes and starts over.
 public enum C3DStage {
     public static let folderName = "cubes"
-    /// The folder the features stage writes (`FeaturesStage.folderName`).
-    public static let featuresFolderName = "features"
     public static let checkpointName = "checkpoint.h5"
     public static let logName = "training-log.json"
 
@@ -46,8 +44,8 @@ public enum C3DStage {
     /// previous round's `attention` artifacts (`…/<split>/<Class>/<video>.h5` below it); it is
     /// required when round ≥ 2, λ > 0 and the middle module is trained.
     public static func plan(config: PipelineConfig, round: Int, attentionFolder: URL?) throws -> Plan {
-        let featuresDigest = try config.featuresDigest(weightsDigest: try config.weightsFileDigest())
-        let featuresFolder = config.stageDirectory(featuresFolderName, digest: featuresDigest)
+        let featuresDigest = try FeaturesStage.digest(config: config).digest
+        let featuresFolder = config.stageDirectory(FeaturesStage.folderName, digest: featuresDigest)
         let lambda = round >= 2 && config.c3d.middle != .none ? config.c3d.attentionWeight : 0
         var attention: URL?
         if lambda > 0 {

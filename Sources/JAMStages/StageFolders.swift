@@ -8,6 +8,8 @@ public enum StageFolders {
             ("frames", config.stageDirectory(DecodeStage.folderName, digest: config.decodeDigest)),
             ("features", config.stageDirectory(
                 FeaturesStage.folderName, digest: try FeaturesStage.digest(config: config).digest)),
+            // Round 1; later rounds' folders also depend on the attention they train against.
+            ("cubes", try C3DStage.plan(config: config, round: 1, attentionFolder: nil).folder),
         ]
     }
 }

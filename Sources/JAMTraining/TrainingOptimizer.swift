@@ -1,6 +1,6 @@
 // shapes: optimizer state buffers are `[ParameterStore.totalCount]`, in the store's layout.
-import CBLAS
 import JAMNN
+import JAMTensor
 
 /// The optimizer of a training run, with its state: Adam (moments and step) or SGD with
 /// momentum (velocity and step). Both states are plain buffers in the store's layout, so a
@@ -62,8 +62,8 @@ public enum TrainingOptimizer: Sendable, Equatable {
 /// their `threads` setting before the first step.
 public enum ComputeThreads {
     public static func set(_ threads: Int) {
-        openblas_set_num_threads(Int32(max(1, threads)))
+        BLAS.threads = threads
     }
 
-    public static var current: Int { Int(openblas_get_num_threads()) }
+    public static var current: Int { BLAS.threads }
 }

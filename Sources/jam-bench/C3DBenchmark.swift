@@ -1,9 +1,9 @@
 // shapes: a branch's training batch x [B, T, H, W, 512]; conv1 [kt·3·3·512, W1], conv2
 // [kt·3·3·W1, W2]; head W2 → hidden → classes.
 import ArgumentParser
-import CBLAS
 import Foundation
 import JAMNN
+import JAMTensor
 import JAMTraining
 
 /// `jam-bench c3d`: training speed of one 3D-convnet branch (forward + backward + Adam) at the
@@ -24,7 +24,7 @@ struct C3DBenchmark: ParsableCommand {
 
     func run() throws {
         ComputeThreads.set(threads)
-        let peak = measureSGEMM(size: 2048, repetitions: 3)
+        let peak = BLAS.measureSGEMMPeak(size: 2048, repetitions: 3)
         print(String(format: "sgemm 2048³ (%d threads): %.1f GFLOP/s", threads, peak))
         var shapes: [BenchmarkShape] = []
         if !skipPaper {
@@ -79,21 +79,5 @@ struct C3DBenchmark: ParsableCommand {
         let conv2 = 2.0 * Double(g.conv2.outputPositions) * Double(g.conv2.patchLength) * Double(g.conv2.outputChannels)
         let head = 2.0 * Double(g.steps) * Double(g.cubeChannels * settings.hiddenWidth + settings.hiddenWidth * 101)
         return (best, 2 * conv1 + 3 * conv2 + 3 * head)
-    }
-
-    /// GFLOP/s of a square row-major sgemm, best of `repetitions` after a warm-up.
-    func measureSGEMM(size n: Int, repetitions: Int) -> Double {
-        var random = ParameterRandom(seed: 3)
-        let a = (0..<(n * n)).map { _ in Float(random.nextUniform()) }
-        let b = (0..<(n * n)).map { _ in Float(random.nextUniform()) }
-        var c = [Float](repeating: 0, count: n * n)
-        var best = Double.infinity
-        for i in 0...repetitions {
-            let start = Date()
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blasint(n), blasint(n), blasint(n),
-                        1, a, blasint(n), b, blasint(n), 0, &c, blasint(n))
-            if i > 0 { best = min(best, Date().timeIntervalSince(start)) }
-        }
-        return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
     }
 }

@@ -52,7 +52,7 @@ func makeMotionFeatures(in dir: URL, config: URL, fixture f: MotionFixture = Mot
     try classInd.write(to: root.appendingPathComponent("classInd.txt"), atomically: true, encoding: .utf8)
     var trainList = "", testList = ""
     let pipeline = try PipelineConfig.load(from: config)
-    let folder = pipeline.stageDirectory("features", digest: try pipeline.featuresDigest(weightsDigest: nil))
+    let folder = pipeline.stageDirectory(FeaturesStage.folderName, digest: try FeaturesStage.digest(config: pipeline).digest)
     var random = ParameterRandom(seed: f.seed)
     let pattern = (0..<f.channels).map { _ in Float(0.2 + random.nextUniform()) }
     let distractorPattern = (0..<f.channels).map { _ in Float(random.nextUniform()) }
@@ -357,6 +357,33 @@ let smallC3D = """
             let cube = try ArtifactReader(url: round2.folder.appendingPathComponent("split1/MoveUp/v_MoveUp_g01_c01.h5"), expecting: .cubes)
             #expect(try cube.file.doubleAttribute("attention_weight") == 1000)
             #expect(try cube.file.intAttribute("round") == 2)
+        }
+    }
+
+    @Test func twoDMiddleAndTemporallyValidKernelsShapeTheCube() throws {
+        let fewEpochs = smallC3D.replacingOccurrences(of: "\"epochs\": 12", with: "\"epochs\": 1")
+        try withTemporaryDirectory { dir in
+            // middle = 2d: kt = 1, so conv kernels are [1, 3, 3, Cin, W].
+            let configURL = try writeC3DConfig(in: dir, c3d: fewEpochs + ", \"middle\": \"2d\"")
+            try makeMotionFeatures(in: dir, config: configURL, fixture: MotionFixture(trainPerClass: 2, testPerClass: 1))
+            let report = try C3DStage.run(config: try PipelineConfig.load(from: configURL), policy: RunPolicy(), progress: quietProgress)
+            #expect(report.succeeded)
+            let split = try cubesFolder(dir).appendingPathComponent("split1")
+            let (checkpoint, _) = try TrainingCheckpoint.read(from: split.appendingPathComponent("checkpoint.h5"), expecting: .c3dCheckpoint)
+            #expect(checkpoint.manifest.first { $0.name == "pool4.conv1.kernel" }?.shape == [1, 3, 3, 8, 8])
+            #expect(checkpoint.manifest.first { $0.name == "conv5_3.conv2.kernel" }?.shape == [1, 3, 3, 8, 8])
+        }
+        try withTemporaryDirectory { dir in
+            // A temporally valid conv1 (kt = 3) drops one step at each end: T2 = 12 − 2, and
+            // cube step j is features frame j + 1.
+            let configURL = try writeC3DConfig(in: dir, c3d: fewEpochs + ", \"conv1_temporal_padding\": \"valid\"")
+            try makeMotionFeatures(in: dir, config: configURL, fixture: MotionFixture(trainPerClass: 2, testPerClass: 1))
+            let report = try C3DStage.run(config: try PipelineConfig.load(from: configURL), policy: RunPolicy(), progress: quietProgress)
+            #expect(report.succeeded)
+            let cube = try ArtifactReader(url: try cubesFolder(dir).appendingPathComponent("split1/MoveLeft/v_MoveLeft_g03_c01.h5"), expecting: .cubes)
+            #expect(try cube.file.read("cube/conv5_3", as: Float.self).shape == [10, 4, 4, 8])
+            #expect(try cube.file.read("frame_index", as: Int32.self).data == (1...10).map { Int32($0 * 2) })
+            #expect(try cube.file.intAttribute("time_offset") == 1)
         }
     }
 
