@@ -43,9 +43,11 @@ public struct ArtifactKind: Sendable, Hashable, CustomStringConvertible {
     public static let attention = ArtifactKind(name: "attention", schemaVersion: 1, producedBy: "jam-lstm")
     /// The joint-attention LSTM's training state (JAMTraining's `TrainingCheckpoint`).
     public static let lstmCheckpoint = ArtifactKind(name: "lstm-checkpoint", schemaVersion: 1, producedBy: "jam-lstm")
+    /// One split's test-video predictions (true and predicted labels, top 5, probabilities), by jam-eval.
+    public static let predictions = ArtifactKind(name: "predictions", schemaVersion: 1, producedBy: "jam-eval")
 
     /// Every kind this build knows, for messages and `jam-inspect`-style tools.
-    public static let all: [ArtifactKind] = [.frames, .features, .c3dCheckpoint, .cubes, .attention, .lstmCheckpoint]
+    public static let all: [ArtifactKind] = [.frames, .features, .c3dCheckpoint, .cubes, .attention, .lstmCheckpoint, .predictions]
 }
 
 /// The root attributes every artifact carries.
