@@ -7,7 +7,7 @@ import JAMTraining
 
 /// `jam-bench lstm`: training-step time of the joint-attention LSTM (forward + BPTT with weight
 /// decay, then the Adam update and the loop's finiteness checks) at the paper's and the default
-/// profile's shapes, next to this process's measured sgemm peak.
+/// profile's shapes, next to this process's sgemm peak measured just before each shape.
 struct LSTMBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lstm",
@@ -32,8 +32,6 @@ struct LSTMBenchmark: ParsableCommand {
     func run() throws {
         ComputeThreads.set(threads)
         print(BLASInfo.current)
-        let peak = BLAS.measureSGEMMPeak(size: 2048, repetitions: 3)
-        print(String(format: "sgemm 2048³ (%d threads): %.1f GFLOP/s", threads, peak))
 
         var shapes: [Shape] = []
         if !skipPaper {
@@ -53,6 +51,8 @@ struct LSTMBenchmark: ParsableCommand {
             batch: 16, time: 16))
 
         for shape in shapes {
+            // Re-measured before each shape: on a shared machine the peak moves with the load.
+            let peak = BLAS.measureSGEMMPeak(size: 2048, repetitions: 3)
             let timing = try SequenceClassifierBenchmark.timeTrainingStep(
                 configuration: shape.configuration, batchSize: shape.batch, steps: shape.time,
                 repetitions: steps, warmup: 1)
@@ -63,6 +63,7 @@ struct LSTMBenchmark: ParsableCommand {
             let backward = timing.backwardSeconds.min() ?? .nan
             let gflops = timing.trainingGemmFlops / 1e9
             print(shape.name)
+            print(String(format: "  sgemm 2048³ just before (%d threads): %.1f GFLOP/s", threads, peak))
             print(String(format: "  batch %d, T %d, %.1f M parameters, %.1f GFLOP (GEMM) per step",
                          shape.batch, shape.time, Double(timing.parameterCount) / 1e6, gflops))
             print(String(format: "  forward %.3f s + backward %.3f s = %.3f s/step best (median %.3f), %.1f GFLOP/s = %.0f%% of sgemm",
