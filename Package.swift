@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "jam-decode", targets: ["jam-decode"]),
         .executable(name: "jam-features", targets: ["jam-features"]),
         .executable(name: "jam-c3d", targets: ["jam-c3d"]),
+        .executable(name: "jam-lstm", targets: ["jam-lstm"]),
         .executable(name: "jam-bench", targets: ["jam-bench"]),
         .executable(name: "jam-eval", targets: ["jam-eval"]),
         .executable(name: "jam-config", targets: ["jam-config"]),
@@ -71,12 +72,15 @@ let package = Package(
         .executableTarget(name: "jam-features", dependencies: [
             "JAMStages", "JAMCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "jam-c3d", dependencies: [
+            "JAMStages", "JAMCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "jam-lstm", dependencies: [
+            "JAMStages", "JAMCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "jam-eval", dependencies: [
             "JAMStages", "JAMCommandLine", "JAMConfig", "JAMEval",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
-        .executableTarget(name: "jam-c3d", dependencies: [
-            "JAMStages", "JAMCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "jam-config", dependencies: [
             "JAMStages", "JAMConfig", "JAMCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),

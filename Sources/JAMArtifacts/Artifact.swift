@@ -41,9 +41,13 @@ public struct ArtifactKind: Sendable, Hashable, CustomStringConvertible {
     public static let cubes = ArtifactKind(name: "cubes", schemaVersion: 1, producedBy: "jam-c3d")
     /// One video's LSTM attention maps: `attention` `[T, K·K]` float32 (read by jam-c3d's later rounds).
     public static let attention = ArtifactKind(name: "attention", schemaVersion: 1, producedBy: "jam-lstm")
+    /// The joint-attention LSTM's training state (JAMTraining's `TrainingCheckpoint`).
+    public static let lstmCheckpoint = ArtifactKind(name: "lstm-checkpoint", schemaVersion: 1, producedBy: "jam-lstm")
+    /// One split's test-video predictions (true and predicted labels, top 5, probabilities), by jam-eval.
+    public static let predictions = ArtifactKind(name: "predictions", schemaVersion: 1, producedBy: "jam-eval")
 
     /// Every kind this build knows, for messages and `jam-inspect`-style tools.
-    public static let all: [ArtifactKind] = [.frames, .features, .c3dCheckpoint, .cubes, .attention]
+    public static let all: [ArtifactKind] = [.frames, .features, .c3dCheckpoint, .cubes, .attention, .lstmCheckpoint, .predictions]
 }
 
 /// The root attributes every artifact carries.

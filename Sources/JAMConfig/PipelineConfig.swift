@@ -36,10 +36,12 @@ public struct PipelineConfig: Sendable {
     public var decode = DecodeSettings()
     public var features = FeaturesSettings()
     public var c3d = C3DSettings()
+    public var lstm = LSTMSettings()
 
     /// The top-level keys a config file may hold.
     public static let rootKeys = ["artifacts_root", DatasetSettings.key, SynthSettings.key,
-                                  DecodeSettings.key, FeaturesSettings.key, C3DSettings.key, "profiles"]
+                                  DecodeSettings.key, FeaturesSettings.key, C3DSettings.key, LSTMSettings.key,
+                                  "profiles"]
 
     // MARK: - Loading
 
@@ -119,6 +121,7 @@ public struct PipelineConfig: Sendable {
         decode = try DecodeSettings(reading: root.object(DecodeSettings.key))
         features = try FeaturesSettings(reading: root.object(FeaturesSettings.key))
         c3d = try C3DSettings(reading: root.object(C3DSettings.key))
+        lstm = try LSTMSettings(reading: root.object(LSTMSettings.key))
         try root.finish()
     }
 
@@ -169,6 +172,6 @@ public struct PipelineConfig: Sendable {
     public var effectiveSettings: JSONValue {
         ["artifacts_root": .string(artifactsRootSetting), DatasetSettings.key: dataset.json,
          SynthSettings.key: synth.json, DecodeSettings.key: decode.json, FeaturesSettings.key: features.json,
-         C3DSettings.key: c3d.json]
+         C3DSettings.key: c3d.json, LSTMSettings.key: lstm.json]
     }
 }

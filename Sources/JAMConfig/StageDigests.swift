@@ -69,7 +69,8 @@ extension PipelineConfig {
         ])
     }
 
-    // `c3dStage(featuresDigest:round:attentionDigest:)` lives beside its section in C3DSettings.swift.
+    // `c3dStage(featuresDigest:round:attentionDigest:)` lives beside its section in C3DSettings.swift,
+    // `lstmStage(featuresDigest:round:)` beside its own in LSTMSettings.swift.
 
     /// Digest of `synthStage`.
     public var synthDigest: String { synthStage.digest }

@@ -113,7 +113,7 @@ func loadError(_ text: String, profile: String? = nil) throws -> String? {
          #"pipeline.json: $.features.storage: expected one of "float32", "float16", found "int8""#),
         (#"{"features": []}"#, nil, "pipeline.json: $.features: expected an object, found an array"),
         (#"{"c3dd": {}}"#, nil,
-         "pipeline.json: $.c3dd: unknown key (known: artifacts_root, c3d, dataset, decode, features, profiles, synth)"),
+         "pipeline.json: $.c3dd: unknown key (known: artifacts_root, c3d, dataset, decode, features, lstm, profiles, synth)"),
         (#"{"artifacts_root": 3}"#, nil, "pipeline.json: $.artifacts_root: expected a non-empty string, found 3"),
         // Profiles: bodies are checked even when not chosen, and errors point into them.
         (#"{"profiles": {"p": {"decode": {"sise": 1}}}}"#, nil,
@@ -123,7 +123,7 @@ func loadError(_ text: String, profile: String? = nil) throws -> String? {
         (#"{"profiles": {"p": {"dataset": {"splits": [0]}}}}"#, nil,
          "pipeline.json: $.profiles.p.dataset.splits[0]: expected an integer in 1...3, found 0"),
         (#"{"profiles": {"p": {"profiles": {}}}}"#, nil,
-         "pipeline.json: $.profiles.p.profiles: unknown key (known: artifacts_root, c3d, dataset, decode, features, synth)"),
+         "pipeline.json: $.profiles.p.profiles: unknown key (known: artifacts_root, c3d, dataset, decode, features, lstm, synth)"),
         (#"{"profiles": {"p": 3}}"#, nil, "pipeline.json: $.profiles.p: expected an object, found 3"),
         (#"{"profiles": {"p": {}, "q": {}}}"#, "paper", #"pipeline.json: $.profiles: no profile named "paper" (profiles: "p", "q")"#),
         ("{}", "paper", #"pipeline.json: no profile named "paper" (the file has no profiles)"#),

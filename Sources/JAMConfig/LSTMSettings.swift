@@ -1,0 +1,155 @@
+import Foundation
+import JAMCore
+
+/// The first LSTM layer (SPEC §4 "Joint LSTM"; §5 Sharma et al. = `standard` with one branch).
+public enum LSTMFirstLayerSetting: String, Sendable, Hashable, CaseIterable, Codable {
+    /// The joint LSTM: per-branch sub-gates combined by A_k, B_k, C_k.
+    case joint
+    /// A standard LSTM on the concatenated branch inputs.
+    case standard
+}
+
+/// Where the joint LSTM fuses the branches into the candidate cell (SPEC §4).
+public enum LSTMFusionSetting: String, Sendable, Hashable, CaseIterable, Codable {
+    /// c̃ from Σ_k W_ck x_tk.
+    case early
+    /// c̃ from Σ_k W_ck (x_tk ⊙ i_tk) (the paper's choice).
+    case late
+}
+
+/// How the LSTM looks at the K×K locations (SPEC §4 "Attention", §5 attention on/off).
+public enum LSTMAttentionSetting: String, Sendable, Hashable, CaseIterable, Codable {
+    /// One map shared by all branches.
+    case joint
+    /// One map per branch.
+    case perBranch = "per_branch"
+    /// No attention: the mean over locations (uniform weights 1/K², LRCN-like).
+    case none
+}
+
+/// `"lstm"`: the joint-attention LSTM that `jam-lstm` trains on the feature cubes, and the
+/// clip geometry of its exported attention and per-clip probabilities (SPEC §4 "Joint LSTM" to
+/// "Optimiser").
+///
+/// Defaults are small, for the embedded synthetic dataset; the `paper` profile sets 3 layers of
+/// 1024, clips of L1 = 30 and the vote over the last L2 = 16 steps.
+///
+/// `vote_steps` (L2) is used by evaluation, not by training: it is kept here, next to the clip
+/// length it must not exceed, and is not in the LSTM digest (it changes no weight and no
+/// exported number; evaluation reads it from the config).
+public struct LSTMSettings: PipelineConfigSection {
+    public static let key = "lstm"
+    /// H, units of every layer (paper 1024).
+    public var hidden: Int = 128
+    /// L, layers: the first layer plus L − 1 standard LSTMs (paper 3).
+    public var layers: Int = 2
+    public var firstLayer: LSTMFirstLayerSetting = .joint
+    public var fusion: LSTMFusionSetting = .late
+    public var attention: LSTMAttentionSetting = .joint
+    /// Per branch [full, 4 quadrants] (5·N inputs) instead of the attention-weighted sum (N).
+    public var pyramid: Bool = true
+    /// L1, steps per training clip (paper 30).
+    public var clipLength: Int = 16
+    /// s, frames between clip starts, in training and in export.
+    public var clipStride: Int = 8
+    /// L2, the last steps of a clip whose argmax predictions vote (paper 16); ≤ `clip_length`.
+    /// Read by evaluation; not in the digest.
+    public var voteSteps: Int = 8
+    public var optimizer: OptimizerSetting = .adam
+    public var learningRate: Double = 1e-3
+    /// μ of SGD's momentum (ignored by Adam).
+    public var momentum: Double = 0.9
+    /// The learning rate is multiplied by `lr_decay` every `lr_decay_every` epochs (0: never).
+    public var lrDecay: Double = 1
+    public var lrDecayEvery: Int = 0
+    public var epochs: Int = 15
+    /// Clips per optimizer step (paper profile 16).
+    public var batch: Int = 16
+    /// Seeds the weights' initialisation and the clip order.
+    public var seed: Int = 5
+    /// ζ of the weight decay ζ‖θ‖² (paper 1e-5).
+    public var weightDecay: Double = 1e-5
+    /// Checkpoint every this many steps (0: only at epoch ends); not in the digest.
+    public var checkpointEvery: Int = 50
+    /// BLAS threads; not in the digest (training is bit-identical at the same count).
+    public var threads: Int = 2
+
+    public init() {}
+
+    public init(reading r: JSONObjectReader) throws {
+        hidden = try r.int("hidden", default: hidden, min: 1, max: 65536)
+        layers = try r.int("layers", default: layers, min: 1, max: 64)
+        firstLayer = try r.choice("first_layer", default: firstLayer)
+        fusion = try r.choice("fusion", default: fusion)
+        attention = try r.choice("attention", default: attention)
+        pyramid = try r.bool("pyramid", default: pyramid)
+        clipLength = try r.int("clip_length", default: clipLength, min: 1)
+        clipStride = try r.int("clip_stride", default: clipStride, min: 1)
+        voteSteps = try r.int("vote_steps", default: voteSteps, min: 1)
+        try r.require(voteSteps <= clipLength, "vote_steps",
+                      expected: "at most clip_length (\(clipLength)): the vote reads the last steps of a clip")
+        optimizer = try r.choice("optimizer", default: optimizer)
+        learningRate = try r.double("learning_rate", default: learningRate, min: 0)
+        try r.require(learningRate > 0, "learning_rate", expected: "a positive number")
+        momentum = try r.double("momentum", default: momentum, min: 0, max: 1)
+        lrDecay = try r.double("lr_decay", default: lrDecay, min: 0, max: 1)
+        lrDecayEvery = try r.int("lr_decay_every", default: lrDecayEvery, min: 0)
+        epochs = try r.int("epochs", default: epochs, min: 0)
+        batch = try r.int("batch", default: batch, min: 1)
+        seed = try r.int("seed", default: seed, min: 0)
+        weightDecay = try r.double("weight_decay", default: weightDecay, min: 0)
+        checkpointEvery = try r.int("checkpoint_every", default: checkpointEvery, min: 0)
+        threads = try r.int("threads", default: threads, min: 1, max: 256)
+    }
+
+    public var json: JSONValue {
+        ["hidden": .int(hidden), "layers": .int(layers), "first_layer": .string(firstLayer.rawValue),
+         "fusion": .string(fusion.rawValue), "attention": .string(attention.rawValue), "pyramid": .bool(pyramid),
+         "clip_length": .int(clipLength), "clip_stride": .int(clipStride), "vote_steps": .int(voteSteps),
+         "optimizer": .string(optimizer.rawValue), "learning_rate": .number(learningRate),
+         "momentum": .number(momentum), "lr_decay": .number(lrDecay), "lr_decay_every": .int(lrDecayEvery),
+         "epochs": .int(epochs), "batch": .int(batch), "seed": .int(seed), "weight_decay": .number(weightDecay),
+         "checkpoint_every": .int(checkpointEvery), "threads": .int(threads)]
+    }
+}
+
+extension PipelineConfig {
+    /// The folder names of `jam-lstm`'s outputs, both named by `lstmDigest(featuresDigest:round:)`:
+    /// `lstm/<digest>/split<N>/` holds the checkpoint and training log, `attention/<digest>/split<N>/`
+    /// the per-video attention artifacts that evaluation and the next round's jam-c3d read.
+    public static let lstmFolderName = "lstm"
+    public static let attentionFolderName = "attention"
+
+    /// The c3d digest of round `round` with the attention of LSTM round `round − 1` filled in
+    /// (rounds ≥ 2): the digest folder of the cubes that round's LSTM trains on.
+    ///
+    /// - Parameter featuresDigest: `FeaturesStage.digest(config:).digest` (JAMStages).
+    public func cubesDigest(featuresDigest: String, round: Int) throws -> String {
+        precondition(round >= 1, "rounds count from 1")
+        let attention = round >= 2 ? try lstmDigest(featuresDigest: featuresDigest, round: round - 1) : nil
+        return try c3dDigest(featuresDigest: featuresDigest, round: round, attentionDigest: attention)
+    }
+
+    /// `lstm` of round `round`: the digest of the cubes it trains on (`cubesDigest`) and every
+    /// `lstm` setting except those that change no weight and no exported number (`threads`,
+    /// `checkpoint_every`, `vote_steps`).
+    public func lstmStage(featuresDigest: String, round: Int) throws -> StageSettings {
+        var part = lstm.json.objectValue!
+        for key in ["threads", "checkpoint_every", "vote_steps"] { part[key] = nil }
+        return StageSettings([
+            "cubes": .string(try cubesDigest(featuresDigest: featuresDigest, round: round)), "lstm": .object(part),
+        ])
+    }
+
+    /// Digest of `lstmStage(featuresDigest:round:)`: names `lstm/<digest>/` and `attention/<digest>/`.
+    public func lstmDigest(featuresDigest: String, round: Int) throws -> String {
+        try lstmStage(featuresDigest: featuresDigest, round: round).digest
+    }
+
+    /// The digest folder of the attention artifacts LSTM round `round` writes
+    /// (`…/attention/<digest>/`, with `split<N>/<Class>/<video>.h5` below): what jam-c3d of round
+    /// `round + 1` trains against.
+    public func attentionDirectory(featuresDigest: String, round: Int) throws -> URL {
+        stageDirectory(PipelineConfig.attentionFolderName, digest: try lstmDigest(featuresDigest: featuresDigest, round: round))
+    }
+}

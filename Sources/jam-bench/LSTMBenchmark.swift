@@ -1,0 +1,98 @@
+// shapes: per branch cubes [B, T, K, K, N]; the LSTM's input per branch 5·N (pyramid); hidden H.
+import ArgumentParser
+import Foundation
+import JAMNN
+import JAMTensor
+import JAMTraining
+
+/// `jam-bench lstm`: training-step time of the joint-attention LSTM (forward + BPTT with weight
+/// decay, then the Adam update and the loop's finiteness checks) at the paper's and the default
+/// profile's shapes, next to this process's sgemm peak measured just before each shape.
+struct LSTMBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lstm",
+        abstract: "Time a joint-attention LSTM training step in s/step and GFLOP/s against the sgemm peak.")
+
+    @Option(name: .long, help: "BLAS threads.")
+    var threads: Int = 2
+
+    @Option(name: .long, help: "Timed steps per shape (best and median reported, after one warm-up step).")
+    var steps: Int = 3
+
+    @Flag(name: .long, help: "Only the default profile (skips the paper's 3 layers of 1024).")
+    var skipPaper = false
+
+    struct Shape {
+        var name: String
+        var configuration: SequenceClassifierConfiguration
+        var batch: Int
+        var time: Int
+    }
+
+    func run() throws {
+        ComputeThreads.set(threads)
+        print(BLASInfo.current)
+
+        var shapes: [Shape] = []
+        if !skipPaper {
+            shapes.append(Shape(name: "paper: joint LSTM, 3×1024, 2 branches 11×11×256, late fusion, joint attention",
+                                configuration: .paper(classCount: 101), batch: 16, time: 30))
+            // The same sizes as a plain stacked LSTM (input 2 × 5 × 256 = 2560), PyTorch's nn.LSTM's job.
+            var plain = SequenceClassifierConfiguration.paper(classCount: 101)
+            plain.firstLayer = .standard
+            plain.attention = .meanPooling
+            shapes.append(Shape(name: "paper sizes, standard first layer, mean pooling (a plain 3×1024 LSTM on 2560 inputs)",
+                                configuration: plain, batch: 16, time: 30))
+        }
+        shapes.append(Shape(
+            name: "default: joint LSTM, 2×128, 2 branches 3×3×32",
+            configuration: SequenceClassifierConfiguration(branchChannels: [32, 32], gridSize: 3, hiddenSize: 128,
+                                                           layerCount: 2, classCount: 6),
+            batch: 16, time: 16))
+
+        for shape in shapes {
+            // Re-measured before each shape: on a shared machine the peak moves with the load.
+            let peak = BLAS.measureSGEMMPeak(size: 2048, repetitions: 3)
+            let timing = try SequenceClassifierBenchmark.timeTrainingStep(
+                configuration: shape.configuration, batchSize: shape.batch, steps: shape.time,
+                repetitions: steps, warmup: 1)
+            let update = timeUpdate(parameterCount: timing.parameterCount)
+            let best = timing.bestStepSeconds
+            let median = timing.medianStepSeconds
+            let forward = timing.forwardSeconds.min() ?? .nan
+            let backward = timing.backwardSeconds.min() ?? .nan
+            let gflops = timing.trainingGemmFlops / 1e9
+            print(shape.name)
+            print(String(format: "  sgemm 2048³ just before (%d threads): %.1f GFLOP/s", threads, peak))
+            print(String(format: "  batch %d, T %d, %.1f M parameters, %.1f GFLOP (GEMM) per step",
+                         shape.batch, shape.time, Double(timing.parameterCount) / 1e6, gflops))
+            print(String(format: "  forward %.3f s + backward %.3f s = %.3f s/step best (median %.3f), %.1f GFLOP/s = %.0f%% of sgemm",
+                         forward, backward, best, median, gflops / best, 100 * gflops / best / peak))
+            print(String(format: "  + Adam update %.3f s and the NaN/Inf check %.3f s: %.3f s per training-loop step",
+                         update.adam, update.check, best + update.adam + update.check))
+        }
+    }
+
+    /// Best seconds of one Adam update (through `TrainingOptimizer`, as the loop runs it) and of
+    /// the loop's finiteness scan of values and gradients, for a store of `parameterCount` floats.
+    func timeUpdate(parameterCount: Int) -> (adam: Double, check: Double) {
+        let store = ParameterStore()
+        store.add("bench", shape: [parameterCount])
+        var random = ParameterRandom(seed: 4)
+        for i in 0..<min(parameterCount, 1 << 16) { store.gradients[i] = Float(random.nextUniform()) - 0.5 }
+        var optimizer = TrainingOptimizer.adam(parameterCount: parameterCount)
+        var adam = Double.infinity, check = Double.infinity
+        for i in 0...steps {
+            let start = Date()
+            optimizer.update(store, learningRate: 1e-4)
+            let middle = Date()
+            _ = store.firstNonFinite()
+            let end = Date()
+            if i > 0 {
+                adam = min(adam, middle.timeIntervalSince(start))
+                check = min(check, end.timeIntervalSince(middle))
+            }
+        }
+        return (adam, check)
+    }
+}

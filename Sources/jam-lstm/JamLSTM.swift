@@ -1,0 +1,37 @@
+import ArgumentParser
+import JAMCommandLine
+import JAMConfig
+import JAMStages
+
+@main
+struct JamLSTM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jam-lstm",
+        abstract: "Train the joint-attention LSTM on feature cubes and export attention and per-clip probabilities per video.",
+        discussion: """
+            Reads the 'lstm' section of the config and the cubes artifacts jam-c3d wrote for the \
+            same round. Per split, trains one LSTM on the split's training videos (the test videos \
+            validate), checkpointing every 'checkpoint_every' steps and at each epoch end into \
+            <artifacts_root>/<dataset>/lstm/<digest>/split<N>/, then writes one attention artifact \
+            per video ([T, K*K] maps averaged over the clips covering each step, and the per-step \
+            class probabilities of every clip) under <artifacts_root>/<dataset>/attention/<digest>/split<N>/. \
+            Rerunning resumes training from the checkpoint (bit-identical at the same --threads) \
+            and skips finished videos; --force starts over. Training that produces NaN or \
+            infinity stops and keeps the last good checkpoint. See docs/ARTIFACTS.md.
+            """)
+
+    @OptionGroup var options: StageOptions
+
+    @Option(name: .long, help: "The round of the c3d → lstm pipeline: trains on the cubes of jam-c3d --round R.")
+    var round: Int = 1
+
+    func validate() throws {
+        guard round >= 1 else { throw ValidationError("--round must be at least 1, got \(round)") }
+    }
+
+    func run() throws {
+        let config = try PipelineConfig.load(from: options.configURL, profile: options.profile)
+        let report = try LSTMStage.run(config: config, policy: options.policy(defaultWorkers: config.lstm.threads), round: round)
+        try finish(with: report)
+    }
+}
