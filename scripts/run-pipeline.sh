@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every stage of the pipeline in order on a config (default: ./pipeline.json, the
-# embedded synthetic default). Each stage skips what is already done, so rerunning after an
-# interruption finishes the work. Extra arguments (e.g. --profile paper) go to every stage.
+# embedded synthetic default): synth, decode, features, then c3d.rounds rounds of
+# jam-c3d → jam-lstm (SPEC §4), then jam-eval, which prints the accuracy table. Each stage
+# skips what is already done, so rerunning after an interruption finishes the work.
+# Arguments (e.g. --config my.json --profile paper) go to every stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -13,6 +15,12 @@ stage() {
     "$bin/$@"
 }
 
+rounds=$("$bin/jam-config" get c3d.rounds "$@")
 stage jam-synth "$@"
 stage jam-decode "$@"
 stage jam-features "$@"
+for round in $(seq 1 "$rounds"); do
+    stage jam-c3d --round "$round" "$@"
+    stage jam-lstm --round "$round" "$@"
+done
+stage jam-eval "$@"

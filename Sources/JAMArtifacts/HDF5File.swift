@@ -29,9 +29,15 @@ func string(fromNulTerminated buffer: [CChar]) -> String {
 /// (JAM reports failures through thrown errors instead).
 private let hdf5Initialised: Bool = {
     H5open()
-    jam_H5_silence_errors()
     return true
 }()
+
+/// Opens the library once, and silences its error printing on the calling thread: in a
+/// thread-safe build the automatic error printing is a per-thread setting.
+func prepareHDF5() {
+    _ = hdf5Initialised
+    jam_H5_silence_errors()
+}
 
 /// An open HDF5 identifier, closed exactly once when the owner goes away.
 final class HDF5Handle: @unchecked Sendable {
@@ -450,7 +456,7 @@ public final class HDF5File: HDF5Group, @unchecked Sendable {
 
     /// Creates (or truncates) a file for writing.
     public static func create(at url: URL) throws -> HDF5File {
-        _ = hdf5Initialised
+        prepareHDF5()
         let fcpl = H5Pcreate(jam_H5P_FILE_CREATE())
         defer { _ = H5Pclose(fcpl) }
         H5Pset_attr_creation_order(fcpl, UInt32(H5P_CRT_ORDER_TRACKED))
@@ -462,7 +468,7 @@ public final class HDF5File: HDF5Group, @unchecked Sendable {
     /// Opens an existing file. A missing, empty, truncated or non-HDF5 file throws an error
     /// that says which.
     public static func open(at url: URL, writable: Bool = false) throws -> HDF5File {
-        _ = hdf5Initialised
+        prepareHDF5()
         let fm = FileManager.default
         guard fm.fileExists(atPath: url.path) else { throw HDF5Error(path: url.path, "no such file") }
         let size = (try? fm.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0

@@ -16,8 +16,9 @@ struct JamC3D: ParsableCommand {
             writes one cubes artifact per video under \
             <artifacts_root>/<dataset>/cubes/<digest>/split<N>/. Rerunning resumes training from \
             the checkpoint and skips finished cubes; --force starts over. Round 1 trains with \
-            attention_weight 0; later rounds (--round 2 --attention FOLDER) regularise the cubes \
-            towards the attention maps the previous LSTM round wrote. See docs/ARTIFACTS.md.
+            attention_weight 0; later rounds (--round 2) regularise the cubes towards the attention \
+            maps the previous LSTM round wrote (found from the config, or given with --attention). \
+            See docs/ARTIFACTS.md.
             """)
 
     @OptionGroup var options: StageOptions
@@ -25,7 +26,7 @@ struct JamC3D: ParsableCommand {
     @Option(name: .long, help: "The round of the c3d → lstm pipeline (1: attention_weight 0).")
     var round: Int = 1
 
-    @Option(name: .long, help: "The attention artifacts of the previous LSTM round (its digest folder); needed from round 2 on.")
+    @Option(name: .long, help: "The attention artifacts of the previous LSTM round (its digest folder); default: where this config's jam-lstm --round N-1 wrote them.")
     var attention: String?
 
     func validate() throws {
@@ -37,9 +38,14 @@ struct JamC3D: ParsableCommand {
 
     func run() throws {
         let config = try PipelineConfig.load(from: options.configURL, profile: options.profile)
+        var attentionFolder = attention.map { URL(fileURLWithPath: $0) }
+        if attentionFolder == nil && round >= 2 {
+            let featuresDigest = try FeaturesStage.digest(config: config).digest
+            attentionFolder = try config.attentionDirectory(featuresDigest: featuresDigest, round: round - 1)
+        }
         let report = try C3DStage.run(
             config: config, policy: options.policy(defaultWorkers: config.c3d.threads), round: round,
-            attentionFolder: attention.map { URL(fileURLWithPath: $0) })
+            attentionFolder: attentionFolder)
         try finish(with: report)
     }
 }

@@ -60,9 +60,9 @@ struct JamConfig: ParsableCommand {
 
         func run() throws {
             let config = try source.load()
-            print("dataset   \(config.datasetRoot.path)")
+            print("dataset       \(config.datasetRoot.path)")
             for (stage, folder) in try StageFolders.all(config: config) {
-                print("\(stage.padding(toLength: 9, withPad: " ", startingAt: 0)) \(folder.path)")
+                print("\(stage.padding(toLength: 13, withPad: " ", startingAt: 0)) \(folder.path)")
             }
         }
     }

@@ -19,7 +19,7 @@ import Testing
             + #""synthetic":true},"decode":{"every":1,"max_frames":0,"resize":"stretch","size":96}}"#
         #expect(c.decodeStage.canonicalJSON == decode)
         #expect(c.decodeDigest == String(SHA256.hex(decode).prefix(16)))
-        let features = #"{"decode":"\#(c.decodeDigest)","storage":"float16","weights":"he-init:16"}"#
+        let features = #"{"batch":8,"decode":"\#(c.decodeDigest)","storage":"float16","weights":"he-init:16"}"#
         #expect(try c.featuresStage(weightsDigest: nil).canonicalJSON == features)
         #expect(try c.featuresDigest(weightsDigest: nil) == String(SHA256.hex(features).prefix(16)))
         #expect(c.decodeDigest.count == 16 && c.decodeDigest.allSatisfy(\.isHexDigit))
