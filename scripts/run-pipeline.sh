@@ -4,18 +4,23 @@
 # jam-c3d → jam-lstm (SPEC §4), then jam-eval, which prints the accuracy table. Each stage
 # skips what is already done, so rerunning after an interruption finishes the work.
 # Arguments (e.g. --config my.json --profile paper) go to every stage.
+#
+# JAM_BIN=folder uses already-built executables from that folder and skips setup and build
+# (the end-to-end test runs the script this way).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-swift build -c release
-bin=.build/release
+if [ -z "${JAM_BIN:-}" ]; then
+    bash scripts/setup.sh
+    swift build -c release
+    JAM_BIN=.build/release
+fi
 
 stage() {
     echo "== $*" >&2
-    "$bin/$@"
+    "$JAM_BIN/$@"
 }
 
-rounds=$("$bin/jam-config" get c3d.rounds "$@")
+rounds=$("$JAM_BIN/jam-config" get c3d.rounds "$@")
 stage jam-synth "$@"
 stage jam-decode "$@"
 stage jam-features "$@"

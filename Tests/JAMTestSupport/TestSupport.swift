@@ -79,13 +79,21 @@ public func runExecutable(
     _ name: String, _ arguments: [String], in directory: URL? = nil,
     environment: [String: String] = [:]
 ) throws -> ProcessResult {
+    try runProcess(productsDirectory.appendingPathComponent(name), arguments, in: directory, environment: environment)
+}
+
+/// Runs any program with arguments, in `directory`, with extra environment variables, and
+/// collects its output.
+@discardableResult
+public func runProcess(
+    _ executable: URL, _ arguments: [String], in directory: URL? = nil,
+    environment: [String: String] = [:]
+) throws -> ProcessResult {
     let process = Process()
-    process.executableURL = productsDirectory.appendingPathComponent(name)
+    process.executableURL = executable
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = directory }
-    var env = ProcessInfo.processInfo.environment
-    for (k, v) in environment { env[k] = v }
-    process.environment = env
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err

@@ -1,0 +1,110 @@
+import Foundation
+import JAMArtifacts
+import JAMCore
+import JAMTestSupport
+import Testing
+
+/// The whole pipeline through `scripts/run-pipeline.sh` (the README's main command), on a tiny
+/// synthetic dataset: every stage runs, the artifacts chain, metrics and the report are
+/// written, and a run killed at a random moment finishes, when rerun, with the same metrics.
+@Suite(.serialized) struct PipelineTests {
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Small enough to run every stage, both rounds, in seconds.
+    static let training = """
+        ,
+          "c3d": { "clip_length": 8, "clip_stride": 4, "conv1_width": 8, "conv2_width": 8, "hidden_width": 16,
+                   "pool": false, "epochs": 2, "batch": 4, "checkpoint_every": 3, "rounds": 2, "attention_weight": 10 },
+          "lstm": { "hidden": 16, "layers": 2, "clip_length": 8, "clip_stride": 4, "vote_steps": 4,
+                    "epochs": 3, "batch": 4, "checkpoint_every": 3 }
+        """
+
+    func runPipeline(config: URL, in dir: URL) throws -> ProcessResult {
+        try runProcess(URL(fileURLWithPath: "/bin/bash"),
+                       [Self.repository.appendingPathComponent("scripts/run-pipeline.sh").path, "--config", config.path],
+                       in: dir, environment: ["JAM_BIN": productsDirectory.path])
+    }
+
+    @Test func everyStageRunsAndTheArtifactsChain() throws {
+        try withTemporaryDirectory { dir in
+            let config = try writeTinyConfig(in: dir, frames: 16, training: Self.training)
+            let run = try runPipeline(config: config, in: dir)
+            #expect(run.status == 0, "pipeline failed: \(run.stderr.suffix(3000))")
+            for stage in ["jam-synth", "jam-decode", "jam-features", "jam-c3d --round 1", "jam-lstm --round 1",
+                          "jam-c3d --round 2", "jam-lstm --round 2", "jam-eval"] {
+                #expect(run.stderr.contains("== \(stage)"), "\(stage) did not run")
+            }
+            #expect(run.stdout.contains("top-1"), "no accuracy table: \(run.stdout)")
+
+            let paths = try runExecutable("jam-config", ["paths", "--config", config.path], in: dir)
+            let folders = Dictionary(uniqueKeysWithValues: paths.stdout.split(separator: "\n").map { line in
+                let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+                return (parts.dropLast().joined(separator: " "), URL(fileURLWithPath: String(parts.last!)))
+            })
+            let video = "MoveUp/v_MoveUp_g01_c01.h5"
+            #expect(FileManager.default.fileExists(atPath: folders["features"]!.appendingPathComponent(video).path))
+            for round in [1, 2] {
+                let cubes = folders["cubes r\(round)"]!.appendingPathComponent("split1/\(video)")
+                let attention = folders["attention r\(round)"]!.appendingPathComponent("split1/\(video)")
+                #expect(try ArtifactReader(url: cubes, expecting: .cubes).header.kind == "cubes")
+                let reader = try ArtifactReader(url: attention, expecting: .attention)
+                #expect(try reader.file.read("attention", as: Float.self).shape == [16, 4])
+            }
+            // Round 2's cubes were trained against round 1's attention: their digests chain.
+            let round2 = try ArtifactReader(url: folders["cubes r2"]!.appendingPathComponent("split1/\(video)"),
+                                            expecting: .cubes)
+            #expect(round2.header.config.contains(folders["attention r1"]!.lastPathComponent))
+
+            let eval = folders["eval"]!
+            let metrics = try JSONValue.read(contentsOf: eval.appendingPathComponent("metrics.json"))
+            #expect(metrics["splits"]?.arrayValue?.count == 2)
+            let predictions = try ArtifactReader(url: eval.appendingPathComponent("split1/predictions.h5"),
+                                                 expecting: .predictions)
+            #expect(try predictions.file.read("predicted_label", as: Int32.self).shape == [6])
+            let index = try String(contentsOf: eval.appendingPathComponent("report/index.html"), encoding: .utf8)
+            #expect(index.contains("<img"))
+            let pictures = try FileManager.default.contentsOfDirectory(atPath: eval.appendingPathComponent("report").path)
+                .filter { $0.hasSuffix(".png") }
+            #expect(pictures.count >= 4, "confusion, curves and attention: \(pictures)")
+        }
+    }
+
+    @Test func aKilledPipelineFinishesWithTheSameMetrics() throws {
+        try withTemporaryDirectory { dir in
+            let reference = try writeTinyConfig(in: dir, name: "reference.json", artifacts: "reference",
+                                                frames: 16, root: "reference-synth", training: Self.training)
+            let started = Date()
+            #expect(try runPipeline(config: reference, in: dir).status == 0)
+            let duration = Date().timeIntervalSince(started)
+
+            // Kill the script and its running stage (one process group) at a random moment.
+            let config = try writeTinyConfig(in: dir, frames: 16, training: Self.training)
+            var generator = SystemRandomNumberGenerator()
+            let delay = Double.random(in: 0.2...(0.9 * duration), using: &generator)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+            process.arguments = ["/bin/bash", Self.repository.appendingPathComponent("scripts/run-pipeline.sh").path,
+                                 "--config", config.path]
+            process.currentDirectoryURL = dir
+            process.environment = ProcessInfo.processInfo.environment.merging(["JAM_BIN": productsDirectory.path]) { $1 }
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(UInt32(delay * 1_000_000))
+            kill(-process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+
+            let rerun = try runPipeline(config: config, in: dir)
+            #expect(rerun.status == 0, "rerun after a kill at \(delay) s failed: \(rerun.stderr.suffix(3000))")
+            let folder = { (config: URL) throws -> URL in
+                let paths = try runExecutable("jam-config", ["paths", "--config", config.path], in: dir).stdout
+                let line = paths.split(separator: "\n").first { $0.hasPrefix("eval") }!
+                return URL(fileURLWithPath: String(line.split(separator: " ").last!))
+            }
+            let expected = try JSONValue.read(contentsOf: try folder(reference).appendingPathComponent("metrics.json"))
+            let actual = try JSONValue.read(contentsOf: try folder(config).appendingPathComponent("metrics.json"))
+            #expect(actual == expected, "metrics differ after a kill at \(String(format: "%.1f", delay)) s of \(String(format: "%.1f", duration)) s")
+        }
+    }
+}
