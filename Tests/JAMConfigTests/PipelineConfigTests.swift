@@ -54,7 +54,15 @@ func loadError(_ text: String, profile: String? = nil) throws -> String? {
 
     @Test func paperProfile() throws {
         let c = try PipelineConfig.load(from: repositoryConfig, profile: "paper")
-        #expect(c.profile == "paper" && c.availableProfiles == ["paper"])
+        #expect(c.profile == "paper")
+        // The paper's settings for real data, the order-blind control and the variants of the
+        // paper's Tables 2-4 (SPEC §5).
+        for name in ["paper", "order-blind", "table2-pool4", "table2-conv5_3", "table3-no-middle", "table3-2d",
+                     "table3-3d-no-regularisation", "table4-early-fusion", "table4-no-attention",
+                     "sharma-soft-attention"] {
+            #expect(c.availableProfiles.contains(name), "pipeline.json lacks the \(name) profile")
+            #expect(throws: Never.self) { try PipelineConfig.load(from: repositoryConfig, profile: name) }
+        }
         #expect(c.dataset.name == "ucf101" && c.dataset.format == .ucf101 && c.dataset.root == "data/UCF101")
         #expect(c.dataset.splits == [1, 2, 3] && !c.dataset.synthetic)
         #expect(c.decode.size == 384 && c.features.storage == .float16)
