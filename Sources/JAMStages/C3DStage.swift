@@ -80,24 +80,11 @@ public enum C3DStage {
         // Reproducible training needs a fixed BLAS thread count: --threads or the setting.
         ComputeThreads.set(policy.workers)
 
-        var total = 0, completed = 0, skipped = 0
-        var failures: [UnitFailure] = []
-        var stoppedEarly = false
-        for split in config.dataset.splits {
-            let report = try runSplit(split, config: config, plan: plan, policy: policy, progress: reporter)
-            total += report.totalUnits
-            completed += report.completed
-            skipped += report.skipped
-            failures += report.failures
-            if report.stoppedEarly {
-                stoppedEarly = true
-                break
-            }
+        let report = try StageReport.overSplits(
+            config.dataset.splits, stage: "jam-c3d", configDigest: plan.settings.digest, started: start
+        ) { split in
+            try runSplit(split, config: config, plan: plan, policy: policy, progress: reporter)
         }
-        let report = StageReport(
-            stage: "jam-c3d", producer: "jam-c3d \(jamVersion)", configDigest: plan.settings.digest,
-            totalUnits: total, completed: completed, skipped: skipped, failures: failures, stoppedEarly: stoppedEarly,
-            seconds: Date().timeIntervalSince(start), finished: ISO8601DateFormatter().string(from: Date()))
         try report.write(to: plan.folder)
         return report
     }

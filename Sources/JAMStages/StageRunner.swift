@@ -185,6 +185,31 @@ extension StageReport {
         try AtomicFile.write(encoder.encode(sorted), to: folder.appendingPathComponent("stage-report.json"))
     }
 
+    /// Runs `body` for each split in order and merges the splits' reports into the stage's,
+    /// stopping after a split that `--strict` stopped.
+    public static func overSplits(
+        _ splits: [Int], stage: String, configDigest: String, started: Date,
+        _ body: (Int) throws -> StageReport
+    ) rethrows -> StageReport {
+        var merged = StageReport(
+            stage: stage, producer: "\(stage) \(jamVersion)", configDigest: configDigest, totalUnits: 0,
+            completed: 0, skipped: 0, failures: [], stoppedEarly: false, seconds: 0, finished: "")
+        for split in splits {
+            let report = try body(split)
+            merged.totalUnits += report.totalUnits
+            merged.completed += report.completed
+            merged.skipped += report.skipped
+            merged.failures += report.failures
+            if report.stoppedEarly {
+                merged.stoppedEarly = true
+                break
+            }
+        }
+        merged.seconds = Date().timeIntervalSince(started)
+        merged.finished = ISO8601DateFormatter().string(from: Date())
+        return merged
+    }
+
     /// The line printed at the end of a run.
     public var summary: String {
         var text = "\(stage): \(completed) done, \(skipped) already done, \(failures.count) failed of \(totalUnits)"
