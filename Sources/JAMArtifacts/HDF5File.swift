@@ -28,6 +28,9 @@ func string(fromNulTerminated buffer: [CChar]) -> String {
 /// threads at once; the calls are serialised inside HDF5. Open it once and keep its own error printing quiet
 /// (JAM reports failures through thrown errors instead).
 private let hdf5Initialised: Bool = {
+    // No library shutdown at exit: the OS reclaims everything, and HDF5's own shutdown pass
+    // complains ("infinite loop closing library") about per-thread error stacks of worker threads.
+    H5dont_atexit()
     H5open()
     return true
 }()
