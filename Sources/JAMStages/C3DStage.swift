@@ -4,6 +4,7 @@ import JAMConfig
 import JAMCore
 import JAMDatasets
 import JAMNN
+import JAMTensor
 import JAMTraining
 
 /// Stage 3, `jam-c3d`: per configured split, trains the 3D convnet of each branch on the
@@ -184,7 +185,8 @@ public enum C3DStage {
         let exportPolicy = RunPolicy(force: policy.force, strict: policy.strict,
                                      workers: model == nil ? policy.workers : 1)
         let runner = StageRunner(stage: "jam-c3d", policy: exportPolicy, progress: exportProgress)
-        let box = UncheckedBox(model)
+        // The runner calls it from one worker at a time when the model has state (see `exportPolicy`).
+        let box = UncheckedSendable(model)
         let header: @Sendable (String) -> ArtifactHeader = { source in
             ArtifactHeader(kind: .cubes, producer: "jam-c3d \(jamVersion)", configDigest: plan.settings.digest,
                            config: plan.settings.canonicalJSON, source: source)
@@ -316,11 +318,4 @@ public enum C3DStage {
             return cube
         }
     }
-}
-
-/// Hands a non-Sendable object to the stage runner's work closure; the runner calls it from
-/// one worker at a time when the object has state (see `exportPolicy`).
-final class UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

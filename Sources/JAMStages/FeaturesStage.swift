@@ -65,7 +65,8 @@ public enum FeaturesStage {
 
         // One network, threads inside each layer: videos go through one at a time.
         let threads = policy.workers
-        let network = SingleWorker(VGG16FeatureExtractor(weights: weights, threads: threads))
+        // Not thread-safe, and safe here: the runner below uses exactly one worker.
+        let network = UncheckedSendable(VGG16FeatureExtractor(weights: weights, threads: threads))
         let settings = config.features
         let units = videos.map {
             WorkUnit(name: $0.relativePath,
@@ -155,11 +156,4 @@ public enum FeaturesStage {
         try file.setAttribute("preprocessing", preprocessing)
         try writer.publish()
     }
-}
-
-/// Hands a non-thread-safe object to a stage runner that uses exactly one worker, so the
-/// object is only ever touched by one thread at a time.
-final class SingleWorker<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }
