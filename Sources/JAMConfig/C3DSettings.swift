@@ -199,3 +199,19 @@ extension PipelineConfig {
         try c3dStage(featuresDigest: featuresDigest, round: round, attentionDigest: attentionDigest).digest
     }
 }
+
+/// The optimisation settings every trained stage (`c3d`, `lstm`) has, with the same keys.
+public protocol TrainingSettings: Sendable {
+    var optimizer: OptimizerSetting { get }
+    var learningRate: Double { get }
+    /// μ of SGD's momentum (ignored by Adam).
+    var momentum: Double { get }
+    var lrDecay: Double { get }
+    var lrDecayEvery: Int { get }
+    var epochs: Int { get }
+    var batch: Int { get }
+    var seed: Int { get }
+    var checkpointEvery: Int { get }
+}
+
+extension C3DSettings: TrainingSettings {}

@@ -153,3 +153,5 @@ extension PipelineConfig {
         stageDirectory(PipelineConfig.attentionFolderName, digest: try lstmDigest(featuresDigest: featuresDigest, round: round))
     }
 }
+
+extension LSTMSettings: TrainingSettings {}

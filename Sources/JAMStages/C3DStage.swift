@@ -260,31 +260,14 @@ public enum C3DStage {
             }
         }
 
-        let optimizer: TrainingOptimizer = s.optimizer == .adam
-            ? .adam(parameterCount: model.store.totalCount)
-            : .sgd(parameterCount: model.store.totalCount, momentum: Float(s.momentum))
-        let trainingPlan = TrainingPlan(
-            epochs: s.epochs, batchSize: s.batch,
-            schedule: LearningRateSchedule(initial: Float(s.learningRate), decayFactor: Float(s.lrDecay),
-                                           decayEveryEpochs: s.lrDecayEvery),
-            checkpointEvery: s.checkpointEvery, seed: UInt64(s.seed))
+        let optimizer = s.makeOptimizer(parameterCount: model.store.totalCount)
+        let trainingPlan = s.trainingPlan
         let target = CheckpointTarget(
             url: folder.appendingPathComponent(checkpointName), kind: .c3dCheckpoint, producer: "jam-c3d \(jamVersion)",
             configDigest: plan.settings.digest, config: plan.settings.canonicalJSON, source: plan.featuresFolder.path,
             logURL: folder.appendingPathComponent(logName))
         let label = "split \(split)"
-        let trainingProgress = ProgressReporter(label: "jam-c3d \(label) training")
-        var started = false
-        let observer = TrainingObserver(
-            message: { progress.log("\(label): \($0)") },
-            progress: { done, total in
-                if !started {
-                    trainingProgress.start(total: total - done, skipped: done)
-                    started = true
-                } else {
-                    trainingProgress.advance(failed: false)
-                }
-            })
+        let (observer, trainingProgress) = trainingObserver(stage: "jam-c3d", label: label, progress: progress)
         let loop = TrainingLoop(store: model.store, optimizer: optimizer, plan: trainingPlan, sampler: sampler,
                                 checkpoint: target, observer: observer)
         progress.log("\(label): training on \(train.count) videos (\(sampler.clips.count) clips of \(s.clipLength) frames), "

@@ -202,31 +202,14 @@ public enum LSTMStage {
         let sampler = ClipSampler(frameCounts: train.map(\.steps), clipLength: s.clipLength, stride: s.clipStride)
         let testSampler = test.isEmpty ? nil
             : ClipSampler(frameCounts: test.map(\.steps), clipLength: s.clipLength, stride: s.clipStride)
-        let optimizer: TrainingOptimizer = s.optimizer == .adam
-            ? .adam(parameterCount: model.store.totalCount)
-            : .sgd(parameterCount: model.store.totalCount, momentum: Float(s.momentum))
-        let trainingPlan = TrainingPlan(
-            epochs: s.epochs, batchSize: s.batch,
-            schedule: LearningRateSchedule(initial: Float(s.learningRate), decayFactor: Float(s.lrDecay),
-                                           decayEveryEpochs: s.lrDecayEvery),
-            checkpointEvery: s.checkpointEvery, seed: UInt64(s.seed))
+        let optimizer = s.makeOptimizer(parameterCount: model.store.totalCount)
+        let trainingPlan = s.trainingPlan
         let target = CheckpointTarget(
             url: folder.appendingPathComponent(checkpointName), kind: .lstmCheckpoint, producer: "jam-lstm \(jamVersion)",
             configDigest: plan.settings.digest, config: plan.settings.canonicalJSON,
             source: splitDirectory(plan.cubesFolder, split: split).path, logURL: folder.appendingPathComponent(logName))
         let label = "split \(split)"
-        let trainingProgress = ProgressReporter(label: "jam-lstm \(label) training")
-        var started = false
-        let observer = TrainingObserver(
-            message: { progress.log("\(label): \($0)") },
-            progress: { done, total in
-                if !started {
-                    trainingProgress.start(total: total - done, skipped: done)
-                    started = true
-                } else {
-                    trainingProgress.advance(failed: false)
-                }
-            })
+        let (observer, trainingProgress) = trainingObserver(stage: "jam-lstm", label: label, progress: progress)
         let loop = TrainingLoop(store: model.store, optimizer: optimizer, plan: trainingPlan, sampler: sampler,
                                 checkpoint: target, observer: observer)
         progress.log("\(label): training on \(train.count) videos (\(sampler.clips.count) clips of \(s.clipLength) steps), "
