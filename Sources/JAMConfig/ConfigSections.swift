@@ -74,9 +74,9 @@ public struct SynthSettings: PipelineConfigSection {
     /// Number of motion classes, 6...10.
     public var classes: Int = 6
     /// Videos per class, at least 3 so that each of the 3 splits has test videos.
-    public var videosPerClass: Int = 16
+    public var videosPerClass: Int = 36
     /// Frames per video.
-    public var frames: Int = 48
+    public var frames: Int = 16
     /// Frame width and height in pixels (even, for 4:2:0 video).
     public var width: Int = 160
     public var height: Int = 120

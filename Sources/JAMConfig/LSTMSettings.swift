@@ -40,9 +40,9 @@ public enum LSTMAttentionSetting: String, Sendable, Hashable, CaseIterable, Coda
 public struct LSTMSettings: PipelineConfigSection {
     public static let key = "lstm"
     /// H, units of every layer (paper 1024).
-    public var hidden: Int = 128
+    public var hidden: Int = 32
     /// L, layers: the first layer plus L − 1 standard LSTMs (paper 3).
-    public var layers: Int = 2
+    public var layers: Int = 1
     public var firstLayer: LSTMFirstLayerSetting = .joint
     public var fusion: LSTMFusionSetting = .late
     public var attention: LSTMAttentionSetting = .joint
@@ -62,9 +62,9 @@ public struct LSTMSettings: PipelineConfigSection {
     /// The learning rate is multiplied by `lr_decay` every `lr_decay_every` epochs (0: never).
     public var lrDecay: Double = 1
     public var lrDecayEvery: Int = 0
-    public var epochs: Int = 15
+    public var epochs: Int = 60
     /// Clips per optimizer step (paper profile 16).
-    public var batch: Int = 16
+    public var batch: Int = 8
     /// Seeds the weights' initialisation and the clip order.
     public var seed: Int = 5
     /// ζ of the weight decay ζ‖θ‖² (paper 1e-5).

@@ -358,7 +358,7 @@ let smallC3D = """
             let log = try JSONValue.read(contentsOf: round2.folder.appendingPathComponent("split1/training-log.json"))
             #expect(log.arrayValue?.first?["train"]?["attention_pool4"]?.doubleValue != nil)
             let cube = try ArtifactReader(url: round2.folder.appendingPathComponent("split1/MoveUp/v_MoveUp_g01_c01.h5"), expecting: .cubes)
-            #expect(try cube.file.doubleAttribute("attention_weight") == 1000)
+            #expect(try cube.file.doubleAttribute("attention_weight") == 10, "the default λ")
             #expect(try cube.file.intAttribute("round") == 2)
         }
     }

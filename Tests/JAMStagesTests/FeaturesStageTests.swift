@@ -108,4 +108,56 @@ import Testing
             }
         }
     }
+
+    @Test func aKerasWeightsFileIsLoadedIntoTheNetworkAndRecorded() throws {
+        try withTemporaryDirectory { dir in
+            // The He-initialised network written out in Keras's layout (2016-era dataset names):
+            // features from the file must equal features from the network it was made from.
+            let weights = VGG16Weights.heInitialized(seed: 11)
+            let url = dir.appendingPathComponent("vgg16_notop.h5")
+            do {
+                let file = try HDF5File.create(at: url)
+                try file.setAttribute("layer_names", strings: weights.layers.map(\.layer.name))
+                for layer in weights.layers {
+                    let name = layer.layer.name
+                    let group = try file.createGroup(name)
+                    try group.setAttribute("weight_names", strings: ["\(name)_W_1:0", "\(name)_b_1:0"])
+                    try group.write("\(name)_W_1:0", layer.kernel, shape: layer.layer.kernelShape)
+                    try group.write("\(name)_b_1:0", layer.bias, shape: [layer.layer.outputChannels])
+                }
+            }
+            let config = try writeTinyConfig(in: dir, videosPerClass: 3, frames: 4, size: 32,
+                                             weights: "\"vgg16_notop.h5\"")
+            #expect(try runExecutable("jam-synth", ["--config", config.path], in: dir).status == 0)
+            #expect(try runExecutable("jam-decode", ["--config", config.path], in: dir).status == 0)
+            let run = try runExecutable("jam-features", ["--config", config.path], in: dir)
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(!run.stderr.contains("WARNING"), "no He-init warning with a weights file: \(run.stderr)")
+
+            let artifacts = dir.appendingPathComponent("artifacts")
+            let video = "MoveRight/v_MoveRight_g01_c01.h5"
+            let features = try ArtifactReader(url: try stageFolder(artifacts, "features").appendingPathComponent(video),
+                                              expecting: .features)
+            let digest = try SHA256.hex(ofFile: url)
+            #expect(try features.file.stringAttribute("weights") == "keras:sha256:\(digest) vgg16_notop.h5")
+            let frames = try ArtifactReader(url: try stageFolder(artifacts, "frames").appendingPathComponent(video),
+                                            expecting: .frames)
+            let direct = try VGG16FeatureExtractor(weights: weights, threads: 1).extract(
+                frames: try frames.file.read("frames", as: UInt8.self).data, batch: 4, frameSize: 32)
+            expectClose(try features.file.read("conv5_3", as: Float.self).data, direct.conv5_3, rtol: 0, atol: 0, "conv5_3")
+
+            // A weights file missing a layer stops the stage with the layer named.
+            let broken = dir.appendingPathComponent("broken.h5")
+            do {
+                let file = try HDF5File.create(at: broken)
+                try file.setAttribute("layer_names", strings: ["block1_conv1"])
+            }
+            let brokenConfig = try writeTinyConfig(in: dir, name: "broken.json", videosPerClass: 3, frames: 4, size: 32,
+                                                   weights: "\"broken.h5\"")
+            let refused = try runExecutable("jam-features", ["--config", brokenConfig.path], in: dir)
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("broken.h5"), "\(refused.stderr)")
+            #expect(refused.stderr.contains("block1_conv1"), "\(refused.stderr)")
+        }
+    }
 }

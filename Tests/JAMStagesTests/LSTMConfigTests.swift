@@ -17,7 +17,7 @@ import Testing
     @Test func settingsReadStrictlyWithDefaults() throws {
         let c = try config(#"{ "hidden": 32, "attention": "per_branch", "fusion": "early", "first_layer": "standard" }"#)
         #expect(c.lstm.hidden == 32 && c.lstm.attention == .perBranch && c.lstm.fusion == .early && c.lstm.firstLayer == .standard)
-        #expect(c.lstm.layers == 2 && c.lstm.clipLength == 16 && c.lstm.weightDecay == 1e-5)
+        #expect(c.lstm.layers == 1 && c.lstm.clipLength == 16 && c.lstm.weightDecay == 1e-5)
         #expect(c.effectiveSettings["lstm"]?["attention"]?.stringValue == "per_branch")
 
         #expect(throws: JAMError.self) { try config(#"{ "clip_length": 8, "vote_steps": 9 }"#) }

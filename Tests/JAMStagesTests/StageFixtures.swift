@@ -9,7 +9,8 @@ import Testing
 func writeTinyConfig(
     in dir: URL, name: String = "pipeline.json", artifacts: String = "artifacts",
     videosPerClass: Int = 3, frames: Int = 12, size: Int = 32, root: String = "synth",
-    synthetic: Bool = true, format: String = "ucf101", splits: String = "[1, 2]", extraDecode: String = "", training: String = ""
+    synthetic: Bool = true, format: String = "ucf101", splits: String = "[1, 2]", extraDecode: String = "", training: String = "",
+    weights: String = "null"
 ) throws -> URL {
     let text = """
         {
@@ -18,7 +19,7 @@ func writeTinyConfig(
           "synth": { "seed": 7, "classes": 6, "videos_per_class": \(videosPerClass), "frames": \(frames),
                      "width": 64, "height": 48, "fps": 25, "container": "avi" },
           "decode": { "size": \(size), "resize": "stretch", "every": 1, "max_frames": 0, "threads": 2\(extraDecode) },
-          "features": { "weights": null, "init_seed": 3, "batch": 4, "storage": "float32", "threads": 2 }\(training)
+          "features": { "weights": \(weights), "init_seed": 3, "batch": 4, "storage": "float32", "threads": 2 }\(training)
         }
         """
     let url = dir.appendingPathComponent(name)
