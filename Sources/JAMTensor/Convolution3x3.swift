@@ -236,26 +236,9 @@ public final class Convolution3x3: @unchecked Sendable {
             let v = scratch[worker], m = v + vCount, stage = m + mCount
             let temp = UnsafeMutableRawPointer(stage + stageSpace).assumingMemoryBound(to: WinogradVector.self)
             for t in 0..<count {
-                let tile = first &+ t
-                let n = tile / tilesPerFrame, r = tile % tilesPerFrame
-                let y0 = (r / tilesX) &* 4 &- 1, x0 = (r % tilesX) &* 4 &- 1
-                let frame = input + n &* height &* width &* cin
-                var source: UnsafePointer<Float>
-                var rowStride: Int
-                if y0 >= 0, y0 &+ 6 <= height, x0 >= 0, x0 &+ 6 <= width {
-                    source = frame + (y0 &* width &+ x0) &* cin
-                    rowStride = width &* cin
-                } else {
-                    stage.update(repeating: 0, count: stageCount)
-                    for i in 0..<6 where y0 &+ i >= 0 && y0 &+ i < height {
-                        for j in 0..<6 where x0 &+ j >= 0 && x0 &+ j < width {
-                            (stage + (i &* 6 &+ j) &* cin).update(
-                                from: frame + ((y0 &+ i) &* width &+ x0 &+ j) &* cin, count: cin)
-                        }
-                    }
-                    source = UnsafePointer(stage)
-                    rowStride = 6 &* cin
-                }
+                let (source, rowStride) = winogradInputPatch(
+                    tile: first &+ t, input: input, height: height, width: width, channels: cin,
+                    tilesX: tilesX, tilesPerFrame: tilesPerFrame, stage: stage)
                 winogradInputTile(v + t &* cin, planeStride: vStride, source, rowStride: rowStride,
                                   channels: cin, temp: temp)
             }
@@ -321,26 +304,9 @@ public final class Convolution3x3: @unchecked Sendable {
                 let stage = scratch[worker]
                 let temp = UnsafeMutableRawPointer(stage + stageSpace).assumingMemoryBound(to: WinogradVector.self)
                 for t in (task &* tilesPerTask)..<min(count, (task &+ 1) &* tilesPerTask) {
-                    let tile = first &+ t
-                    let n = tile / tilesPerFrame, r = tile % tilesPerFrame
-                    let y0 = (r / tilesX) &* 4 &- 1, x0 = (r % tilesX) &* 4 &- 1
-                    let frame = input + n &* height &* width &* cin
-                    var source: UnsafePointer<Float>
-                    var rowStride: Int
-                    if y0 >= 0, y0 &+ 6 <= height, x0 >= 0, x0 &+ 6 <= width {
-                        source = frame + (y0 &* width &+ x0) &* cin
-                        rowStride = width &* cin
-                    } else {
-                        stage.update(repeating: 0, count: stageCount)
-                        for i in 0..<6 where y0 &+ i >= 0 && y0 &+ i < height {
-                            for j in 0..<6 where x0 &+ j >= 0 && x0 &+ j < width {
-                                (stage + (i &* 6 &+ j) &* cin).update(
-                                    from: frame + ((y0 &+ i) &* width &+ x0 &+ j) &* cin, count: cin)
-                            }
-                        }
-                        source = UnsafePointer(stage)
-                        rowStride = 6 &* cin
-                    }
+                    let (source, rowStride) = winogradInputPatch(
+                        tile: first &+ t, input: input, height: height, width: width, channels: cin,
+                        tilesX: tilesX, tilesPerFrame: tilesPerFrame, stage: stage)
                     winogradInputTile(v + t &* cin, planeStride: vStride, source, rowStride: rowStride,
                                       channels: cin, temp: temp)
                 }
@@ -397,6 +363,28 @@ public final class Convolution3x3: @unchecked Sendable {
         let blocks = (tiles + fitting - 1) / fitting
         return max(1, (tiles + blocks - 1) / blocks)
     }
+}
+
+/// The 6×6 input patch (rows y0..<y0+6, columns x0..<x0+6, y0 = 4·tileRow − 1) of Winograd
+/// tile `tile` of `input` `[N, H, W, C]`: a pointer into the frame with its row stride when the
+/// patch lies inside it, else `stage` (`[6, 6, C]`), zero-padded and filled here.
+@inline(__always) private func winogradInputPatch(
+    tile: Int, input: UnsafePointer<Float>, height: Int, width: Int, channels cin: Int,
+    tilesX: Int, tilesPerFrame: Int, stage: UnsafeMutablePointer<Float>
+) -> (source: UnsafePointer<Float>, rowStride: Int) {
+    let n = tile / tilesPerFrame, r = tile % tilesPerFrame
+    let y0 = (r / tilesX) &* 4 &- 1, x0 = (r % tilesX) &* 4 &- 1
+    let frame = input + n &* height &* width &* cin
+    if y0 >= 0, y0 &+ 6 <= height, x0 >= 0, x0 &+ 6 <= width {
+        return (frame + (y0 &* width &+ x0) &* cin, width &* cin)
+    }
+    stage.update(repeating: 0, count: 36 &* cin)
+    for i in 0..<6 where y0 &+ i >= 0 && y0 &+ i < height {
+        for j in 0..<6 where x0 &+ j >= 0 && x0 &+ j < width {
+            (stage + (i &* 6 &+ j) &* cin).update(from: frame + ((y0 &+ i) &* width &+ x0 &+ j) &* cin, count: cin)
+        }
+    }
+    return (UnsafePointer(stage), 6 &* cin)
 }
 
 @inline(__always) private func roundUp16(_ n: Int) -> Int { (n + 15) & ~15 }
