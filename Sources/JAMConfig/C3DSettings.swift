@@ -111,16 +111,7 @@ public struct C3DSettings: PipelineConfigSection {
         attentionWeight = try r.double("attention_weight", default: attentionWeight, min: 0)
         rounds = try r.int("rounds", default: rounds, min: 1, max: 100)
         weightDecay = try r.double("weight_decay", default: weightDecay, min: 0)
-        optimizer = try r.choice("optimizer", default: optimizer)
-        learningRate = try r.double("learning_rate", default: learningRate, min: 0)
-        try r.require(learningRate > 0, "learning_rate", expected: "a positive number")
-        momentum = try r.double("momentum", default: momentum, min: 0, max: 1)
-        lrDecay = try r.double("lr_decay", default: lrDecay, min: 0, max: 1)
-        lrDecayEvery = try r.int("lr_decay_every", default: lrDecayEvery, min: 0)
-        epochs = try r.int("epochs", default: epochs, min: 0)
-        batch = try r.int("batch", default: batch, min: 1)
-        seed = try r.int("seed", default: seed, min: 0)
-        checkpointEvery = try r.int("checkpoint_every", default: checkpointEvery, min: 0)
+        try readTrainingSettings(r)
         threads = try r.int("threads", default: threads, min: 1, max: 256)
     }
 
@@ -204,16 +195,32 @@ extension PipelineConfig {
 
 /// The optimisation settings every trained stage (`c3d`, `lstm`) has, with the same keys.
 public protocol TrainingSettings: Sendable {
-    var optimizer: OptimizerSetting { get }
-    var learningRate: Double { get }
+    var optimizer: OptimizerSetting { get set }
+    var learningRate: Double { get set }
     /// μ of SGD's momentum (ignored by Adam).
-    var momentum: Double { get }
-    var lrDecay: Double { get }
-    var lrDecayEvery: Int { get }
-    var epochs: Int { get }
-    var batch: Int { get }
-    var seed: Int { get }
-    var checkpointEvery: Int { get }
+    var momentum: Double { get set }
+    var lrDecay: Double { get set }
+    var lrDecayEvery: Int { get set }
+    var epochs: Int { get set }
+    var batch: Int { get set }
+    var seed: Int { get set }
+    var checkpointEvery: Int { get set }
+}
+
+extension TrainingSettings {
+    /// Reads the shared optimisation keys of a section, keeping the current values as defaults.
+    mutating func readTrainingSettings(_ r: JSONObjectReader) throws {
+        optimizer = try r.choice("optimizer", default: optimizer)
+        learningRate = try r.double("learning_rate", default: learningRate, min: 0)
+        try r.require(learningRate > 0, "learning_rate", expected: "a positive number")
+        momentum = try r.double("momentum", default: momentum, min: 0, max: 1)
+        lrDecay = try r.double("lr_decay", default: lrDecay, min: 0, max: 1)
+        lrDecayEvery = try r.int("lr_decay_every", default: lrDecayEvery, min: 0)
+        epochs = try r.int("epochs", default: epochs, min: 0)
+        batch = try r.int("batch", default: batch, min: 1)
+        seed = try r.int("seed", default: seed, min: 0)
+        checkpointEvery = try r.int("checkpoint_every", default: checkpointEvery, min: 0)
+    }
 }
 
 extension C3DSettings: TrainingSettings {}

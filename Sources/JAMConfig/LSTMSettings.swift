@@ -88,17 +88,8 @@ public struct LSTMSettings: PipelineConfigSection {
         voteSteps = try r.int("vote_steps", default: voteSteps, min: 1)
         try r.require(voteSteps <= clipLength, "vote_steps",
                       expected: "at most clip_length (\(clipLength)): the vote reads the last steps of a clip")
-        optimizer = try r.choice("optimizer", default: optimizer)
-        learningRate = try r.double("learning_rate", default: learningRate, min: 0)
-        try r.require(learningRate > 0, "learning_rate", expected: "a positive number")
-        momentum = try r.double("momentum", default: momentum, min: 0, max: 1)
-        lrDecay = try r.double("lr_decay", default: lrDecay, min: 0, max: 1)
-        lrDecayEvery = try r.int("lr_decay_every", default: lrDecayEvery, min: 0)
-        epochs = try r.int("epochs", default: epochs, min: 0)
-        batch = try r.int("batch", default: batch, min: 1)
-        seed = try r.int("seed", default: seed, min: 0)
+        try readTrainingSettings(r)
         weightDecay = try r.double("weight_decay", default: weightDecay, min: 0)
-        checkpointEvery = try r.int("checkpoint_every", default: checkpointEvery, min: 0)
         threads = try r.int("threads", default: threads, min: 1, max: 256)
     }
 
