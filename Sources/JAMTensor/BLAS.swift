@@ -44,10 +44,21 @@ public enum BLAS {
         }
     }
 
-    /// How many threads OpenBLAS uses for one call.
+    /// How many threads OpenBLAS uses for one call. Setting it while a `withSingleThreadedBLAS`
+    /// scope is active (another thread's single-threaded workers) takes effect when the last
+    /// scope ends, so their GEMMs never change thread count, and so results, midway.
     public static var threads: Int {
         get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+        set {
+            let count = max(1, newValue)
+            singleThreadScope.withLock { state in
+                if state.depth > 0 {
+                    state.saved = count
+                } else {
+                    openblas_set_num_threads(Int32(count))
+                }
+            }
+        }
     }
 
     /// Runs `body` with OpenBLAS limited to one thread and restores the previous count after, so
