@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "JAMEvalTests", dependencies: ["JAMEval", "JAMTestSupport"]),
         .testTarget(name: "JAMStagesTests", dependencies: [
             "JAMStages", "JAMArtifacts", "JAMConfig", "JAMCore", "JAMTestSupport", "JAMNN", "JAMTraining",
-            "JAMDatasets",
+            "JAMDatasets", "JAMTensor",
         ]),
     ]
 )

@@ -15,10 +15,9 @@ public struct C3DVideo: Sendable, Hashable {
     public var frames: Int
     /// `frame_index` of the features artifact: each frame's index in the source video.
     public var frameIndex: [Int32]
-    /// Per tap (in the run's branch order), Σ x² over every value, for the input scale.
-    public var sumOfSquares: [Double]
-    /// Values per tap, `T·H·W·C`.
-    public var valueCount: Int
+    /// Per tap (in the run's branch order), the channels' moments over every frame and
+    /// position, for the input normalization.
+    public var moments: [ChannelMoments]
 }
 
 /// Map sizes shared by every video of a run (batches need equal H, W, C).
@@ -52,7 +51,7 @@ public enum C3DFeatures {
         let file = reader.file
         var shape: FeatureMapShape?
         var frames = 0
-        var sumOfSquares: [Double] = []
+        var moments: [ChannelMoments] = []
         for tap in taps {
             guard file.contains(tap.rawValue) else {
                 throw ArtifactError(path: url.path, "features artifact has no '\(tap.rawValue)' dataset; rerun jam-features")
@@ -75,7 +74,7 @@ public enum C3DFeatures {
             // One frame at a time keeps the scan's memory at one frame.
             let count = here.height * here.width * here.channels
             var buffer = [Float](repeating: 0, count: count)
-            var squares = 0.0
+            var tapMoments = ChannelMoments(channels: here.channels)
             for t in 0..<frames {
                 try buffer.withUnsafeMutableBufferPointer {
                     try dataset.read(into: $0, at: [t, 0, 0, 0], shape: [1, here.height, here.width, here.channels])
@@ -84,16 +83,15 @@ public enum C3DFeatures {
                     throw ArtifactError(path: url.path, "'\(tap.rawValue)' holds \(buffer[bad]) at frame \(t) "
                                         + "(element \(bad)); rerun jam-features --force for this video")
                 }
-                for x in buffer { squares += Double(x) * Double(x) }
+                tapMoments.add(buffer)
             }
-            sumOfSquares.append(squares)
+            moments.append(tapMoments)
         }
         let (index, indexShape) = try file.read("frame_index", as: Int32.self)
         guard indexShape == [frames] else {
             throw ArtifactError(path: url.path, "frame_index has shape \(indexShape), expected [\(frames)]")
         }
-        return (C3DVideo(entry: entry, features: url, frames: frames, frameIndex: index, sumOfSquares: sumOfSquares,
-                         valueCount: frames * shape!.height * shape!.width * shape!.channels), shape!)
+        return (C3DVideo(entry: entry, features: url, frames: frames, frameIndex: index, moments: moments), shape!)
     }
 
     /// Reads frames `frames` (consecutive and ascending, possibly repeating the last frame for
@@ -115,18 +113,14 @@ public enum C3DFeatures {
         }
     }
 
-    /// Per tap, the factor that gives the training videos' features a root mean square of 1:
-    /// `1 / √(Σ x² / count)` over every training value (1 when all are zero). VGG16 maps of a
-    /// randomly initialised network reach the thousands, which would blow up a He-initialised
-    /// 3D convnet's first steps; the factor is recomputed from the same files on every run (the
+    /// Per tap, the per-channel standardization of the training videos' features
+    /// (`InputNormalization.standardizing`). Random-init VGG16 maps are dominated by what every
+    /// frame shares: on the synthetic default about 60% of their energy is the per-channel mean,
+    /// and the motion lives in the few percent that changes over time, so the convnet sees it
+    /// only once the shared part is taken out. Recomputed from the same files on every run (the
     /// sums run in a fixed order, so it is bit-identical) and recorded in each cube.
-    public static func inputScales(training videos: [C3DVideo], taps: Int) -> [Float] {
-        (0..<taps).map { b in
-            let total = videos.reduce(0.0) { $0 + $1.sumOfSquares[b] }
-            let count = videos.reduce(0) { $0 + $1.valueCount }
-            let rms = count > 0 ? (total / Double(count)).squareRoot() : 0
-            return rms > 0 ? Float(1 / rms) : 1
-        }
+    public static func inputNormalization(training videos: [C3DVideo], taps: Int) -> [InputNormalization] {
+        (0..<taps).map { b in InputNormalization.standardizing(videos.map { $0.moments[b] }) }
     }
 
     /// The attention maps `[T2, K·K]` of one video from the previous LSTM round, checked
@@ -148,3 +142,4 @@ public enum C3DFeatures {
         return data
     }
 }
+

@@ -21,17 +21,17 @@ public final class C3DModel {
     public let branches: [ConvNet3DBranch]
     /// λ of this round.
     public let attentionWeight: Float
-    /// Per branch, the factor applied to its input features (`C3DFeatures.inputScales`).
-    public let inputScales: [Float]
+    /// Per branch, the map applied to its input features (`C3DFeatures.inputNormalization`).
+    public let inputNormalization: [InputNormalization]
 
     /// Batch buffers, reused between steps: one input per branch, attention targets.
     private var inputs: [[Float]]
     private var targets: [Float] = []
 
     public init(settings: C3DSettings, taps: [FeatureTap], mapShape: FeatureMapShape, classCount: Int, attentionWeight: Float,
-                inputScales: [Float]? = nil) {
+                inputNormalization: [InputNormalization]? = nil) {
         self.settings = settings
-        self.inputScales = inputScales ?? taps.map { _ in 1 }
+        self.inputNormalization = inputNormalization ?? taps.map { _ in .identity(channels: mapShape.channels) }
         self.taps = taps
         self.mapShape = mapShape
         self.classCount = classCount
@@ -101,11 +101,6 @@ public final class C3DModel {
         }
     }
 
-    static func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
-        guard factor != 1 else { return }
-        for i in 0..<count { x[i] *= factor }
-    }
-
     var frameFloats: Int { mapShape.height * mapShape.width * mapShape.channels }
 
     /// Fills each branch's input `[B, L1, H, W, C]` with the clips' frames.
@@ -122,7 +117,7 @@ public final class C3DModel {
                 try inputs[b].withUnsafeMutableBufferPointer {
                     let clip = $0.baseAddress! + i * perClip
                     try C3DFeatures.readFrames(into: clip, file: file, tap: tap, frames: frames, shape: mapShape)
-                    C3DModel.scale(clip, count: perClip, by: inputScales[b])
+                    inputNormalization[b].apply(to: clip, count: perClip)
                 }
             }
         }
@@ -244,7 +239,7 @@ public final class C3DModel {
             try input.withUnsafeMutableBufferPointer {
                 try C3DFeatures.readFrames(into: $0.baseAddress!, file: file, tap: taps[b],
                                            frames: Array(0..<video.frames), shape: mapShape)
-                C3DModel.scale($0.baseAddress!, count: $0.count, by: inputScales[b])
+                inputNormalization[b].apply(to: $0.baseAddress!, count: $0.count)
             }
             var cube = [Float](repeating: 0, count: g.cubeCount)
             input.withUnsafeBufferPointer { x in

@@ -166,7 +166,7 @@ public enum C3DStage {
                 throw JAMError("split \(split) has no usable training video", file: plan.featuresFolder.path)
             }
             model = try C3DStage.train(split: split, folder: folder, train: train, test: test, shape: shape, classCount: classCount,
-                                       inputScales: C3DFeatures.inputScales(training: train, taps: taps.count),
+                                       inputNormalization: C3DFeatures.inputNormalization(training: train, taps: taps.count),
                                        config: config, plan: plan, progress: progress)
         }
 
@@ -228,7 +228,12 @@ public enum C3DStage {
             try file.setAttribute("round", plan.round)
             try file.setAttribute("attention_weight", plan.attentionWeight)
             try file.setAttribute("time_offset", shift)
-            if let model = box.value { try file.setAttribute("input_scales", model.inputScales.map(Double.init), vector: true) }
+            if let model = box.value {
+                for (tap, map) in zip(taps, model.inputNormalization) {
+                    try file.setAttribute("input_mean_\(tap.rawValue)", map.mean.map(Double.init), vector: true)
+                    try file.setAttribute("input_scale_\(tap.rawValue)", map.scale.map(Double.init), vector: true)
+                }
+            }
             try writer.publish()
         }
         report.totalUnits = dataset.allVideos.count
@@ -239,11 +244,11 @@ public enum C3DStage {
     /// returns it with the final weights.
     static func train(
         split: Int, folder: URL, train: [C3DVideo], test: [C3DVideo], shape: FeatureMapShape, classCount: Int,
-        inputScales: [Float], config: PipelineConfig, plan: Plan, progress: ProgressReporter
+        inputNormalization: [InputNormalization], config: PipelineConfig, plan: Plan, progress: ProgressReporter
     ) throws -> C3DModel {
         let s = config.c3d
         let model = C3DModel(settings: s, taps: s.branches, mapShape: shape, classCount: classCount,
-                             attentionWeight: Float(plan.attentionWeight), inputScales: inputScales)
+                             attentionWeight: Float(plan.attentionWeight), inputNormalization: inputNormalization)
         model.initialize(seed: s.seed)
         let sampler = ClipSampler(frameCounts: train.map(\.frames), clipLength: s.clipLength, stride: s.clipStride)
         let testSampler = ClipSampler(frameCounts: test.map(\.frames), clipLength: s.clipLength, stride: s.clipStride)
@@ -272,7 +277,7 @@ public enum C3DStage {
                                 checkpoint: target, observer: observer)
         progress.log("\(label): training on \(train.count) videos (\(sampler.clips.count) clips of \(s.clipLength) frames), "
                      + "validating on \(test.count) (\(testSampler.clips.count) clips); \(model.store.totalCount) parameters, λ = \(plan.attentionWeight), "
-                     + "input scales \(inputScales.map { String(format: "%.3g", $0) }.joined(separator: ", "))")
+                     + "inputs standardized per channel")
         let outcome = try loop.run(
             step: { batch, _ in try model.trainStep(batch.clips, sampler: sampler, videos: train, attention: attention) },
             validate: { _ in try model.evaluate(testSampler.clips, sampler: testSampler, videos: test, batchSize: s.batch) })

@@ -40,6 +40,8 @@ public struct LSTMVideo: Sendable {
     public var frameIndex: [Int32]
     /// Per branch `[T, K, K, N_k]`, or empty when the cubes are read from disk per clip.
     public var cubes: [[Float]]
+    /// Per branch, the channels' moments over every step and location, for the input normalization.
+    public var moments: [ChannelMoments]
 }
 
 /// Reads and checks `cubes` artifacts for jam-lstm (docs/ARTIFACTS.md).
@@ -62,6 +64,7 @@ public enum LSTMCubes {
         var grid = 0, steps = 0
         var channels: [Int] = []
         var kept: [[Float]] = []
+        var moments: [ChannelMoments] = []
         for branch in branches {
             let name = "cube/\(branch)"
             guard file.contains(name) else {
@@ -84,6 +87,9 @@ public enum LSTMCubes {
                 throw ArtifactError(path: url.path, "'\(name)' holds \(values[bad]) at step \(bad / perStep) "
                                     + "(element \(bad)); \(rerun) --force")
             }
+            var branchMoments = ChannelMoments(channels: dims[3])
+            branchMoments.add(values)
+            moments.append(branchMoments)
             if keep { kept.append(values) }
         }
         let geometry = LSTMCubeGeometry(branches: branches, grid: grid, channels: channels)
@@ -99,7 +105,7 @@ public enum LSTMCubes {
             throw ArtifactError(path: url.path, "label is \(label), the split files say \(entry.label) "
                                 + "(\(entry.className)); the class list changed: \(rerun) --force")
         }
-        let video = LSTMVideo(entry: entry, url: url, steps: steps, frameIndex: index, cubes: kept)
+        let video = LSTMVideo(entry: entry, url: url, steps: steps, frameIndex: index, cubes: kept, moments: moments)
         return (video, geometry)
     }
 

@@ -13,12 +13,20 @@ public final class LSTMModel {
     public let geometry: LSTMCubeGeometry
     /// L1.
     public let clipLength: Int
+    /// Per branch, the map applied to the cubes before the LSTM sees them: the training
+    /// cubes' per-channel standardization (`LSTMModel.inputNormalization`), so that a cube of
+    /// any scale (the 3D convnet's, or raw VGG16 maps for middle = none) starts the gates in
+    /// their working range.
+    public let inputNormalization: [InputNormalization]
     /// Batch inputs, one per branch, reused between steps of the same batch size.
     private var inputs: [[Float]]
 
-    /// A freshly initialised model (weights from `settings.seed`).
-    public init(settings: LSTMSettings, geometry: LSTMCubeGeometry, classCount: Int) throws {
+    /// A freshly initialised model (weights from `settings.seed`); inputs unchanged unless
+    /// `inputNormalization` is given.
+    public init(settings: LSTMSettings, geometry: LSTMCubeGeometry, classCount: Int,
+                inputNormalization: [InputNormalization]? = nil) throws {
         self.geometry = geometry
+        self.inputNormalization = inputNormalization ?? geometry.channels.map { .identity(channels: $0) }
         clipLength = settings.clipLength
         classifier = try SequenceClassifier(
             configuration: LSTMModel.configuration(settings, geometry: geometry, classCount: classCount),
@@ -43,6 +51,11 @@ public final class LSTMModel {
             spatialPyramid: s.pyramid, weightDecay: Float(s.weightDecay))
     }
 
+    /// Per branch, the standardization of the training videos' cubes.
+    public static func inputNormalization(training videos: [LSTMVideo], geometry: LSTMCubeGeometry) -> [InputNormalization] {
+        geometry.branches.indices.map { k in InputNormalization.standardizing(videos.map { $0.moments[k] }) }
+    }
+
     public var store: ParameterStore { classifier.store }
     public var classCount: Int { classifier.configuration.classCount }
 
@@ -60,6 +73,7 @@ public final class LSTMModel {
                 try LSTMCubes.readClip(into: rows, video: videos[clip.video], frames: sampler.frameIndices(of: clip),
                                        geometry: geometry)
             }
+            for k in bases.indices { inputNormalization[k].apply(to: bases[k], count: b * l1 * geometry.stepSize(branch: k)) }
         }
         return clips.map { videos[$0.video].entry.label }
     }

@@ -148,7 +148,8 @@ public enum LSTMStage {
             throw JAMError("split \(split) has no usable training video (\(failures.count) failed)", file: cubesFolder.path)
         }
 
-        let model = try LSTMModel(settings: s, geometry: geometry, classCount: dataset.classNames.count)
+        let model = try LSTMModel(settings: s, geometry: geometry, classCount: dataset.classNames.count,
+                                  inputNormalization: LSTMModel.inputNormalization(training: train, geometry: geometry))
         let videos = train + test
         let units = videos.map {
             WorkUnit(name: "split\(split)/\($0.entry.relativePath)", input: $0.url,

@@ -161,10 +161,14 @@ let smallC3D = """
             let (checkpoint, _) = try TrainingCheckpoint.read(from: split.appendingPathComponent("checkpoint.h5"), expecting: .c3dCheckpoint)
             #expect(checkpoint.state.epoch == 12 && checkpoint.log.count == 12)
             let shape = FeatureMapShape(height: 8, width: 8, channels: 8)
-            let scales = try #require(try file.numericAttribute("input_scales", as: Double.self)).map { Float($0) }
-            #expect(scales.count == 2 && scales.allSatisfy { $0 > 0.1 && $0 < 20 }, "\(scales)")
+            let normalization = try ["pool4", "conv5_3"].map { tap in
+                InputNormalization(
+                    mean: try #require(try file.numericAttribute("input_mean_\(tap)", as: Double.self)).map { Float($0) },
+                    scale: try #require(try file.numericAttribute("input_scale_\(tap)", as: Double.self)).map { Float($0) })
+            }
+            #expect(normalization.allSatisfy { $0.mean.count == 8 && $0.scale.allSatisfy { $0 > 0 } }, "\(normalization)")
             let model = C3DModel(settings: config.c3d, taps: [.pool4, .conv5_3], mapShape: shape, classCount: 4, attentionWeight: 0,
-                                 inputScales: scales)
+                                 inputNormalization: normalization)
             checkpoint.restore(into: model.store)
             let featuresURL = URL(fileURLWithPath: reader.header.source)
             let (video, _) = try C3DFeatures.check(featuresURL, entry: VideoEntry(relativePath: "MoveUp/v_MoveUp_g10_c01.avi", label: 3, className: "MoveUp"),
