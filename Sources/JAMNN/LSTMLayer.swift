@@ -3,38 +3,47 @@
 // inference (slots = 2, only the previous step is kept).
 
 /// A standard LSTM layer (layers 2..L of the sequence classifier, or the first layer of the
-/// single-branch "Sharma et al." variant), run one time step at a time over a batch of B rows.
+/// single-branch "Sharma et al." variant) over a batch of B rows.
 ///
-/// Gate order i, f, g (= c̃), o. The input and recurrent weights are fused into one matrix acting
-/// on the concatenated row `[x_t, h_{t−1}]`, so that one GEMM serves a step:
+/// Gate order i, f, g (= c̃), o. The input weights W_x and the recurrent weights W_h are stacked
+/// in one matrix:
 ///
-///     W: [In + H, 4H]   rows 0..<In multiply x_t, rows In..<In+H multiply h_{t−1}
+///     W: [In + H, 4H]   rows 0..<In are W_x (multiply x_t), rows In..<In+H are W_h (multiply h_{t−1})
 ///     b: [4H]           columns in gate order i | f | g | o
-///     [i f g o]_pre = [x_t, h_{t−1}] W + b
+///     [i f g o]_pre = x_t W_x + h_{t−1} W_h + b
 ///     i, f, o = σ(·), g = tanh(·), c_t = f ⊙ c_{t−1} + i ⊙ g, h_t = o ⊙ tanh(c_t)
 ///
-/// with h_{−1} = c_{−1} = 0. Forward saves `[x_t, h_{t−1}]`, the gate activations, c_t and
-/// tanh(c_t) per step; backward walks the steps in reverse and defers the weight gradients to one
-/// GEMM over all T·B rows (`accumulateWeightGradients`), which is far faster than T skinny ones.
+/// with h_{−1} = c_{−1} = 0. Two ways to run it, with the same arithmetic per element:
+/// - layer by layer (`forwardSequence` / `backwardSequence`) when the whole input sequence is known
+///   before the recurrence starts (no attention feedback): x W_x for all T steps is one GEMM over
+///   T·B rows, and so is dX = dGates W_xᵀ after the backward recurrence; only the h_{t−1} W_h and
+///   dGates_t W_hᵀ products run per step;
+/// - step by step (`forwardStep` / `backwardStep`) when the input at t depends on the top layer's
+///   state at t−1 (attention), interleaved with the other layers by the caller.
+///
+/// Forward saves the gate activations, c_t, tanh(c_t) and h_t per step, and remembers where its
+/// input sequence `[slots, B, In]` lives (the caller keeps it until backward). Backward keeps
+/// dGates for every step and defers the weight gradients to one GEMM per block over all T·B rows
+/// (`accumulateWeightGradients`), far faster than T skinny ones.
 public final class LSTMLayer {
     public let inputSize: Int
     public let hiddenSize: Int
-    /// `W: [In + H, 4H]`, see the type's documentation.
+    /// `W: [In + H, 4H]`, W_x over W_h, see the type's documentation.
     public let weights: ParameterView
     /// `b: [4H]`; the forget-gate block starts at 1 (see `initialize`).
     public let bias: ParameterView
 
     private(set) var batch = 0
     private(set) var slots = 0
-    private let inputAndHidden = LSTMBuffer()  // [slots, B, In + H]
+    private var inputs: UnsafePointer<Float>?  // [slots, B, In], owned by the caller
     private let gates = LSTMBuffer()  // [slots, B, 4H] activations
     private let cell = LSTMBuffer()  // [slots, B, H]
     private let tanhCell = LSTMBuffer()  // [slots, B, H]
     private let hidden = LSTMBuffer()  // [slots, B, H]
-    private let gateGradients = LSTMBuffer()  // [slots, B, 4H]
+    private let gateGradients = LSTMBuffer()  // [slots, B, 4H] dLoss/d(pre-activations)
     private let cellGradient = LSTMBuffer()  // [B, H], dLoss/dc carried to the previous step
     private let recurrentGradient = LSTMBuffer()  // [B, H], dLoss/dh carried to the previous step
-    private let rowGradient = LSTMBuffer()  // [B, In + H]
+    private let rowGradient = LSTMBuffer()  // [B, In + H]: [dx_t, dh_{t−1}] in step mode
 
     /// Registers `<name>.W` and `<name>.b` in `store`.
     public init(inputSize: Int, hiddenSize: Int, store: ParameterStore, name: String) {
@@ -66,7 +75,6 @@ public final class LSTMLayer {
         self.batch = batch
         self.slots = slots
         let rows = batch * slots
-        inputAndHidden.reserve(rows * (inputSize + hiddenSize))
         gates.reserve(rows * 4 * hiddenSize)
         cell.reserve(rows * hiddenSize)
         tanhCell.reserve(rows * hiddenSize)
@@ -81,33 +89,51 @@ public final class LSTMLayer {
     /// h of all cached steps, `[slots, B, H]`.
     var hiddenStates: UnsafeMutablePointer<Float> { hidden.pointer }
 
-    /// One step forward. `input`: `[B, In]` with leading dimension `inputStride`; `previousSlot`
-    /// is nil at t = 0.
-    func forwardStep(
-        input: UnsafePointer<Float>, inputStride: Int, slot: Int, previousSlot: Int?,
-        values: UnsafePointer<Float>
-    ) {
-        let (b, n, h) = (batch, inputSize, hiddenSize)
-        let rowLength = n + h
-        let row = inputAndHidden.pointer + slot * b * rowLength
-        let previousHidden = previousSlot.map { UnsafePointer(hiddenState(slot: $0)) }
-        for r in 0..<b {
-            (row + r * rowLength).update(from: input + r * inputStride, count: n)
-            if let previousHidden {
-                (row + r * rowLength + n).update(from: previousHidden + r * h, count: h)
-            } else {
-                (row + r * rowLength + n).update(repeating: 0, count: h)
-            }
-        }
+    /// W_x `[In, 4H]` and W_h `[H, 4H]` inside `values`.
+    private func inputWeights(_ values: UnsafePointer<Float>) -> UnsafePointer<Float> { values + weights.offset }
+    private func recurrentWeights(_ values: UnsafePointer<Float>) -> UnsafePointer<Float> {
+        values + weights.offset + inputSize * 4 * hiddenSize
+    }
+
+    // MARK: Forward
+
+    /// One step forward. `inputs`: `[slots, B, In]`, of which the rows of `slot` are read now and
+    /// all rows again by `accumulateWeightGradients`; `previousSlot` is nil at t = 0.
+    func forwardStep(inputs: UnsafePointer<Float>, slot: Int, previousSlot: Int?, values: UnsafePointer<Float>) {
+        let (b, n, h4) = (batch, inputSize, 4 * hiddenSize)
+        self.inputs = inputs
+        let g = gates.pointer + slot * b * h4
+        lstmBroadcastRows(g, ld: h4, values + bias.offset, rows: b, count: h4)
+        lstmGemm(g, ldc: h4, beta: 1, inputs + slot * b * n, lda: n, inputWeights(values), ldb: h4, m: b, n: h4, k: n)
+        recurrentForward(slot: slot, previousSlot: previousSlot, values: values)
+    }
+
+    /// The whole sequence forward: x W_x + b for all `steps` in one GEMM, then the recurrence.
+    /// `inputs`: `[steps, B, In]`; slot t holds step t.
+    func forwardSequence(inputs: UnsafePointer<Float>, steps: Int, values: UnsafePointer<Float>) {
+        precondition(steps <= slots, "LSTM layer: \(steps) steps for \(slots) slots")
+        let (rows, n, h4) = (steps * batch, inputSize, 4 * hiddenSize)
+        self.inputs = inputs
+        lstmBroadcastRows(gates.pointer, ld: h4, values + bias.offset, rows: rows, count: h4)
+        lstmGemm(gates.pointer, ldc: h4, beta: 1, inputs, lda: n, inputWeights(values), ldb: h4, m: rows, n: h4, k: n)
+        for t in 0..<steps { recurrentForward(slot: t, previousSlot: t > 0 ? t - 1 : nil, values: values) }
+    }
+
+    /// Adds h_{t−1} W_h to the gates of `slot` (which hold x_t W_x + b) and runs the cell.
+    private func recurrentForward(slot: Int, previousSlot: Int?, values: UnsafePointer<Float>) {
+        let (b, h) = (batch, hiddenSize)
         let g = gates.pointer + slot * b * 4 * h
-        lstmBroadcastRows(g, ld: 4 * h, values + bias.offset, rows: b, count: 4 * h)
-        lstmGemm(g, ldc: 4 * h, beta: 1, row, lda: rowLength, values + weights.offset, ldb: 4 * h,
-                 m: b, n: 4 * h, k: rowLength)
+        if let previousSlot {
+            lstmGemm(g, ldc: 4 * h, beta: 1, hiddenState(slot: previousSlot), lda: h, recurrentWeights(values),
+                     ldb: 4 * h, m: b, n: 4 * h, k: h)
+        }
         lstmCellForward(
             c: cell.pointer + slot * b * h, tanhC: tanhCell.pointer + slot * b * h,
             h: hiddenState(slot: slot), gates: g,
             cPrevious: previousSlot.map { UnsafePointer(cell.pointer + $0 * b * h) }, batch: b, hidden: h)
     }
+
+    // MARK: Backward
 
     /// Clears the gradients carried between steps; call before the first (last-in-time) step.
     func beginBackward() {
@@ -128,17 +154,13 @@ public final class LSTMLayer {
         values: UnsafePointer<Float>
     ) {
         let (b, n, h) = (batch, inputSize, hiddenSize)
-        let dh = recurrentGradient.pointer
-        for e in 0..<(b * h) { dh[e] += hiddenGradient[e] }
-        let dGates = gateGradients.pointer + slot * b * 4 * h
-        lstmCellBackward(
-            gateGradients: dGates, cellGradient: cellGradient.pointer, hiddenGradient: dh,
-            gates: gates.pointer + slot * b * 4 * h, tanhC: tanhCell.pointer + slot * b * h,
-            cPrevious: previousSlot.map { UnsafePointer(cell.pointer + $0 * b * h) }, batch: b, hidden: h)
+        let dGates = cellBackward(hiddenGradient: hiddenGradient, slot: slot, previousSlot: previousSlot)
+        // [dx_t, dh_{t−1}] = dGates_t Wᵀ, one GEMM for both blocks.
         let rowLength = n + h
         let dRow = rowGradient.pointer
         lstmGemm(dRow, ldc: rowLength, beta: 0, dGates, lda: 4 * h,
                  values + weights.offset, ldb: 4 * h, transposeB: true, m: b, n: rowLength, k: 4 * h)
+        let dh = recurrentGradient.pointer
         for r in 0..<b {
             if let inputGradient {
                 (inputGradient + r * inputGradientStride).update(from: dRow + r * rowLength, count: n)
@@ -147,15 +169,58 @@ public final class LSTMLayer {
         }
     }
 
-    /// dW += Σ_t [x_t, h_{t−1}]ᵀ dGates_t and db += Σ_t dGates_t over the first `steps` slots, as
-    /// one GEMM over `steps · B` rows.
+    /// The whole sequence backward, the counterpart of `forwardSequence` (call `beginBackward`
+    /// first): the recurrence with dh_{t−1} = dGates_t W_hᵀ per step, then dX = dGates W_xᵀ for all
+    /// steps in one GEMM.
+    ///
+    /// - `inputGradients`: `[steps, B, In]` out (overwritten); nil when nothing below needs it.
+    /// - `hiddenGradients`: `[steps, B, H]` dLoss/dh_t from above.
+    func backwardSequence(
+        inputGradients: UnsafeMutablePointer<Float>?, hiddenGradients: UnsafePointer<Float>, steps: Int,
+        values: UnsafePointer<Float>
+    ) {
+        let (b, n, h) = (batch, inputSize, hiddenSize)
+        for t in (0..<steps).reversed() {
+            let dGates = cellBackward(hiddenGradient: hiddenGradients + t * b * h, slot: t,
+                                      previousSlot: t > 0 ? t - 1 : nil)
+            if t > 0 {
+                lstmGemm(recurrentGradient.pointer, ldc: h, beta: 0, dGates, lda: 4 * h, recurrentWeights(values),
+                         ldb: 4 * h, transposeB: true, m: b, n: h, k: 4 * h)
+            }
+        }
+        if let inputGradients {
+            lstmGemm(inputGradients, ldc: n, beta: 0, gateGradients.pointer, lda: 4 * h, inputWeights(values),
+                     ldb: 4 * h, transposeB: true, m: steps * b, n: n, k: 4 * h)
+        }
+    }
+
+    /// dh_t = (carried from t+1) + `hiddenGradient`, then the cell's backward into dGates of
+    /// `slot`, which it returns (`[B, 4H]`); dc is carried on to t−1.
+    private func cellBackward(
+        hiddenGradient: UnsafePointer<Float>, slot: Int, previousSlot: Int?
+    ) -> UnsafeMutablePointer<Float> {
+        let (b, h) = (batch, hiddenSize)
+        let dh = recurrentGradient.pointer
+        for e in 0..<(b * h) { dh[e] += hiddenGradient[e] }
+        let dGates = gateGradients.pointer + slot * b * 4 * h
+        lstmCellBackward(
+            gateGradients: dGates, cellGradient: cellGradient.pointer, hiddenGradient: dh,
+            gates: gates.pointer + slot * b * 4 * h, tanhC: tanhCell.pointer + slot * b * h,
+            cPrevious: previousSlot.map { UnsafePointer(cell.pointer + $0 * b * h) }, batch: b, hidden: h)
+        return dGates
+    }
+
+    /// dW_x += Σ_t x_tᵀ dGates_t, dW_h += Σ_{t≥1} h_{t−1}ᵀ dGates_t and db += Σ_t dGates_t over the
+    /// first `steps` slots (slot t = step t), one GEMM per block over all `steps · B` rows.
     func accumulateWeightGradients(steps: Int, gradients: UnsafeMutablePointer<Float>) {
-        let rows = steps * batch
-        let rowLength = inputSize + hiddenSize
-        let h4 = 4 * hiddenSize
-        lstmGemm(gradients + weights.offset, ldc: h4, beta: 1,
-                 inputAndHidden.pointer, lda: rowLength, transposeA: true,
-                 gateGradients.pointer, ldb: h4, m: rowLength, n: h4, k: rows)
-        lstmAccumulateColumnSums(gradients + bias.offset, gateGradients.pointer, ld: h4, rows: rows, count: h4)
+        guard steps > 0, let inputs else { return }
+        let (b, n, h4) = (batch, inputSize, 4 * hiddenSize)
+        let dW = gradients + weights.offset
+        lstmGemm(dW, ldc: h4, beta: 1, inputs, lda: n, transposeA: true,
+                 gateGradients.pointer, ldb: h4, m: n, n: h4, k: steps * b)
+        // Slot t−1's h meets slot t's dGates: the rows of h shifted by one step.
+        lstmGemm(dW + n * h4, ldc: h4, beta: 1, hidden.pointer, lda: hiddenSize, transposeA: true,
+                 gateGradients.pointer + b * h4, ldb: h4, m: hiddenSize, n: h4, k: (steps - 1) * b)
+        lstmAccumulateColumnSums(gradients + bias.offset, gateGradients.pointer, ld: h4, rows: steps * b, count: h4)
     }
 }

@@ -195,11 +195,19 @@ public final class SequenceClassifier {
         store.values.withUnsafeBufferPointer { v in
             lstmWithBufferPointers(cubes) { cubePointers in
                 labels.withUnsafeBufferPointer { labelPointer in
-                    for t in 0..<steps {
-                        crossEntropy += training.forwardStep(
-                            t: t, slot: t, previousSlot: t > 0 ? t - 1 : nil, steps: steps,
-                            cubes: cubePointers, labels: labelPointer.baseAddress!,
+                    if training.runsLayerByLayer {
+                        crossEntropy = training.forwardSequence(
+                            steps: steps, cubes: cubePointers, labels: labelPointer.baseAddress!,
                             outputWeights: outputWeights, outputBias: outputBias, values: v.baseAddress!)
+                    } else {
+                        for t in 0..<steps {
+                            crossEntropy += training.forwardStep(
+                                t: t, slot: t, previousSlot: t > 0 ? t - 1 : nil, steps: steps,
+                                cubes: cubePointers, labels: labelPointer.baseAddress!,
+                                outputWeights: outputWeights, outputBias: outputBias, values: v.baseAddress!)
+                        }
+                    }
+                    for t in 0..<steps {
                         training.copyStepOutputs(probabilities: &probabilities, maps: &maps, t: t, slot: t, steps: steps)
                     }
                 }
@@ -245,11 +253,15 @@ public final class SequenceClassifier {
                 lstmGemm(dHidden, ldc: h, beta: 0, dLogits, lda: c, values + outputWeights.offset, ldb: c,
                          transposeB: true, m: rows, n: h, k: c)
 
-                lstmWithBufferPointers(cachedCubes) { cubePointers in
-                    training.beginBackward()
-                    for t in (0..<steps).reversed() {
-                        training.backwardStep(
-                            t: t, steps: steps, cubes: cubePointers, topHiddenGradients: dHidden, values: values)
+                training.beginBackward()
+                if training.runsLayerByLayer {
+                    training.backwardSequence(steps: steps, topHiddenGradients: dHidden, values: values)
+                } else {
+                    lstmWithBufferPointers(cachedCubes) { cubePointers in
+                        for t in (0..<steps).reversed() {
+                            training.backwardStep(
+                                t: t, steps: steps, cubes: cubePointers, topHiddenGradients: dHidden, values: values)
+                        }
                     }
                 }
                 training.accumulateWeightGradients(steps: steps, gradients: gradients)
@@ -351,10 +363,12 @@ final class SequenceClassifierPass {
     private let uniformMap = LSTMBuffer()  // [B, S] for mean pooling
     private let inputs = LSTMBuffer()  // [slots, B, ΣD] pyramid outputs
     private let masses = LSTMBuffer()  // [slots, Kb, B, 4] quadrant attention masses
-    private let logits = LSTMBuffer()  // [B, C]
+    private let logits = LSTMBuffer()  // [slots, B, C]
     private let stepProbabilities = LSTMBuffer()  // [slots, B, C]
     private let inputGradient = LSTMBuffer()  // [B, ΣD]
-    private var layerGradients: [LSTMBuffer] = []  // per boundary below the top [B, H]
+    // Per boundary below the top: dLoss/dh of the layer below, [B, H] step by step, [slots, B, H]
+    // layer by layer.
+    private var layerGradients: [LSTMBuffer] = []
     private var mapGradients: [LSTMBuffer] = []  // per map [B, S]
 
     init(configuration: SequenceClassifierConfiguration, store: ParameterStore) {
@@ -429,7 +443,7 @@ final class SequenceClassifierPass {
         uniform.update(repeating: 1 / Float(s), count: batch * s)
         inputs.reserve(slots * batch * inputSize)
         masses.reserve(slots * kb * batch * 4)
-        logits.reserve(batch * configuration.classCount)
+        logits.reserve(slots * batch * configuration.classCount)
         stepProbabilities.reserve(slots * batch * configuration.classCount)
     }
 
@@ -454,17 +468,70 @@ final class SequenceClassifierPass {
         return attention.map(attention.mapCount == 1 ? 0 : k, slot: slot)
     }
 
+    /// Whether the layers can run one after another over the whole sequence (`forwardSequence`,
+    /// `backwardSequence`): without attention no layer's input depends on a later state of the
+    /// top layer, so each standard layer's input projections, and its input gradients, become one
+    /// GEMM over all T·B rows. With attention the top layer's h_{t−1} feeds the first layer at t,
+    /// and all layers advance together step by step (`forwardStep`, `backwardStep`).
+    var runsLayerByLayer: Bool { attention == nil }
+
+    /// The input sequence of layer `l`: the pyramid outputs `[slots, B, ΣD]` for the first layer,
+    /// else the hidden states `[slots, B, H]` of the layer below.
+    private func layerInputs(_ l: Int) -> UnsafeMutablePointer<Float> {
+        l == 0 ? inputs.pointer : hiddenState(layer: l - 1, slot: 0)
+    }
+
     /// Step t forward into `slot`; returns Σ_b −log p_t(label_b) when `labels` are given.
     func forwardStep(
         t: Int, slot: Int, previousSlot: Int?, steps: Int,
         cubes: [UnsafePointer<Float>], labels: UnsafePointer<Int>?,
         outputWeights: ParameterView, outputBias: ParameterView, values: UnsafePointer<Float>
     ) -> Double {
-        let (b, s, h, c) = (batch, locationCount, configuration.hiddenSize, configuration.classCount)
         let top = layerCount - 1
         attention?.forwardStep(
             previousHidden: previousSlot.map { UnsafePointer(hiddenState(layer: top, slot: $0)) },
             slot: slot, values: values)
+        formInputs(t: t, slot: slot, steps: steps, cubes: cubes)
+        for l in 0...top {
+            if l == 0, let jointLayer {
+                jointLayer.forwardStep(input: inputs.pointer + slot * batch * inputSize, inputStride: inputSize,
+                                       slot: slot, previousSlot: previousSlot, values: values)
+            } else {
+                standardLayers[l - (jointLayer == nil ? 0 : 1)].forwardStep(
+                    inputs: layerInputs(l), slot: slot, previousSlot: previousSlot, values: values)
+            }
+        }
+        return output(slot: slot, stepCount: 1, labels: labels, outputWeights: outputWeights,
+                      outputBias: outputBias, values: values)
+    }
+
+    /// All `steps` forward, layer after layer (training, slot t = step t, `runsLayerByLayer` only);
+    /// returns Σ_t Σ_b −log p_t(label_b).
+    func forwardSequence(
+        steps: Int, cubes: [UnsafePointer<Float>], labels: UnsafePointer<Int>,
+        outputWeights: ParameterView, outputBias: ParameterView, values: UnsafePointer<Float>
+    ) -> Double {
+        precondition(runsLayerByLayer && steps <= slots)
+        for t in 0..<steps { formInputs(t: t, slot: t, steps: steps, cubes: cubes) }
+        if let jointLayer {
+            // The joint layer's gates mix the branches per step; its inputs are known, but it keeps its
+            // step-by-step form.
+            for t in 0..<steps {
+                jointLayer.forwardStep(input: inputs.pointer + t * batch * inputSize, inputStride: inputSize,
+                                       slot: t, previousSlot: t > 0 ? t - 1 : nil, values: values)
+            }
+        }
+        let firstStandard = jointLayer == nil ? 0 : 1
+        for (i, layer) in standardLayers.enumerated() {
+            layer.forwardSequence(inputs: layerInputs(firstStandard + i), steps: steps, values: values)
+        }
+        return output(slot: 0, stepCount: steps, labels: labels, outputWeights: outputWeights,
+                      outputBias: outputBias, values: values)
+    }
+
+    /// The pyramid outputs of step t into `slot`: `[B, ΣD]`, from the maps of `slot`.
+    private func formInputs(t: Int, slot: Int, steps: Int, cubes: [UnsafePointer<Float>]) {
+        let (b, s) = (batch, locationCount)
         let x = inputs.pointer + slot * b * inputSize
         for (k, n) in configuration.branchChannels.enumerated() {
             let attentionMap = map(branch: k, slot: slot)
@@ -476,27 +543,31 @@ final class SequenceClassifierPass {
                     gridSize: configuration.gridSize, channels: n, pyramid: configuration.spatialPyramid)
             }
         }
-        var below = UnsafePointer(x), belowStride = inputSize
-        for l in 0...top {
-            if l == 0, let jointLayer {
-                jointLayer.forwardStep(input: below, inputStride: belowStride, slot: slot,
-                                       previousSlot: previousSlot, values: values)
-            } else {
-                standardLayers[l - (jointLayer == nil ? 0 : 1)].forwardStep(
-                    input: below, inputStride: belowStride, slot: slot, previousSlot: previousSlot, values: values)
-            }
-            below = UnsafePointer(hiddenState(layer: l, slot: slot))
-            belowStride = h
-        }
+    }
+
+    /// softmax(h W_prob + b_prob) of the top layer for `stepCount` consecutive slots from `slot`, as
+    /// one GEMM over their rows; returns Σ −log p(label) when `labels` (`[B]`, every step) are given.
+    private func output(
+        slot: Int, stepCount: Int, labels: UnsafePointer<Int>?,
+        outputWeights: ParameterView, outputBias: ParameterView, values: UnsafePointer<Float>
+    ) -> Double {
+        let (b, h, c) = (batch, configuration.hiddenSize, configuration.classCount)
+        let rows = stepCount * b
         let z = logits.pointer
-        lstmBroadcastRows(z, ld: c, values + outputBias.offset, rows: b, count: c)
-        lstmGemm(z, ldc: c, beta: 1, below, lda: h, values + outputWeights.offset, ldb: c, m: b, n: c, k: h)
+        lstmBroadcastRows(z, ld: c, values + outputBias.offset, rows: rows, count: c)
+        lstmGemm(z, ldc: c, beta: 1, hiddenState(layer: layerCount - 1, slot: slot), lda: h,
+                 values + outputWeights.offset, ldb: c, m: rows, n: c, k: h)
         let p = stepProbabilities.pointer + slot * b * c
-        if let labels {
-            return lstmSoftmaxCrossEntropy(probabilities: p, logits: z, labels: labels, rows: b, classes: c)
+        guard let labels else {
+            for r in 0..<rows { lstmSoftmaxRow(p + r * c, z + r * c, count: c) }
+            return 0
         }
-        for r in 0..<b { lstmSoftmaxRow(p + r * c, z + r * c, count: c) }
-        return 0
+        var loss: Double = 0
+        for step in 0..<stepCount {
+            loss += lstmSoftmaxCrossEntropy(probabilities: p + step * b * c, logits: z + step * b * c,
+                                            labels: labels, rows: b, classes: c)
+        }
+        return loss
     }
 
     /// Copies step t's probabilities and maps from `slot` into the batch-major outputs.
@@ -520,7 +591,7 @@ final class SequenceClassifierPass {
         jointLayer?.beginBackward()
         for layer in standardLayers { layer.beginBackward() }
         inputGradient.reserve(b * inputSize)
-        for buffer in layerGradients { buffer.reserve(b * h) }
+        for buffer in layerGradients { buffer.reserve(slots * b * h) }
         for buffer in mapGradients { buffer.reserve(b * s) }
     }
 
@@ -569,6 +640,29 @@ final class SequenceClassifierPass {
         attention.backwardStep(
             previousHiddenGradient: t > 0 ? topHiddenGradients + (t - 1) * b * h : nil,
             mapGradients: mapGradients.map { UnsafePointer($0.pointer) }, slot: t, values: values)
+    }
+
+    /// All `steps` backward, layer after layer from the top (`runsLayerByLayer` only; call
+    /// `beginBackward` first). `topHiddenGradients`: `[T, B, H]` dLoss/dh of the top layer. The
+    /// first layer's input gradient is not needed: without attention nothing below it learns.
+    func backwardSequence(steps: Int, topHiddenGradients: UnsafePointer<Float>, values: UnsafePointer<Float>) {
+        precondition(runsLayerByLayer)
+        let (b, h) = (batch, configuration.hiddenSize)
+        var above = topHiddenGradients
+        for l in stride(from: layerCount - 1, through: 0, by: -1) {
+            let below: UnsafeMutablePointer<Float>? = l > 0 ? layerGradients[l - 1].pointer : nil
+            if l == 0, let jointLayer {
+                for t in (0..<steps).reversed() {
+                    jointLayer.backwardStep(inputGradient: nil, inputGradientStride: inputSize,
+                                            hiddenGradient: above + t * b * h, slot: t,
+                                            previousSlot: t > 0 ? t - 1 : nil, values: values)
+                }
+            } else {
+                standardLayers[l - (jointLayer == nil ? 0 : 1)].backwardSequence(
+                    inputGradients: below, hiddenGradients: above, steps: steps, values: values)
+            }
+            if let below { above = UnsafePointer(below) }
+        }
     }
 
     func accumulateWeightGradients(steps: Int, gradients: UnsafeMutablePointer<Float>) {

@@ -37,6 +37,9 @@ struct LSTMCheckCase: Sendable, CustomTestStringConvertible {
              attention: .joint, first: .standard, fusion: .late, pyramid: false),
         make("standard LSTM on two branches, K=3, L=3", channels: [3, 3], grid: 3, layers: 3,
              attention: .joint, first: .standard, fusion: .late),
+        // The plain stacked LSTM: every layer runs layer by layer (whole-sequence GEMMs).
+        make("mean pooling, standard LSTM on two branches, K=3, L=3", channels: [3, 3], grid: 3, layers: 3,
+             attention: .meanPooling, first: .standard, fusion: .late),
     ]
 }
 
