@@ -62,7 +62,7 @@ public struct LSTMSettings: PipelineConfigSection {
     /// The learning rate is multiplied by `lr_decay` every `lr_decay_every` epochs (0: never).
     public var lrDecay: Double = 1
     public var lrDecayEvery: Int = 0
-    public var epochs: Int = 60
+    public var epochs: Int = 30
     /// Clips per optimizer step (paper profile 16).
     public var batch: Int = 8
     /// Seeds the weights' initialisation and the clip order.

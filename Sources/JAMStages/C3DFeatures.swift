@@ -18,6 +18,24 @@ public struct C3DVideo: Sendable, Hashable {
     /// Per tap (in the run's branch order), the channels' moments over every frame and
     /// position, for the input normalization.
     public var moments: [ChannelMoments]
+    /// Per tap, the video's mean map `[H, W, C]` over its frames (`c3d.centering = video`), or
+    /// empty when the maps are not centred.
+    public var meanMaps: [[Float]] = []
+
+    /// Subtracts tap `tap`'s mean map, mapped through `normalization`, from each of `frames`
+    /// maps at `x` (`[frames, H, W, C]`); nothing when the video has no mean maps.
+    public func centre(_ x: UnsafeMutablePointer<Float>, frames: Int, tap: Int, normalization: InputNormalization?) {
+        guard !meanMaps.isEmpty else { return }
+        var mean = meanMaps[tap]
+        if let normalization { mean.withUnsafeMutableBufferPointer { normalization.apply(to: $0.baseAddress!, count: $0.count) } }
+        let n = mean.count
+        mean.withUnsafeBufferPointer { m in
+            for f in 0..<frames {
+                let frame = x + f * n
+                for i in 0..<n { frame[i] -= m[i] }
+            }
+        }
+    }
 }
 
 /// Map sizes shared by every video of a run (batches need equal H, W, C).
@@ -41,7 +59,8 @@ public enum C3DFeatures {
     /// kind and schema, a dataset per tap of shape `[T, H, W, C]` (equal across taps, and equal to
     /// `expected` when given), `frame_index` `[T]`, and every value finite (SPEC §3: NaN/Inf in
     /// features is a bad input). Throws an error naming the file and the reason.
-    public static func check(_ url: URL, entry: VideoEntry, taps: [FeatureTap], expected: FeatureMapShape?)
+    /// With `meanMaps`, the video's mean map per tap is kept for centring.
+    public static func check(_ url: URL, entry: VideoEntry, taps: [FeatureTap], expected: FeatureMapShape?, meanMaps: Bool = false)
         throws -> (C3DVideo, FeatureMapShape)
     {
         guard FileManager.default.fileExists(atPath: url.path) else {
@@ -52,6 +71,7 @@ public enum C3DFeatures {
         var shape: FeatureMapShape?
         var frames = 0
         var moments: [ChannelMoments] = []
+        var means: [[Float]] = []
         for tap in taps {
             guard file.contains(tap.rawValue) else {
                 throw ArtifactError(path: url.path, "features artifact has no '\(tap.rawValue)' dataset; rerun jam-features")
@@ -75,6 +95,7 @@ public enum C3DFeatures {
             let count = here.height * here.width * here.channels
             var buffer = [Float](repeating: 0, count: count)
             var tapMoments = ChannelMoments(channels: here.channels)
+            var sums = [Double](repeating: 0, count: meanMaps ? count : 0)
             for t in 0..<frames {
                 try buffer.withUnsafeMutableBufferPointer {
                     try dataset.read(into: $0, at: [t, 0, 0, 0], shape: [1, here.height, here.width, here.channels])
@@ -84,14 +105,17 @@ public enum C3DFeatures {
                                         + "(element \(bad)); rerun jam-features --force for this video")
                 }
                 tapMoments.add(buffer)
+                if meanMaps { for i in 0..<count { sums[i] += Double(buffer[i]) } }
             }
             moments.append(tapMoments)
+            if meanMaps { means.append(sums.map { Float($0 / Double(frames)) }) }
         }
         let (index, indexShape) = try file.read("frame_index", as: Int32.self)
         guard indexShape == [frames] else {
             throw ArtifactError(path: url.path, "frame_index has shape \(indexShape), expected [\(frames)]")
         }
-        return (C3DVideo(entry: entry, features: url, frames: frames, frameIndex: index, moments: moments), shape!)
+        return (C3DVideo(entry: entry, features: url, frames: frames, frameIndex: index, moments: moments,
+                         meanMaps: means), shape!)
     }
 
     /// Reads frames `frames` (consecutive and ascending, possibly repeating the last frame for

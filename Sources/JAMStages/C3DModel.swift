@@ -118,6 +118,7 @@ public final class C3DModel {
                     let clip = $0.baseAddress! + i * perClip
                     try C3DFeatures.readFrames(into: clip, file: file, tap: tap, frames: frames, shape: mapShape)
                     inputNormalization[b].apply(to: clip, count: perClip)
+                    video.centre(clip, frames: sampler.clipLength, tap: b, normalization: inputNormalization[b])
                 }
             }
         }
@@ -240,6 +241,7 @@ public final class C3DModel {
                 try C3DFeatures.readFrames(into: $0.baseAddress!, file: file, tap: taps[b],
                                            frames: Array(0..<video.frames), shape: mapShape)
                 inputNormalization[b].apply(to: $0.baseAddress!, count: $0.count)
+                video.centre($0.baseAddress!, frames: video.frames, tap: b, normalization: inputNormalization[b])
             }
             var cube = [Float](repeating: 0, count: g.cubeCount)
             input.withUnsafeBufferPointer { x in

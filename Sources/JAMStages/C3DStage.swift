@@ -120,7 +120,8 @@ public enum C3DStage {
             for entry in entries {
                 let url = PipelineConfig.artifactURL(forVideo: entry.relativePath, in: plan.featuresFolder)
                 do {
-                    let (video, here) = try C3DFeatures.check(url, entry: entry, taps: taps, expected: shape)
+                    let (video, here) = try C3DFeatures.check(url, entry: entry, taps: taps, expected: shape,
+                                                              meanMaps: s.centering == .video)
                     if C3DModel.cubeTime(s, frames: video.frames) < 1 {
                         throw ArtifactError(path: url.path, "\(video.frames) frames are too few for the temporal kernels")
                     }
@@ -228,6 +229,7 @@ public enum C3DStage {
             try file.setAttribute("round", plan.round)
             try file.setAttribute("attention_weight", plan.attentionWeight)
             try file.setAttribute("time_offset", shift)
+            try file.setAttribute("centering", s.centering.rawValue)
             if let model = box.value {
                 for (tap, map) in zip(taps, model.inputNormalization) {
                     try file.setAttribute("input_mean_\(tap.rawValue)", map.mean.map(Double.init), vector: true)
@@ -292,9 +294,10 @@ public enum C3DStage {
     static func pooledCubes(_ video: C3DVideo, taps: [FeatureTap], shape: FeatureMapShape, grid: Int) throws -> [[Float]] {
         let file = try HDF5File.open(at: video.features)
         var input = [Float](repeating: 0, count: video.frames * shape.height * shape.width * shape.channels)
-        return try taps.map { tap in
+        return try taps.enumerated().map { b, tap in
             try input.withUnsafeMutableBufferPointer {
                 try C3DFeatures.readFrames(into: $0.baseAddress!, file: file, tap: tap, frames: Array(0..<video.frames), shape: shape)
+                video.centre($0.baseAddress!, frames: video.frames, tap: b, normalization: nil)
             }
             var cube = [Float](repeating: 0, count: video.frames * grid * grid * shape.channels)
             input.withUnsafeBufferPointer { x in

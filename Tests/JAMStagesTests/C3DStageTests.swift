@@ -171,8 +171,17 @@ let smallC3D = """
                                  inputNormalization: normalization)
             checkpoint.restore(into: model.store)
             let featuresURL = URL(fileURLWithPath: reader.header.source)
+            #expect(config.c3d.centering == .video)
+            #expect(try file.stringAttribute("centering") == "video")
             let (video, _) = try C3DFeatures.check(featuresURL, entry: VideoEntry(relativePath: "MoveUp/v_MoveUp_g10_c01.avi", label: 3, className: "MoveUp"),
-                                                   taps: [.pool4, .conv5_3], expected: nil)
+                                                   taps: [.pool4, .conv5_3], expected: nil, meanMaps: true)
+            // The mean map centring subtracts is the per-element mean over the video's frames.
+            let (maps, mapsShape) = try HDF5File.open(at: featuresURL).read("pool4", as: Float.self)
+            let perFrame = mapsShape[1] * mapsShape[2] * mapsShape[3]
+            let naiveMean = (0..<perFrame).map { i in
+                (0..<mapsShape[0]).reduce(0.0) { $0 + Double(maps[$1 * perFrame + i]) } / Double(mapsShape[0])
+            }
+            expectClose(video.meanMaps[0], naiveMean, rtol: 1e-6, atol: 1e-6, "pool4 mean map")
             let cubes = try model.cubes(for: video)
             #expect(cubes[0] == (try file.read("cube/pool4", as: Float.self).data))
 
@@ -302,20 +311,27 @@ let smallC3D = """
             let saved = try JSONValue.read(contentsOf: folder.appendingPathComponent("stage-report.json"))
             #expect(saved["failures"]?.arrayValue?.count == 4)
 
-            // The pooled cube against a naive 2×2 block mean of the features.
+            // The pooled cube against a naive 2×2 block mean of the features, each centred on the
+            // video's mean over its 12 frames (c3d.centering = video, the default).
             let video = "MoveDown/v_MoveDown_g04_c01"
             let cube = try ArtifactReader(url: folder.appendingPathComponent("split1/\(video).h5"), expecting: .cubes)
             let (pooled, shape) = try cube.file.read("cube/pool4", as: Float.self)
             #expect(shape == [12, 4, 4, 8])
             #expect(try cube.file.stringAttribute("subset") == "test")
             let (maps, _) = try HDF5File.open(at: features.appendingPathComponent("\(video).h5")).read("pool4", as: Float.self)
+            let perFrame = 8 * 8 * 8
+            let mean = (0..<perFrame).map { i in (0..<12).reduce(Float(0)) { $0 + maps[$1 * perFrame + i] } / 12 }
             var expected = [Float](repeating: 0, count: pooled.count)
             for t in 0..<12 { for i in 0..<4 { for j in 0..<4 { for c in 0..<8 {
                 var sum: Float = 0
-                for h in (2 * i)..<(2 * i + 2) { for w in (2 * j)..<(2 * j + 2) { sum += maps[((t * 8 + h) * 8 + w) * 8 + c] } }
+                for h in (2 * i)..<(2 * i + 2) { for w in (2 * j)..<(2 * j + 2) {
+                    let e = (h * 8 + w) * 8 + c
+                    sum += maps[t * perFrame + e] - mean[e]
+                } }
                 expected[((t * 4 + i) * 4 + j) * 8 + c] = sum / 4
             } } } }
-            expectClose(pooled, expected, rtol: 1e-6, atol: 1e-7, "pooled cube")
+            expectClose(pooled, expected, rtol: 1e-5, atol: 1e-5, "pooled cube")
+            #expect(try cube.file.stringAttribute("centering") == "video")
 
             // The command exits non-zero.
             let run = try runExecutable("jam-c3d", ["--config", configURL.path], in: dir)

@@ -12,7 +12,13 @@ import Testing
         var rng = SeededGenerator(seed: 7)
         // Channel 0: offset 50, spread 10; channel 1: offset −2, spread 0.5; channel 2: constant 4.
         func pixels(_ n: Int) -> [Float] {
-            (0..<n).flatMap { _ in [Float(50 + 10 * (2 * rng.nextUniform() - 1)), Float(-2 + 0.5 * (2 * rng.nextUniform() - 1)), 4] }
+            var values: [Float] = []
+            for _ in 0..<n {
+                let u: Double = 2 * rng.nextUniform() - 1
+                let v: Double = 2 * rng.nextUniform() - 1
+                values += [Float(50 + 10 * u), Float(-2 + 0.5 * v), 4]
+            }
+            return values
         }
         let a = pixels(40), b = pixels(25)
         var ma = ChannelMoments(channels: channels), mb = ChannelMoments(channels: channels)

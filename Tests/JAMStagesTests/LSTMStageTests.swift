@@ -195,13 +195,28 @@ func lstmSection(hidden: Int = 16, layers: Int = 2, attention: String = "joint",
             }
 
             // The independent route: each clip through `predict` alone, averaged per frame by hand.
-            let reader = try HDF5File.open(at: PipelineConfig.artifactURL(forVideo: video, in: fixture.cubesFolder()))
-            let cubes = try ["pool4", "conv5_3"].map { try reader.read("cube/\($0)", as: Float.self).data }
+            // The stage standardizes each branch's channels with the training cubes' mean and σ.
+            func cubes(_ path: String) throws -> [[Float]] {
+                let reader = try HDF5File.open(at: PipelineConfig.artifactURL(forVideo: path, in: fixture.cubesFolder()))
+                return try ["pool4", "conv5_3"].map { try reader.read("cube/\($0)", as: Float.self).data }
+            }
+            let trainCubes = try lstmFixtureClasses.flatMap { name in
+                try (1...2).map { try cubes("\(name)/v_\(name)_g0\($0)_c01.avi") }
+            }
+            let standardized = try cubes(video).enumerated().map { k, cube in
+                let n = fixture.channels[k]
+                return cube.enumerated().map { i, x in
+                    let values = trainCubes.flatMap { $0[k].enumerated().filter { $0.offset % n == i % n }.map { Double($0.element) } }
+                    let mean = values.reduce(0, +) / Double(values.count)
+                    let sigma = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)).squareRoot()
+                    return Float((Double(x) - mean) / sigma)
+                }
+            }
             var sums = [Double](repeating: 0, count: t * m * s)
             var counts = [Double](repeating: 0, count: t)
             var expectedProbabilities: [Float] = []
             for start in [0, 2, 4] {
-                let clip = cubes.enumerated().map { k, cube in
+                let clip = standardized.enumerated().map { k, cube in
                     let size = 16 * fixture.channels[k]
                     return Array(cube[(start * size)..<((start + l1) * size)])
                 }
