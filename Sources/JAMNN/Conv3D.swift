@@ -2,6 +2,7 @@
 // bias [Cout]; channels last, row-major. im2col columns: [rows, kt·kh·kw·Cin], one row per
 // output position, taps in kernel order so that the kernel is already the [patch, Cout] matrix.
 import Dispatch
+import JAMTensor
 
 /// How one convolution axis is padded (stride is always 1).
 public enum ConvPadding: String, Sendable, Hashable, Codable {
@@ -85,6 +86,32 @@ public enum Conv3D {
     /// at full speed while the chunk stays in a bounded, reusable buffer.
     public static let defaultColumnFloats = 1 << 22
 
+    /// How a convolution is lowered to sgemm.
+    public enum Method: Sendable {
+        /// `.outputTaps` where it does the same GEMM work on less memory, else `.im2col`.
+        case automatic
+        /// Copy each output position's receptive field into a row (`[rows, kt·kh·kw·Cin]`, in
+        /// bounded chunks) and multiply by the kernel.
+        case im2col
+        /// Multiply every input position by every tap's kernel slice at once
+        /// (`Y[B·T·H·W, taps·Cout] = X · W`), then add the taps' products into each output
+        /// position. Cheaper than im2col when `Cout < Cin` and padding is "same": the buffer
+        /// holds `taps·Cout` floats per position instead of `taps·Cin`, and the GEMM is wide.
+        case outputTaps
+    }
+
+    /// The method `.automatic` picks: `.outputTaps` when the tap products are smaller than the
+    /// im2col matrix, cost at most 5% more GEMM work (valid padding computes products that no
+    /// output uses), and fit in 128 MiB.
+    public static func resolvedMethod(_ method: Method, _ g: Conv3DGeometry) -> Method {
+        guard method == .automatic else { return method }
+        let inputPositions = g.batch * g.time * g.height * g.width
+        let taps = g.kernelTime * g.kernelHeight * g.kernelWidth
+        let fits = inputPositions * taps * g.outputChannels <= 1 << 25
+        let work = 20 * inputPositions <= 21 * g.outputPositions
+        return g.outputChannels < g.inputChannels && fits && work ? .outputTaps : .im2col
+    }
+
     /// `output = conv(input, kernel) + bias`.
     ///
     /// - Parameters:
@@ -92,17 +119,23 @@ public enum Conv3D {
     ///   - input: `[B, T, H, W, Cin]`; backward needs it again (the layer saves nothing else).
     ///   - kernel: `[kt, kh, kw, Cin, Cout]`.
     ///   - bias: `[Cout]`.
+    ///   - workspace: buffers kept between calls (nil: allocated for this call).
     public static func forward(
         output: UnsafeMutablePointer<Float>,
         input: UnsafePointer<Float>, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-        geometry g: Conv3DGeometry, maxColumnFloats: Int = defaultColumnFloats
+        geometry g: Conv3DGeometry, maxColumnFloats: Int = defaultColumnFloats,
+        method: Method = .automatic, workspace: Conv3DWorkspace? = nil
     ) {
+        let ws = workspace ?? Conv3DWorkspace()
+        if resolvedMethod(method, g) == .outputTaps {
+            outputTapsForward(output: output, input: input, kernel: kernel, bias: bias, g, ws)
+            return
+        }
         let cout = g.outputChannels
         let patch = g.patchLength
         let positions = g.outputPositions
         let rowsPerChunk = max(1, min(positions, maxColumnFloats / patch))
-        let columns = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerChunk * patch)
-        defer { columns.deallocate() }
+        let columns = ws.buffer(.columns, floats: rowsPerChunk * patch)
         var first = 0
         while first < positions {
             let rows = min(rowsPerChunk, positions - first)
@@ -124,19 +157,19 @@ public enum Conv3D {
     ///   - outputGradient: `[B, To, Ho, Wo, Cout]`.
     ///   - input: `[B, T, H, W, Cin]`, as given to `forward`.
     ///   - kernel: `[kt, kh, kw, Cin, Cout]`.
+    ///   - workspace: buffers kept between calls (nil: allocated for this call).
     public static func backward(
         inputGradient: UnsafeMutablePointer<Float>?,
         kernelGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>,
         outputGradient: UnsafePointer<Float>,
         input: UnsafePointer<Float>, kernel: UnsafePointer<Float>,
-        geometry g: Conv3DGeometry, maxColumnFloats: Int = defaultColumnFloats
+        geometry g: Conv3DGeometry, maxColumnFloats: Int = defaultColumnFloats,
+        method: Method = .automatic, workspace: Conv3DWorkspace? = nil
     ) {
+        let ws = workspace ?? Conv3DWorkspace()
         let cout = g.outputChannels
         let patch = g.patchLength
         let positions = g.outputPositions
-        let rowsPerChunk = max(1, min(positions, maxColumnFloats / patch))
-        let columns = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerChunk * patch)
-        defer { columns.deallocate() }
         // Bias gradient: sum dOut over all positions, in Double per channel for long sums.
         var biasSum = [Double](repeating: 0, count: cout)
         for p in 0..<positions {
@@ -144,7 +177,14 @@ public enum Conv3D {
             for c in 0..<cout { biasSum[c] += Double(row[c]) }
         }
         for c in 0..<cout { biasGradient[c] += Float(biasSum[c]) }
+        if resolvedMethod(method, g) == .outputTaps {
+            outputTapsBackward(inputGradient: inputGradient, kernelGradient: kernelGradient,
+                               outputGradient: outputGradient, input: input, kernel: kernel, g, ws)
+            return
+        }
 
+        let rowsPerChunk = max(1, min(positions, maxColumnFloats / patch))
+        let columns = ws.buffer(.columns, floats: rowsPerChunk * patch)
         var first = 0
         while first < positions {
             let rows = min(rowsPerChunk, positions - first)
@@ -161,6 +201,138 @@ public enum Conv3D {
             first += rows
         }
     }
+
+    // MARK: Output taps
+
+    /// `panel[Cin, taps·Cout]` from `kernel[taps, Cin, Cout]`: the taps side by side.
+    private static func tapPanel(_ panel: UnsafeMutablePointer<Float>, _ kernel: UnsafePointer<Float>, _ g: Conv3DGeometry) {
+        let (cin, cout) = (g.inputChannels, g.outputChannels)
+        let taps = g.kernelTime * g.kernelHeight * g.kernelWidth
+        let width = taps &* cout
+        for tap in 0..<taps {
+            for c in 0..<cin {
+                let source: Int = (tap &* cin &+ c) &* cout
+                let target: Int = c &* width &+ tap &* cout
+                (panel + target).update(from: kernel + source, count: cout)
+            }
+        }
+    }
+
+    /// Forward by output taps: `Y[B·T·H·W, taps·Cout] = X · panel`, then
+    /// `output[q] = bias + Σ_tap Y[input position of q under tap, tap]` in tap order.
+    private static func outputTapsForward(
+        output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, kernel: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>, _ g: Conv3DGeometry, _ ws: Conv3DWorkspace
+    ) {
+        let (T, H, W, cin, cout) = (g.time, g.height, g.width, g.inputChannels, g.outputChannels)
+        let (kt, kh, kw) = (g.kernelTime, g.kernelHeight, g.kernelWidth)
+        let (To, Ho, Wo) = (g.outputTime, g.outputHeight, g.outputWidth)
+        let pt = Conv3DGeometry.padBefore(kernel: kt, padding: g.temporalPadding)
+        let ph = Conv3DGeometry.padBefore(kernel: kh, padding: g.spatialPadding)
+        let pw = Conv3DGeometry.padBefore(kernel: kw, padding: g.spatialPadding)
+        let width = kt * kh * kw * cout
+        let inputPositions = g.batch * T * H * W
+        let panel = ws.buffer(.panel, floats: cin * width)
+        tapPanel(panel, kernel, g)
+        let products = ws.buffer(.taps, floats: inputPositions * width)
+        rowMajorSgemm(products, input, panel, m: inputPositions, n: width, k: cin)
+        let y = UncheckedSendable(UnsafePointer(products))
+        let out = UncheckedSendable(output)
+        let positions = g.outputPositions
+        let chunks = min(positions, 64)
+        parallelFor(chunkCount: chunks, threads: BLAS.threads) { chunk, _ in
+            for q in (positions * chunk / chunks)..<(positions * (chunk + 1) / chunks) {
+                var p = q
+                let wo = p % Wo; p /= Wo
+                let ho = p % Ho; p /= Ho
+                let to = p % To
+                let b = p / To
+                let dst = out.value + q &* cout
+                dst.update(from: bias, count: cout)
+                for dt in 0..<kt {
+                    let ti = to &+ dt &- pt
+                    if ti < 0 || ti >= T { continue }
+                    for dh in 0..<kh {
+                        let hi = ho &+ dh &- ph
+                        if hi < 0 || hi >= H { continue }
+                        for dw in 0..<kw {
+                            let wi = wo &+ dw &- pw
+                            if wi < 0 || wi >= W { continue }
+                            let pixel: Int = ((b &* T &+ ti) &* H &+ hi) &* W &+ wi
+                            let tap: Int = (dt &* kh &+ dh) &* kw &+ dw
+                            let src = y.value + (pixel &* width &+ tap &* cout)
+                            for o in 0..<cout { dst[o] += src[o] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Backward by output taps: `dY[p, tap] = dOut[output position that reads p under tap]`
+    /// (0 where none does), then `dPanel = Xᵀ · dY` (added into the kernel gradient tap by tap)
+    /// and `dX += dY · panelᵀ`.
+    private static func outputTapsBackward(
+        inputGradient: UnsafeMutablePointer<Float>?, kernelGradient: UnsafeMutablePointer<Float>,
+        outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>, kernel: UnsafePointer<Float>,
+        _ g: Conv3DGeometry, _ ws: Conv3DWorkspace
+    ) {
+        let (T, H, W, cin, cout) = (g.time, g.height, g.width, g.inputChannels, g.outputChannels)
+        let (kt, kh, kw) = (g.kernelTime, g.kernelHeight, g.kernelWidth)
+        let (To, Ho, Wo) = (g.outputTime, g.outputHeight, g.outputWidth)
+        let pt = Conv3DGeometry.padBefore(kernel: kt, padding: g.temporalPadding)
+        let ph = Conv3DGeometry.padBefore(kernel: kh, padding: g.spatialPadding)
+        let pw = Conv3DGeometry.padBefore(kernel: kw, padding: g.spatialPadding)
+        let taps = kt * kh * kw
+        let width = taps * cout
+        let inputPositions = g.batch * T * H * W
+        let products = ws.buffer(.taps, floats: inputPositions * width)
+        let dy = UncheckedSendable(products)
+        let dOut = UncheckedSendable(outputGradient)
+        let chunks = min(inputPositions, 64)
+        parallelFor(chunkCount: chunks, threads: BLAS.threads) { chunk, _ in
+            for p in (inputPositions * chunk / chunks)..<(inputPositions * (chunk + 1) / chunks) {
+                var r = p
+                let wi = r % W; r /= W
+                let hi = r % H; r /= H
+                let ti = r % T
+                let b = r / T
+                var dst = dy.value + p &* width
+                for dt in 0..<kt {
+                    let to = ti &- dt &+ pt
+                    for dh in 0..<kh {
+                        let ho = hi &- dh &+ ph
+                        for dw in 0..<kw {
+                            let wo = wi &- dw &+ pw
+                            if to < 0 || to >= To || ho < 0 || ho >= Ho || wo < 0 || wo >= Wo {
+                                dst.update(repeating: 0, count: cout)
+                            } else {
+                                let q: Int = ((b &* To &+ to) &* Ho &+ ho) &* Wo &+ wo
+                                dst.update(from: dOut.value + q &* cout, count: cout)
+                            }
+                            dst += cout
+                        }
+                    }
+                }
+            }
+        }
+        let panelGradient = ws.buffer(.panel, floats: cin * width)
+        rowMajorSgemm(panelGradient, input, products, m: cin, n: width, k: inputPositions, transposeA: true)
+        for tap in 0..<taps {
+            for c in 0..<cin {
+                let src = panelGradient + (c &* width &+ tap &* cout)
+                let dst = kernelGradient + (tap &* cin &+ c) &* cout
+                for o in 0..<cout { dst[o] += src[o] }
+            }
+        }
+        if let inputGradient {
+            tapPanel(panelGradient, kernel, g)
+            rowMajorSgemm(inputGradient, products, panelGradient, m: inputPositions, n: cin, k: width,
+                          transposeB: true, beta: 1)
+        }
+    }
+
+    // MARK: im2col
 
     /// Fills `columns[rows, patch]` with the receptive fields of output positions
     /// `firstRow ..< firstRow + rows` (zeros where the field hangs over the padding).
@@ -270,5 +442,29 @@ public enum Conv3D {
                 }
             }
         }
+    }
+}
+
+/// Buffers `Conv3D` reuses between calls (im2col chunks, tap products, kernel panels), grown on
+/// demand; a layer that keeps one allocates nothing after its first step.
+///
+/// Not safe for two calls at once: give each concurrently running caller its own workspace.
+public final class Conv3DWorkspace {
+    enum Slot: Int, CaseIterable { case columns, taps, panel }
+    private var pointers: [UnsafeMutablePointer<Float>?] = Array(repeating: nil, count: Slot.allCases.count)
+    private var capacities = Array(repeating: 0, count: Slot.allCases.count)
+
+    public init() {}
+    deinit { for pointer in pointers { pointer?.deallocate() } }
+
+    /// At least `floats` floats for `slot`; earlier contents are not kept when it grows.
+    func buffer(_ slot: Slot, floats: Int) -> UnsafeMutablePointer<Float> {
+        let i = slot.rawValue
+        if capacities[i] < floats || pointers[i] == nil {
+            pointers[i]?.deallocate()
+            pointers[i] = .allocate(capacity: max(1, floats))
+            capacities[i] = max(1, floats)
+        }
+        return pointers[i]!
     }
 }

@@ -282,7 +282,7 @@ public final class ConvNet3DBranch {
                         kernelGradient: grad + conv2Kernel.offset, biasGradient: grad + conv2Bias.offset,
                         outputGradient: sc.cubePreGradient.pointer,
                         input: g.pooled ? sc.pooled.pointer : sc.conv1.pointer, kernel: v + conv2Kernel.offset,
-                        geometry: g.conv2)
+                        geometry: g.conv2, workspace: sc.convolution)
                     if g.pooled {
                         MaxPool2x2.backward(inputGradient: sc.conv1Gradient.pointer, outputGradient: sc.pooledGradient.pointer,
                                             argmax: sc.argmax.pointer, outputCount: g.pooledCount)
@@ -294,7 +294,7 @@ public final class ConvNet3DBranch {
                         inputGradient: nil,
                         kernelGradient: grad + conv1Kernel.offset, biasGradient: grad + conv1Bias.offset,
                         outputGradient: sc.conv1PreGradient.pointer, input: clips, kernel: v + conv1Kernel.offset,
-                        geometry: g.conv1)
+                        geometry: g.conv1, workspace: sc.convolution)
                 }
             }
         }
@@ -310,7 +310,7 @@ public final class ConvNet3DBranch {
     private func runTrunk(_ clips: UnsafePointer<Float>, _ g: ConvNet3DBranchGeometry, _ v: UnsafePointer<Float>) {
         let sc = scratch
         Conv3D.forward(output: sc.conv1.pointer, input: clips, kernel: v + conv1Kernel.offset,
-                       bias: v + conv1Bias.offset, geometry: g.conv1)
+                       bias: v + conv1Bias.offset, geometry: g.conv1, workspace: sc.convolution)
         ReLU.forward(output: sc.conv1.pointer, input: sc.conv1.pointer, count: g.conv1.outputCount)
         if g.pooled {
             MaxPool2x2.forward(output: sc.pooled.pointer, argmax: sc.argmax.pointer, input: sc.conv1.pointer,
@@ -318,7 +318,8 @@ public final class ConvNet3DBranch {
                                width: g.conv1.outputWidth, channels: g.conv1.outputChannels)
         }
         Conv3D.forward(output: sc.cube.pointer, input: g.pooled ? sc.pooled.pointer : sc.conv1.pointer,
-                       kernel: v + conv2Kernel.offset, bias: v + conv2Bias.offset, geometry: g.conv2)
+                       kernel: v + conv2Kernel.offset, bias: v + conv2Bias.offset, geometry: g.conv2,
+                       workspace: sc.convolution)
         ReLU.forward(output: sc.cube.pointer, input: sc.cube.pointer, count: g.cubeCount)
     }
 
@@ -377,6 +378,8 @@ final class BranchScratch {
     let pooledGradient = BranchBuffer<Float>()
     let conv1Gradient = BranchBuffer<Float>()
     let conv1PreGradient = BranchBuffer<Float>()
+    /// Both convolutions' im2col chunks and tap products (they run one after the other).
+    let convolution = Conv3DWorkspace()
 
     func reserve(_ g: ConvNet3DBranchGeometry, settings s: ConvNet3DBranchSettings, training: Bool) {
         conv1.reserve(g.conv1.outputCount)

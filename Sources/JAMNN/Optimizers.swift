@@ -1,6 +1,7 @@
 // shapes: every optimizer state buffer is `[ParameterStore.totalCount]`, in the store's layout,
 // so a checkpoint saves it as one plain array next to the values.
 import Foundation
+import JAMTensor
 
 
 /// Adam (Kingma & Ba 2015) with bias correction, one loop over the store's contiguous buffers.
@@ -42,17 +43,21 @@ public struct AdamOptimizer: Sendable, Equatable {
         let c1 = Float(1 - pow(Double(b1), Double(step)))
         let c2 = Float(1 - pow(Double(b2), Double(step)))
         let n = store.totalCount
+        // Elementwise, so splitting the range over threads gives the same bits at any count.
+        let chunks = min(n, 64)
         firstMoment.withUnsafeMutableBufferPointer { m in
             secondMoment.withUnsafeMutableBufferPointer { v in
                 store.gradients.withUnsafeBufferPointer { g in
                     store.values.withUnsafeMutableBufferPointer { theta in
-                        for i in 0..<n {
-                            let gi = g[i]
-                            m[i] = b1 * m[i] + (1 - b1) * gi
-                            v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                            let mHat = m[i] / c1
-                            let vHat = v[i] / c2
-                            theta[i] -= learningRate * mHat / (vHat.squareRoot() + eps)
+                        parallelFor(chunkCount: chunks, threads: BLAS.threads) { chunk, _ in
+                            for i in (n * chunk / chunks)..<(n * (chunk + 1) / chunks) {
+                                let gi = g[i]
+                                m[i] = b1 * m[i] + (1 - b1) * gi
+                                v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                                let mHat = m[i] / c1
+                                let vHat = v[i] / c2
+                                theta[i] -= learningRate * mHat / (vHat.squareRoot() + eps)
+                            }
                         }
                     }
                 }

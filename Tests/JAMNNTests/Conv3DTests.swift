@@ -3,10 +3,12 @@ import JAMTestSupport
 import Testing
 
 /// Runs `Conv3D.forward` on Float copies.
-private func convForward(_ x: [Float], _ k: [Float], _ b: [Float], _ g: Conv3DGeometry, maxColumnFloats: Int = Conv3D.defaultColumnFloats) -> [Float] {
+private func convForward(_ x: [Float], _ k: [Float], _ b: [Float], _ g: Conv3DGeometry, maxColumnFloats: Int = Conv3D.defaultColumnFloats,
+                         method: Conv3D.Method = .automatic, workspace: Conv3DWorkspace? = nil) -> [Float] {
     var y = [Float](repeating: .nan, count: g.outputCount)
     y.withUnsafeMutableBufferPointer { yp in
-        Conv3D.forward(output: yp.baseAddress!, input: x, kernel: k, bias: b, geometry: g, maxColumnFloats: maxColumnFloats)
+        Conv3D.forward(output: yp.baseAddress!, input: x, kernel: k, bias: b, geometry: g, maxColumnFloats: maxColumnFloats,
+                       method: method, workspace: workspace)
     }
     return y
 }
@@ -70,6 +72,35 @@ struct Conv3DTests {
         expectClose(convForward(x, k, b, g), expected, rtol: 1e-5, atol: 1e-5, "conv3d one chunk")
         expectClose(convForward(x, k, b, g, maxColumnFloats: 3 * g.patchLength), expected,
                     rtol: 1e-5, atol: 1e-5, "conv3d 3-row chunks")
+        expectClose(convForward(x, k, b, g, method: .im2col), expected, rtol: 1e-5, atol: 1e-5, "conv3d im2col")
+        expectClose(convForward(x, k, b, g, method: .outputTaps), expected, rtol: 1e-5, atol: 1e-5, "conv3d output taps")
+    }
+
+    @Test(".automatic takes output taps for the default conv1 (Cout < Cin, same padding), im2col for the paper's")
+    func automaticMethod() {
+        let defaultConv1 = Conv3DGeometry(batch: 8, time: 16, height: 6, width: 6, inputChannels: 512, outputChannels: 32)
+        let defaultConv2 = Conv3DGeometry(batch: 8, time: 16, height: 3, width: 3, inputChannels: 32, outputChannels: 64)
+        let paperConv1 = Conv3DGeometry(batch: 1, time: 30, height: 24, width: 24, inputChannels: 512, outputChannels: 256,
+                                        temporalPadding: .same, spatialPadding: .valid)
+        #expect(Conv3D.resolvedMethod(.automatic, defaultConv1) == .outputTaps)
+        #expect(Conv3D.resolvedMethod(.automatic, defaultConv2) == .im2col)
+        #expect(Conv3D.resolvedMethod(.automatic, paperConv1) == .im2col)
+        #expect(Conv3D.resolvedMethod(.outputTaps, paperConv1) == .outputTaps)
+    }
+
+    @Test("output taps: a large input (two-thread gather and scatter) and a reused workspace give the same bits")
+    func outputTapsLargeAndReused() {
+        let g = Conv3DGeometry(batch: 2, time: 5, height: 7, width: 6, inputChannels: 19, outputChannels: 6)
+        let x = randomArray(g.inputCount, seed: 31)
+        let k = randomArray(g.kernelCount, seed: 32)
+        let b = randomArray(g.outputChannels, seed: 33)
+        let workspace = Conv3DWorkspace()
+        let small = Conv3DGeometry(batch: 1, time: 2, height: 3, width: 3, inputChannels: 4, outputChannels: 2)
+        _ = convForward(randomArray(small.inputCount, seed: 34), randomArray(small.kernelCount, seed: 35),
+                        [0, 0], small, method: .outputTaps, workspace: workspace)
+        let first = convForward(x, k, b, g, method: .outputTaps, workspace: workspace)
+        expectClose(first, referenceConv3D(doubles(x), doubles(k), doubles(b), g), rtol: 1e-5, atol: 2e-5, "output taps")
+        #expect(convForward(x, k, b, g, method: .outputTaps, workspace: workspace) == first)
     }
 
     @Test("forward on a chunk large enough for the two-thread im2col")
@@ -87,8 +118,9 @@ struct Conv3DTests {
     /// Float backward against central differences of the Double reference of `Σ r·conv(x)`,
     /// for the input, kernel and bias gradients; the buffers start at 0.5 to check accumulation.
     /// Tolerance: atol 1e-4, rtol 1e-4 (Float sums of ≤ 200 terms of size ≤ 1, FD error ~1e-10).
-    @Test("backward matches finite differences of the Double forward", arguments: smallGeometries.indices)
-    func backwardMatchesFiniteDifferences(_ which: Int) {
+    @Test("backward matches finite differences of the Double forward",
+          arguments: smallGeometries.indices, [Conv3D.Method.im2col, .outputTaps])
+    func backwardMatchesFiniteDifferences(_ which: Int, _ method: Conv3D.Method) {
         let g = Self.smallGeometries[which]
         let x = randomArray(g.inputCount, seed: 11 + UInt64(which))
         let k = randomArray(g.kernelCount, seed: 111 + UInt64(which))
@@ -102,7 +134,7 @@ struct Conv3DTests {
                 db.withUnsafeMutableBufferPointer { dbp in
                     Conv3D.backward(inputGradient: dxp.baseAddress!, kernelGradient: dkp.baseAddress!,
                                     biasGradient: dbp.baseAddress!, outputGradient: r, input: x, kernel: k,
-                                    geometry: g, maxColumnFloats: 4 * g.patchLength)
+                                    geometry: g, maxColumnFloats: 4 * g.patchLength, method: method)
                 }
             }
         }
@@ -115,8 +147,8 @@ struct Conv3DTests {
         expectClose(db.map { $0 - 0.5 }, fdB, rtol: 1e-4, atol: 1e-4, "db")
     }
 
-    @Test("backward without an input gradient gives the same kernel gradient")
-    func backwardWithoutInputGradient() {
+    @Test("backward without an input gradient gives the same kernel gradient", arguments: [Conv3D.Method.im2col, .outputTaps])
+    func backwardWithoutInputGradient(_ method: Conv3D.Method) {
         let g = Self.geometries[0]
         let x = randomArray(g.inputCount, seed: 21)
         let k = randomArray(g.kernelCount, seed: 22)
@@ -125,9 +157,9 @@ struct Conv3DTests {
         var db1 = [Float](repeating: 0, count: g.outputChannels), db2 = db1
         var dx = [Float](repeating: 0, count: g.inputCount)
         Conv3D.backward(inputGradient: &dx, kernelGradient: &dk1, biasGradient: &db1, outputGradient: r,
-                        input: x, kernel: k, geometry: g)
+                        input: x, kernel: k, geometry: g, method: method)
         Conv3D.backward(inputGradient: nil, kernelGradient: &dk2, biasGradient: &db2, outputGradient: r,
-                        input: x, kernel: k, geometry: g)
+                        input: x, kernel: k, geometry: g, method: method)
         #expect(dk1 == dk2)
         #expect(db1 == db2)
     }
