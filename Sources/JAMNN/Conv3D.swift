@@ -62,6 +62,13 @@ public struct Conv3DGeometry: Sendable, Hashable, Codable {
         padding == .same ? (k - 1) / 2 : 0
     }
 
+    /// Zeros in front of each axis (`padBefore` of time, height and width).
+    public var padsBefore: (time: Int, height: Int, width: Int) {
+        (Self.padBefore(kernel: kernelTime, padding: temporalPadding),
+         Self.padBefore(kernel: kernelHeight, padding: spatialPadding),
+         Self.padBefore(kernel: kernelWidth, padding: spatialPadding))
+    }
+
     public var outputTime: Int { Self.outputLength(time, kernel: kernelTime, padding: temporalPadding) }
     public var outputHeight: Int { Self.outputLength(height, kernel: kernelHeight, padding: spatialPadding) }
     public var outputWidth: Int { Self.outputLength(width, kernel: kernelWidth, padding: spatialPadding) }
@@ -227,9 +234,7 @@ public enum Conv3D {
         let (T, H, W, cin, cout) = (g.time, g.height, g.width, g.inputChannels, g.outputChannels)
         let (kt, kh, kw) = (g.kernelTime, g.kernelHeight, g.kernelWidth)
         let (To, Ho, Wo) = (g.outputTime, g.outputHeight, g.outputWidth)
-        let pt = Conv3DGeometry.padBefore(kernel: kt, padding: g.temporalPadding)
-        let ph = Conv3DGeometry.padBefore(kernel: kh, padding: g.spatialPadding)
-        let pw = Conv3DGeometry.padBefore(kernel: kw, padding: g.spatialPadding)
+        let (pt, ph, pw) = g.padsBefore
         let width = kt * kh * kw * cout
         let inputPositions = g.batch * T * H * W
         let panel = ws.buffer(.panel, floats: cin * width)
@@ -280,9 +285,7 @@ public enum Conv3D {
         let (T, H, W, cin, cout) = (g.time, g.height, g.width, g.inputChannels, g.outputChannels)
         let (kt, kh, kw) = (g.kernelTime, g.kernelHeight, g.kernelWidth)
         let (To, Ho, Wo) = (g.outputTime, g.outputHeight, g.outputWidth)
-        let pt = Conv3DGeometry.padBefore(kernel: kt, padding: g.temporalPadding)
-        let ph = Conv3DGeometry.padBefore(kernel: kh, padding: g.spatialPadding)
-        let pw = Conv3DGeometry.padBefore(kernel: kw, padding: g.spatialPadding)
+        let (pt, ph, pw) = g.padsBefore
         let taps = kt * kh * kw
         let width = taps * cout
         let inputPositions = g.batch * T * H * W
@@ -364,9 +367,7 @@ public enum Conv3D {
         let (T, H, W, C) = (g.time, g.height, g.width, g.inputChannels)
         let (kt, kh, kw) = (g.kernelTime, g.kernelHeight, g.kernelWidth)
         let (To, Ho, Wo) = (g.outputTime, g.outputHeight, g.outputWidth)
-        let pt = Conv3DGeometry.padBefore(kernel: kt, padding: g.temporalPadding)
-        let ph = Conv3DGeometry.padBefore(kernel: kh, padding: g.spatialPadding)
-        let pw = Conv3DGeometry.padBefore(kernel: kw, padding: g.spatialPadding)
+        let (pt, ph, pw) = g.padsBefore
         let patch = g.patchLength
         let tapRow = kw &* C  // one (dt, dh) tap row: kw pixels × C channels, contiguous in the input
         for r in rowRange {
@@ -411,9 +412,7 @@ public enum Conv3D {
         let (T, H, W, C) = (g.time, g.height, g.width, g.inputChannels)
         let (kt, kh, kw) = (g.kernelTime, g.kernelHeight, g.kernelWidth)
         let (To, Ho, Wo) = (g.outputTime, g.outputHeight, g.outputWidth)
-        let pt = Conv3DGeometry.padBefore(kernel: kt, padding: g.temporalPadding)
-        let ph = Conv3DGeometry.padBefore(kernel: kh, padding: g.spatialPadding)
-        let pw = Conv3DGeometry.padBefore(kernel: kw, padding: g.spatialPadding)
+        let (pt, ph, pw) = g.padsBefore
         let patch = g.patchLength
         let tapRow = kw &* C
         for r in 0..<rows {
