@@ -8,13 +8,10 @@ import Testing
 /// has learnt motion from the VGG16 maps. Runs synth → decode → features → c3d round 1 through
 /// the executables, as the pipeline does (about 3 minutes on 2 cores).
 @Suite(.serialized) struct EmbeddedDefaultTests {
-    static let repository = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     @Test func deepSupervisionHeadLearnsMotionOnTheEmbeddedDefault() throws {
         try withTemporaryDirectory { dir in
             let config = dir.appendingPathComponent("pipeline.json")
-            try FileManager.default.copyItem(at: Self.repository.appendingPathComponent("pipeline.json"), to: config)
+            try FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent("pipeline.json"), to: config)
             for stage in [["jam-synth"], ["jam-decode"], ["jam-features"], ["jam-c3d", "--round", "1"]] {
                 let run = try runExecutable(stage[0], Array(stage.dropFirst()) + ["--config", config.path], in: dir)
                 try #require(run.status == 0, "\(stage.joined(separator: " ")) failed: \(run.stderr.suffix(2000))")

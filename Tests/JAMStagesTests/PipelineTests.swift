@@ -8,9 +8,6 @@ import Testing
 /// synthetic dataset: every stage runs, the artifacts chain, metrics and the report are
 /// written, and a run killed at a random moment finishes, when rerun, with the same metrics.
 @Suite(.serialized) struct PipelineTests {
-    static let repository = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     /// Small enough to run every stage, both rounds, in seconds.
     static let training = """
         ,
@@ -22,7 +19,7 @@ import Testing
 
     func runPipeline(config: URL, in dir: URL) throws -> ProcessResult {
         try runProcess(URL(fileURLWithPath: "/bin/bash"),
-                       [Self.repository.appendingPathComponent("scripts/run-pipeline.sh").path, "--config", config.path],
+                       [repositoryRoot.appendingPathComponent("scripts/run-pipeline.sh").path, "--config", config.path],
                        in: dir, environment: ["JAM_BIN": productsDirectory.path])
     }
 
@@ -84,7 +81,7 @@ import Testing
             let delay = Double.random(in: 0.2...(0.9 * duration), using: &generator)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-            process.arguments = ["/bin/bash", Self.repository.appendingPathComponent("scripts/run-pipeline.sh").path,
+            process.arguments = ["/bin/bash", repositoryRoot.appendingPathComponent("scripts/run-pipeline.sh").path,
                                  "--config", config.path]
             process.currentDirectoryURL = dir
             process.environment = ProcessInfo.processInfo.environment.merging(["JAM_BIN": productsDirectory.path]) { $1 }

@@ -4,6 +4,10 @@ import JAMCore
 import JAMTestSupport
 import Testing
 
+/// The repository's root folder (for its scripts and pipeline.json).
+let repositoryRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
 /// A small pipeline config in `dir`: a synthetic dataset under `dir/synth`, artifacts under
 /// `dir/<artifacts>`. Sizes are kept tiny so end-to-end runs take a second or two.
 func writeTinyConfig(
