@@ -46,8 +46,11 @@ let package = Package(
         .target(name: "JAMNN", dependencies: ["JAMTensor", "CBLAS", "JAMCore"]),
         /// Training machinery shared by the trained stages: clip sampling, checkpoints, the loop.
         .target(name: "JAMTraining", dependencies: ["JAMNN", "JAMTensor", "JAMArtifacts", "JAMCore"]),
-        /// The networks: VGG16 (inference), the 3D convnet, the joint-attention LSTM.
-        .target(name: "JAMModel", dependencies: ["JAMTensor", "JAMNN", "JAMArtifacts", "JAMCore"]),
+        /// The networks, each built from its config section: VGG16 (inference), the 3D convnet
+        /// and its multi-branch model, the joint-attention LSTM and its model.
+        .target(name: "JAMModel", dependencies: [
+            "JAMTensor", "JAMNN", "JAMTraining", "JAMArtifacts", "JAMConfig", "JAMCore", "CBLAS",
+        ]),
         /// The stages: units of work, resumability, failure records, progress.
         .target(name: "JAMStages", dependencies: [
             "JAMCore", "JAMArtifacts", "JAMConfig", "JAMDatasets", "JAMVideo", "JAMTensor", "JAMModel",
@@ -93,6 +96,9 @@ let package = Package(
         // MARK: - Tests (mirror the library targets)
 
         .target(name: "JAMTestSupport", dependencies: ["JAMCore"], path: "Tests/JAMTestSupport"),
+        /// Independent Double implementations of the layers and networks (plain loops, no BLAS):
+        /// the references of JAMNNTests and JAMModelTests.
+        .target(name: "JAMReferenceSupport", dependencies: ["JAMNN", "JAMCore"], path: "Tests/JAMReferenceSupport"),
         .testTarget(name: "JAMCoreTests", dependencies: ["JAMCore", "JAMTestSupport"]),
         .testTarget(name: "JAMArtifactsTests", dependencies: ["JAMArtifacts", "JAMCore", "JAMTestSupport"]),
         .testTarget(name: "JAMConfigTests", dependencies: ["JAMConfig", "JAMTestSupport"]),
@@ -100,11 +106,14 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "JAMVideoTests", dependencies: ["JAMVideo", "JAMTestSupport"]),
         .testTarget(name: "JAMTensorTests", dependencies: ["JAMTensor", "JAMTestSupport"]),
-        .testTarget(name: "JAMNNTests", dependencies: ["JAMNN", "JAMTestSupport"]),
+        .testTarget(name: "JAMNNTests", dependencies: ["JAMNN", "JAMCore", "JAMTestSupport", "JAMReferenceSupport"]),
         .testTarget(name: "JAMTrainingTests", dependencies: [
             "JAMTraining", "JAMNN", "JAMArtifacts", "JAMCore", "JAMTestSupport",
         ]),
-        .testTarget(name: "JAMModelTests", dependencies: ["JAMModel", "JAMArtifacts", "JAMTestSupport"]),
+        .testTarget(name: "JAMModelTests", dependencies: [
+            "JAMModel", "JAMNN", "JAMConfig", "JAMTraining", "JAMArtifacts", "JAMCore", "JAMTestSupport",
+            "JAMReferenceSupport",
+        ]),
         .testTarget(name: "JAMEvalTests", dependencies: ["JAMEval", "JAMTestSupport"]),
         .testTarget(name: "JAMStagesTests", dependencies: [
             "JAMStages", "JAMArtifacts", "JAMConfig", "JAMCore", "JAMTestSupport", "JAMNN", "JAMTraining",

@@ -25,11 +25,6 @@ public enum InputCentering: String, Sendable, Hashable, CaseIterable, Codable {
     case video
 }
 
-/// Zero padding of one convolution axis (JAMNN's `ConvPadding`, by name).
-public enum PaddingSetting: String, Sendable, Hashable, CaseIterable, Codable {
-    case same, valid
-}
-
 /// Optimizer of a trained stage (SPEC §4: not given by the paper; Adam by default).
 public enum OptimizerSetting: String, Sendable, Hashable, CaseIterable, Codable {
     case adam, sgd
@@ -62,11 +57,11 @@ public struct C3DSettings: PipelineConfigSection {
     public var conv2Width: Int = 32
     /// Hidden width of the deep-supervision head (paper 512).
     public var hiddenWidth: Int = 64
-    public var conv1TemporalPadding: PaddingSetting = .same
+    public var conv1TemporalPadding: ConvPadding = .same
     /// Paper: valid (24 → 22, pooled to 11).
-    public var conv1SpatialPadding: PaddingSetting = .same
-    public var conv2TemporalPadding: PaddingSetting = .same
-    public var conv2SpatialPadding: PaddingSetting = .same
+    public var conv1SpatialPadding: ConvPadding = .same
+    public var conv2TemporalPadding: ConvPadding = .same
+    public var conv2SpatialPadding: ConvPadding = .same
     /// 2×2 spatial max-pool after conv1.
     public var pool: Bool = true
     /// `video`: each video's mean map is subtracted from its maps before the middle module
@@ -104,6 +99,15 @@ public struct C3DSettings: PipelineConfigSection {
     public var threads: Int = 2
 
     public init() {}
+
+    /// λ of round `round`: 0 in round 1 (there is no attention to match yet) and whenever
+    /// nothing is trained (`middle = none`), `attention_weight` in later rounds.
+    public func attentionWeight(round: Int) -> Double {
+        round >= 2 && middle != .none ? attentionWeight : 0
+    }
+
+    /// kt of both kernels as trained: `temporal_kernel`, or 1 for `middle = 2d`.
+    public var kernelTime: Int { middle == .twoD ? 1 : temporalKernel }
 
     public init(reading r: JSONObjectReader) throws {
         branches = try C3DSettings.readBranches(r, default: branches)
@@ -190,7 +194,7 @@ extension PipelineConfig {
                 part[key] = c3d.json[key]!
             }
         } else {
-            let lambda = round >= 2 ? c3d.attentionWeight : 0
+            let lambda = c3d.attentionWeight(round: round)
             part["attention_weight"] = .number(lambda)
             if lambda > 0 {
                 guard let attentionDigest else {

@@ -105,43 +105,13 @@ public struct LSTMSettings: PipelineConfigSection {
 }
 
 extension PipelineConfig {
-    /// The folder names of `jam-lstm`'s outputs, both named by `lstmDigest(featuresDigest:round:)`:
-    /// `lstm/<digest>/split<N>/` holds the checkpoint and training log, `attention/<digest>/split<N>/`
-    /// the per-video attention artifacts that evaluation and the next round's jam-c3d read.
-    public static let lstmFolderName = "lstm"
-    public static let attentionFolderName = "attention"
-
-    /// The c3d digest of round `round` with the attention of LSTM round `round − 1` filled in
-    /// (rounds ≥ 2): the digest folder of the cubes that round's LSTM trains on.
-    ///
-    /// - Parameter featuresDigest: `FeaturesStage.digest(config:).digest` (JAMStages).
-    public func cubesDigest(featuresDigest: String, round: Int) throws -> String {
-        precondition(round >= 1, "rounds count from 1")
-        let attention = round >= 2 ? try lstmDigest(featuresDigest: featuresDigest, round: round - 1) : nil
-        return try c3dDigest(featuresDigest: featuresDigest, round: round, attentionDigest: attention)
-    }
-
-    /// `lstm` of round `round`: the digest of the cubes it trains on (`cubesDigest`) and every
-    /// `lstm` setting except those that change no weight and no exported number (`threads`,
-    /// `checkpoint_every`, `vote_steps`).
-    public func lstmStage(featuresDigest: String, round: Int) throws -> StageSettings {
+    /// `lstm` over the cubes of `cubesDigest` (`ArtifactLayout.lstm(round:)` fills it in): that
+    /// digest and every `lstm` setting except those that change no weight and no exported
+    /// number (`threads`, `checkpoint_every`, `vote_steps`).
+    public func lstmStage(cubesDigest: String) -> StageSettings {
         var part = lstm.json.objectValue!
         for key in ["threads", "checkpoint_every", "vote_steps"] { part[key] = nil }
-        return StageSettings([
-            "cubes": .string(try cubesDigest(featuresDigest: featuresDigest, round: round)), "lstm": .object(part),
-        ])
-    }
-
-    /// Digest of `lstmStage(featuresDigest:round:)`: names `lstm/<digest>/` and `attention/<digest>/`.
-    public func lstmDigest(featuresDigest: String, round: Int) throws -> String {
-        try lstmStage(featuresDigest: featuresDigest, round: round).digest
-    }
-
-    /// The digest folder of the attention artifacts LSTM round `round` writes
-    /// (`…/attention/<digest>/`, with `split<N>/<Class>/<video>.h5` below): what jam-c3d of round
-    /// `round + 1` trains against.
-    public func attentionDirectory(featuresDigest: String, round: Int) throws -> URL {
-        stageDirectory(PipelineConfig.attentionFolderName, digest: try lstmDigest(featuresDigest: featuresDigest, round: round))
+        return StageSettings(["cubes": .string(cubesDigest), "lstm": .object(part)])
     }
 }
 

@@ -70,7 +70,7 @@ extension PipelineConfig {
     }
 
     // `c3dStage(featuresDigest:round:attentionDigest:)` lives beside its section in C3DSettings.swift,
-    // `lstmStage(featuresDigest:round:)` beside its own in LSTMSettings.swift.
+    // `lstmStage(cubesDigest:)` beside its own in LSTMSettings.swift; `ArtifactLayout` chains them.
 
     /// Digest of `synthStage`.
     public var synthDigest: String { synthStage.digest }

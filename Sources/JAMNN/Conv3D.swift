@@ -2,15 +2,8 @@
 // bias [Cout]; channels last, row-major. im2col columns: [rows, kt·kh·kw·Cin], one row per
 // output position, taps in kernel order so that the kernel is already the [patch, Cout] matrix.
 import Dispatch
+import JAMCore
 import JAMTensor
-
-/// How one convolution axis is padded (stride is always 1).
-public enum ConvPadding: String, Sendable, Hashable, Codable {
-    /// Zero padding that keeps the size: `(k−1)/2` before, the rest after.
-    case same
-    /// No padding: the output is `n − k + 1` long.
-    case valid
-}
 
 /// Sizes of one 3D convolution: stride 1, kernel `kt×kh×kw`, temporal and spatial padding
 /// chosen separately. `kernelTime = 1` is a per-frame 2D convolution.

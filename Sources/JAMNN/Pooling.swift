@@ -111,24 +111,26 @@ public enum AdaptiveAveragePool {
         output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
         frames: Int, height: Int, width: Int, channels: Int, outputHeight: Int, outputWidth: Int
     ) {
-        precondition(outputHeight > 0 && outputWidth > 0 && outputHeight <= height && outputWidth <= width,
+        precondition(outputHeight > 0 && outputWidth > 0 && height > 0 && width > 0,
                      "AdaptiveAveragePool: cannot pool \(height)×\(width) to \(outputHeight)×\(outputWidth)")
         let c = channels
+        // Sums in Double: a 24×24 bin of VGG activations loses bits in Float.
+        var sums = [Double](repeating: 0, count: c)
         for n in 0..<frames {
             for i in 0..<outputHeight {
                 let rows = bin(i, inputLength: height, outputLength: outputHeight)
                 for j in 0..<outputWidth {
                     let cols = bin(j, inputLength: width, outputLength: outputWidth)
-                    let out = output + ((n &* outputHeight &+ i) &* outputWidth &+ j) &* c
-                    out.update(repeating: 0, count: c)
+                    for k in 0..<c { sums[k] = 0 }
                     for y in rows {
                         for x in cols {
                             let src = input + ((n &* height &+ y) &* width &+ x) &* c
-                            for k in 0..<c { out[k] += src[k] }
+                            for k in 0..<c { sums[k] += Double(src[k]) }
                         }
                     }
-                    let scale = 1 / Float(rows.count * cols.count)
-                    for k in 0..<c { out[k] *= scale }
+                    let scale = 1 / Double(rows.count * cols.count)
+                    let out = output + ((n &* outputHeight &+ i) &* outputWidth &+ j) &* c
+                    for k in 0..<c { out[k] = Float(sums[k] * scale) }
                 }
             }
         }

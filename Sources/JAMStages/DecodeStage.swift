@@ -8,7 +8,6 @@ import JAMVideo
 /// Stage 1, `jam-decode`: one `frames` artifact per video of the configured splits
 /// (docs/ARTIFACTS.md), in `<artifacts_root>/<dataset>/frames/<decode digest>/`.
 public enum DecodeStage {
-    public static let folderName = "frames"
 
     /// The videos of the configured splits (each once), with the problems the split files
     /// reported as failures (missing file, path escaping the root).
@@ -38,7 +37,7 @@ public enum DecodeStage {
 
     public static func run(config: PipelineConfig, policy: RunPolicy, progress: ProgressReporter? = nil) throws -> StageReport {
         let (videos, _, problems) = try videos(config: config)
-        let folder = config.stageDirectory(folderName, digest: config.decodeDigest)
+        let folder = config.stageDirectory(ArtifactLayout.framesFolderName, digest: config.decodeDigest)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         removeStaleTemporaries(under: folder)
 
@@ -63,23 +62,14 @@ public enum DecodeStage {
         let report = runner.run(units: units, knownFailures: problems, configDigest: config.decodeDigest) { unit in
             let entry = entries[unit.name]!
             let video = try decodeVideo(at: unit.input, options: options)
-            let writer = try ArtifactWriter(url: unit.output, header: header(unit.input.path))
-            let file = writer.file!
-            try file.write("frames", video.frames, shape: [video.frameCount, video.size, video.size, 3],
-                           options: DatasetOptions(deflate: 1))
-            try file.write("frame_index", video.frameIndices, shape: [video.frameCount])
-            try file.setAttribute("video", entry.relativePath)
-            try file.setAttribute("class_name", entry.className)
-            try file.setAttribute("label", entry.label)
-            try file.setAttribute("size", video.size)
-            try file.setAttribute("resize", decode.resize.rawValue)
-            try file.setAttribute("every", decode.every)
-            try file.setAttribute("max_frames", decode.maxFrames)
-            try file.setAttribute("source_fps", video.fps)
-            try file.setAttribute("source_width", video.sourceWidth)
-            try file.setAttribute("source_height", video.sourceHeight)
-            try file.setAttribute("source_frame_count", video.sourceFrameCount)
-            try writer.publish()
+            try FramesArtifact.write(
+                frames: video.frames, frameIndex: video.frameIndices,
+                video: VideoIdentity(video: entry.relativePath, className: entry.className, label: entry.label),
+                decoding: FramesArtifact.Decoding(
+                    size: video.size, resize: decode.resize.rawValue, every: decode.every, maxFrames: decode.maxFrames,
+                    sourceFPS: video.fps, sourceWidth: video.sourceWidth, sourceHeight: video.sourceHeight,
+                    sourceFrameCount: video.sourceFrameCount),
+                to: unit.output, header: header(unit.input.path))
         }
         try report.write(to: folder)
         return report

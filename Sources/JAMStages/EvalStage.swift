@@ -15,8 +15,6 @@ import JAMTraining
 ///
 /// Nothing here trains; rerunning is cheap, so every run rewrites its outputs.
 public enum EvalStage {
-    public static let folderName = "eval"
-
     /// What one evaluation produced.
     public struct Result: Sendable {
         public var summary: MetricsSummary
@@ -27,18 +25,16 @@ public enum EvalStage {
 
     /// The folder of an evaluation: the final LSTM round's digest, then the rule.
     public static func folder(config: PipelineConfig, rule: PredictionRule) throws -> URL {
-        let featuresDigest = try FeaturesStage.digest(config: config).digest
-        let digest = try config.lstmDigest(featuresDigest: featuresDigest, round: config.c3d.rounds)
-        return config.stageDirectory(folderName, digest: digest).appendingPathComponent(rule.rawValue, isDirectory: true)
+        try ArtifactLayout(config).evalFolder(rule: rule.rawValue)
     }
 
     public static func run(
         config: PipelineConfig, rule: PredictionRule, variant: String, attentionExamples: Int = 4
     ) throws -> Result {
-        let featuresDigest = try FeaturesStage.digest(config: config).digest
+        let layout = try ArtifactLayout(config)
         let round = config.c3d.rounds
-        let attentionRoot = try config.attentionDirectory(featuresDigest: featuresDigest, round: round)
-        let out = try folder(config: config, rule: rule)
+        let attentionRoot = try layout.attentionFolder(round: round)
+        let out = try layout.evalFolder(rule: rule.rawValue)
         let lastSteps = min(config.lstm.voteSteps, config.lstm.clipLength)
 
         var splits: [SplitMetrics] = []
@@ -55,17 +51,11 @@ public enum EvalStage {
             for entry in dataset.test {
                 let url = PipelineConfig.artifactURL(forVideo: entry.relativePath, in: folder)
                 do {
-                    guard FileManager.default.fileExists(atPath: url.path) else {
-                        throw ArtifactError(path: url.path, "attention artifact missing; run jam-lstm --round \(round) first")
-                    }
-                    let reader = try ArtifactReader(url: url, expecting: .attention)
-                    let (probabilities, shape) = try reader.file.read("clip_probabilities", as: Float.self)
-                    guard shape.count == 3, shape[2] == dataset.classNames.count else {
-                        throw ArtifactError(path: url.path, "clip_probabilities has shape \(shape), expected [clips, L1, \(dataset.classNames.count)]")
-                    }
+                    let (probabilities, clips, steps) = try AttentionArtifact.readClipProbabilities(
+                        url, classes: dataset.classNames.count, rerun: "run jam-lstm --round \(round)")
                     let prediction = try predictVideo(
-                        clipProbabilities: probabilities, clips: shape[0], steps: shape[1], classes: shape[2],
-                        rule: rule, lastSteps: min(lastSteps, shape[1]))
+                        clipProbabilities: probabilities, clips: clips, steps: steps, classes: dataset.classNames.count,
+                        rule: rule, lastSteps: min(lastSteps, steps))
                     let outcome = PredictionOutcome(trueLabel: entry.label, prediction: prediction)
                     outcomes.append(outcome)
                     rows.append((entry.relativePath, outcome, prediction.meanProbabilities))
@@ -85,7 +75,7 @@ public enum EvalStage {
             splits.append(try SplitMetrics(split: "split\(split)", outcomes: outcomes, classes: dataset.classNames.count))
             try writePredictions(rows, classNames: dataset.classNames, rule: rule, lastSteps: lastSteps,
                                  to: out.appendingPathComponent("split\(split)/predictions.h5"),
-                                 source: folder.path, config: config, featuresDigest: featuresDigest)
+                                 source: folder.path, settings: try layout.lstm(round: round))
         }
         let summary = try MetricsSummary(variant: variant, classNames: classNames, rule: rule, lastSteps: lastSteps, splits: splits)
         try summary.write(to: out.appendingPathComponent("metrics.json"))
@@ -93,8 +83,8 @@ public enum EvalStage {
             to: out.appendingPathComponent("report", isDirectory: true),
             content: ReportContent(
                 title: "JAM: \(variant) on \(config.dataset.name)", summaries: [summary],
-                curves: try curves(config: config, featuresDigest: featuresDigest),
-                attention: try attentionFigures(examples.map { ($0.split, $0.url) }, config: config),
+                curves: try curves(layout: layout),
+                attention: try attentionFigures(examples.map { ($0.split, $0.url) }, framesFolder: layout.framesFolder),
                 configJSON: config.effectiveSettings.prettyString,
                 notes: failures.map(\.description)))
         return Result(summary: summary, folder: out, report: report, failures: failures)
@@ -104,39 +94,30 @@ public enum EvalStage {
     /// top 5 and the class probabilities averaged over the voting window.
     static func writePredictions(
         _ rows: [(video: String, outcome: PredictionOutcome, probabilities: [Float])], classNames: [String],
-        rule: PredictionRule, lastSteps: Int, to url: URL, source: String, config: PipelineConfig, featuresDigest: String
+        rule: PredictionRule, lastSteps: Int, to url: URL, source: String, settings: StageSettings
     ) throws {
-        let settings = try config.lstmStage(featuresDigest: featuresDigest, round: config.c3d.rounds)
-        let writer = try ArtifactWriter(url: url, header: ArtifactHeader(
-            kind: .predictions, producer: "jam-eval \(jamVersion)", configDigest: settings.digest,
-            config: settings.canonicalJSON, source: source))
-        let file = writer.file!
-        let v = rows.count, c = classNames.count
-        try file.write("true_label", rows.map { Int32($0.outcome.trueLabel) }, shape: [v])
-        try file.write("predicted_label", rows.map { Int32($0.outcome.predictedLabel) }, shape: [v])
-        try file.write("top5", rows.flatMap { r in (0..<5).map { Int32($0 < r.outcome.top5.count ? r.outcome.top5[$0] : -1) } }, shape: [v, 5])
-        try file.write("probabilities", rows.flatMap(\.probabilities), shape: [v, c])
-        try file.setAttribute("videos", strings: rows.map(\.video))
-        try file.setAttribute("class_names", strings: classNames)
-        try file.setAttribute("rule", rule.rawValue)
-        try file.setAttribute("vote_steps", lastSteps)
-        try writer.publish()
+        try PredictionsArtifact.write(
+            rows.map { PredictionsArtifact.Row(video: $0.video, trueLabel: $0.outcome.trueLabel,
+                                               predictedLabel: $0.outcome.predictedLabel, top5: $0.outcome.top5,
+                                               probabilities: $0.probabilities) },
+            classNames: classNames, rule: rule.rawValue, voteSteps: lastSteps, to: url,
+            header: ArtifactHeader(kind: .predictions, producer: "jam-eval \(jamVersion)", configDigest: settings.digest,
+                                   config: settings.canonicalJSON, source: source))
     }
 
     /// Per-epoch loss and accuracy of both trained stages (every split, the last round), read
     /// from their checkpoints.
-    static func curves(config: PipelineConfig, featuresDigest: String) throws -> [CurveFigure] {
+    static func curves(layout: ArtifactLayout) throws -> [CurveFigure] {
+        let config = layout.config
         let round = config.c3d.rounds
         var figures: [CurveFigure] = []
         let stages: [(String, URL, ArtifactKind)] = [
-            ("3D convnet", config.stageDirectory(C3DStage.folderName,
-                digest: try config.cubesDigest(featuresDigest: featuresDigest, round: round)), .c3dCheckpoint),
-            ("joint LSTM", config.stageDirectory(PipelineConfig.lstmFolderName,
-                digest: try config.lstmDigest(featuresDigest: featuresDigest, round: round)), .lstmCheckpoint),
+            ("3D convnet", try layout.cubesFolder(round: round), .c3dCheckpoint),
+            ("joint LSTM", try layout.lstmFolder(round: round), .lstmCheckpoint),
         ]
         for (name, folder, kind) in stages {
             for split in config.dataset.splits {
-                let url = folder.appendingPathComponent("split\(split)/\(C3DStage.checkpointName)")
+                let url = ArtifactLayout.splitFolder(folder, split: split).appendingPathComponent(ArtifactLayout.checkpointFileName)
                 guard FileManager.default.fileExists(atPath: url.path),
                       let (checkpoint, _) = try? TrainingCheckpoint.read(from: url, expecting: kind),
                       !checkpoint.log.isEmpty else { continue }
@@ -159,25 +140,19 @@ public enum EvalStage {
 
     /// Attention over frames (the paper's Figure 6) for a few test videos: every few frames,
     /// the frame with its attention map overlaid, raw frames below.
-    static func attentionFigures(_ examples: [(split: Int, url: URL)], config: PipelineConfig) throws -> [ReportImage] {
-        let framesFolder = config.stageDirectory(DecodeStage.folderName, digest: config.decodeDigest)
+    static func attentionFigures(_ examples: [(split: Int, url: URL)], framesFolder: URL) throws -> [ReportImage] {
         var images: [ReportImage] = []
         for (split, url) in examples {
-            guard let attention = try? ArtifactReader(url: url, expecting: .attention),
-                  let video = try attention.file.stringAttribute("video"),
-                  let grid = try attention.file.intAttribute("grid") else { continue }
-            let framesURL = PipelineConfig.artifactURL(forVideo: video, in: framesFolder)
-            guard let frames = try? ArtifactReader(url: framesURL, expecting: .frames) else { continue }
-            let (maps, mapShape) = try attention.file.read("attention", as: Float.self)
-            let dataset = try frames.file.openDataset("frames")
-            let shape = try dataset.shape()
-            let t = min(mapShape[0], shape[0]), s = shape[1]
+            guard let (maps, steps, grid, video) = try AttentionArtifact.readForFigure(url),
+                  let frames = try? FramesArtifact.Reader(url: PipelineConfig.artifactURL(forVideo: video, in: framesFolder))
+            else { continue }
+            let t = min(steps, frames.frameCount), s = frames.size
             let picks = Array(Set((0..<6).map { $0 * max(1, t - 1) / 5 })).sorted()
             var pictures: [RGBImage] = []
             var pictureMaps: [[Float]] = []
             for frame in picks {
                 var pixels = [UInt8](repeating: 0, count: s * s * 3)
-                try pixels.withUnsafeMutableBufferPointer { try dataset.read(into: $0, at: [frame, 0, 0, 0], shape: [1, s, s, 3]) }
+                try pixels.withUnsafeMutableBufferPointer { try frames.readFrames(into: $0, start: frame, count: 1) }
                 pictures.append(RGBImage(width: s, height: s, pixels: pixels))
                 pictureMaps.append(Array(maps[(frame * grid * grid)..<((frame + 1) * grid * grid)]))
             }

@@ -13,29 +13,11 @@ import JAMTensor
 /// artifact, run through the network, and written into its slice of the output datasets, so
 /// memory does not grow with video length.
 public enum FeaturesStage {
-    public static let folderName = "features"
     public static let preprocessing = "RGB->BGR, minus ImageNet mean [103.939, 116.779, 123.68], no scaling"
-
-    /// The identity of the network the config asks for, recorded in every artifact and part of
-    /// the features digest: `keras:sha256:<hex> <file name>`, or `he-init:<seed>` when no
-    /// weights file is set.
-    public static func weightsIdentity(config: PipelineConfig) throws -> String {
-        guard let url = config.weightsURL else { return "he-init:\(config.features.initSeed)" }
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw JAMError("VGG16 weights file not found (set features.weights, or null for a He-initialised network)",
-                           file: url.path)
-        }
-        return "keras:\(try config.weightsFileDigest() ?? "unknown") \(url.lastPathComponent)"
-    }
-
-    /// The features digest: the decode digest, the weights' identity and the storage type.
-    public static func digest(config: PipelineConfig) throws -> StageSettings {
-        try config.featuresStage(weightsDigest: config.weightsURL == nil ? nil : weightsIdentity(config: config))
-    }
 
     /// The network the config asks for, and its identity.
     public static func loadNetwork(config: PipelineConfig) throws -> (weights: VGG16Weights, identity: String) {
-        let identity = try weightsIdentity(config: config)
+        let identity = try config.weightsIdentity()
         guard let url = config.weightsURL else {
             return (VGG16Weights.heInitialized(seed: UInt64(config.features.initSeed)), identity)
         }
@@ -48,8 +30,8 @@ public enum FeaturesStage {
 
     public static func run(config: PipelineConfig, policy: RunPolicy, progress: ProgressReporter? = nil) throws -> StageReport {
         let (videos, _, problems) = try DecodeStage.videos(config: config)
-        let framesFolder = config.stageDirectory(DecodeStage.folderName, digest: config.decodeDigest)
-        let (weights, identity) = try loadNetwork(config: config)
+                let (weights, identity) = try loadNetwork(config: config)
+        let framesFolder = try ArtifactLayout(config).framesFolder
         if config.weightsURL == nil {
             writeStandardError("""
                 jam-features: WARNING: no VGG16 weights configured (features.weights is null).
@@ -58,8 +40,9 @@ public enum FeaturesStage {
 
                 """)
         }
-        let stage = try digest(config: config)
-        let folder = config.stageDirectory(folderName, digest: stage.digest)
+        let layout = try ArtifactLayout(config)
+        let stage = layout.features
+        let folder = layout.featuresFolder
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         removeStaleTemporaries(under: folder)
 
@@ -93,67 +76,45 @@ public enum FeaturesStage {
         network: VGG16FeatureExtractor, from input: URL, to output: URL, header: ArtifactHeader,
         batch: Int, storage: HDF5StorageType, weightsIdentity: String
     ) throws {
-        guard FileManager.default.fileExists(atPath: input.path) else {
-            throw ArtifactError(path: input.path, "frames artifact missing; run jam-decode first (did that video fail there?)")
-        }
-        let frames = try ArtifactReader(url: input, expecting: .frames)
-        let framesDataset = try frames.file.openDataset("frames")
-        let shape = try framesDataset.shape()
-        guard shape.count == 4, shape[3] == 3, shape[1] == shape[2], shape[1] > 0, shape[1] % 16 == 0 else {
-            throw ArtifactError(path: input.path, "frames dataset has shape \(shape), expected [T, S, S, 3] with S a multiple of 16")
-        }
-        let (t, s) = (shape[0], shape[1])
-        let side = s / 16
-        let mapCount = side * side * 512
-
-        let writer = try ArtifactWriter(url: output, header: header)
-        let file = writer.file!
-        let options = DatasetOptions(storage: storage, chunk: [1, side, side, 512])
-        let pool4 = try file.createDataset("pool4", of: Float.self, shape: [t, side, side, 512], options: options)
-        let conv5_3 = try file.createDataset("conv5_3", of: Float.self, shape: [t, side, side, 512], options: options)
+        let frames = try FramesArtifact.Reader(url: input, sizeMultiple: 16)
+        let (t, s) = (frames.frameCount, frames.size)
+        let shape = FeaturesArtifact.MapShape(height: s / 16, width: s / 16, channels: 512)
+        let mapCount = shape.count
+        let taps = ["pool4", "conv5_3"]
+        let writer = try FeaturesArtifact.Writer(url: output, header: header, taps: taps, frames: t, shape: shape, storage: storage)
 
         let batch = max(1, batch)
         var pixels = [UInt8](repeating: 0, count: batch * s * s * 3)
-        var pool4Batch = [Float](repeating: 0, count: batch * mapCount)
-        var conv5Batch = [Float](repeating: 0, count: batch * mapCount)
+        var pool4 = [Float](repeating: 0, count: batch * mapCount)
+        var conv5_3 = pool4
         var start = 0
         while start < t {
             let n = min(batch, t - start)
             try pixels.withUnsafeMutableBufferPointer { p in
-                try framesDataset.read(into: UnsafeMutableBufferPointer(rebasing: p[0..<(n * s * s * 3)]),
-                                       at: [start, 0, 0, 0], shape: [n, s, s, 3])
+                try frames.readFrames(into: UnsafeMutableBufferPointer(rebasing: p[0..<(n * s * s * 3)]), start: start, count: n)
             }
-            try pool4Batch.withUnsafeMutableBufferPointer { p4 in
-                try conv5Batch.withUnsafeMutableBufferPointer { c5 in
+            try pool4.withUnsafeMutableBufferPointer { p4 in
+                try conv5_3.withUnsafeMutableBufferPointer { c5 in
                     try pixels.withUnsafeBufferPointer { px in
                         try network.extract(pool4: p4.baseAddress!, conv5_3: c5.baseAddress!, frames: px.baseAddress!,
                                             batch: n, frameSize: s)
                     }
                 }
             }
-            for (name, values) in [("pool4", pool4Batch), ("conv5_3", conv5Batch)] {
+            let maps = [pool4, conv5_3]
+            for (name, values) in zip(taps, maps) {
                 if let bad = values[0..<(n * mapCount)].firstIndex(where: { !$0.isFinite }) {
                     throw ArtifactError(path: input.path, "\(name) is not finite at frame \(start + bad / mapCount)")
                 }
             }
-            try pool4Batch.withUnsafeBufferPointer {
-                try pool4.write(buffer: UnsafeBufferPointer(rebasing: $0[0..<(n * mapCount)]),
-                                at: [start, 0, 0, 0], shape: [n, side, side, 512])
-            }
-            try conv5Batch.withUnsafeBufferPointer {
-                try conv5_3.write(buffer: UnsafeBufferPointer(rebasing: $0[0..<(n * mapCount)]),
-                                  at: [start, 0, 0, 0], shape: [n, side, side, 512])
+            for tap in taps.indices {
+                try maps[tap].withUnsafeBufferPointer {
+                    try writer.write(tap: tap, UnsafeBufferPointer(rebasing: $0[0..<(n * mapCount)]), start: start, count: n)
+                }
             }
             start += n
         }
-        try file.write("frame_index", try frames.file.read("frame_index", as: Int32.self).data, shape: [t])
-        for name in ["video", "class_name"] {
-            try file.setAttribute(name, try frames.file.stringAttribute(name) ?? "")
-        }
-        try file.setAttribute("label", try frames.file.intAttribute("label") ?? -1)
-        try file.setAttribute("input_size", s)
-        try file.setAttribute("weights", weightsIdentity)
-        try file.setAttribute("preprocessing", preprocessing)
-        try writer.publish()
+        try writer.publish(frameIndex: try frames.frameIndex(), video: try frames.video(), inputSize: s,
+                           weights: weightsIdentity, preprocessing: preprocessing)
     }
 }

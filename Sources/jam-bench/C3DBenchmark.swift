@@ -2,6 +2,8 @@
 // [kt·3·3·W1, W2]; head W2 → hidden → classes.
 import ArgumentParser
 import Foundation
+import JAMConfig
+import JAMModel
 import JAMNN
 import JAMTensor
 import JAMTraining
@@ -53,11 +55,12 @@ struct C3DBenchmark: ParsableCommand {
     /// Best seconds of a training step and its FLOP count (GEMMs of the convolutions and
     /// fully connected layers: forward, dW and dX, conv1 without dX).
     func time(_ shape: BenchmarkShape) -> (Double, Double) {
-        var settings = ConvNet3DBranchSettings(inputChannels: 512, classCount: 101)
+        var settings = C3DSettings()
         (settings.conv1Width, settings.conv2Width, settings.hiddenWidth) = shape.widths
         settings.conv1SpatialPadding = shape.conv1Valid ? .valid : .same
         let store = ParameterStore()
-        let branch = ConvNet3DBranch(settings: settings, store: store, name: "bench")
+        let branch = ConvNet3DBranch(settings: settings, inputChannels: 512, classCount: 101, attentionWeight: 0,
+                                     store: store, name: "bench")
         branch.initialize(seed: 1)
         var optimizer = TrainingOptimizer.adam(parameterCount: store.totalCount)
         var random = ParameterRandom(seed: 2)

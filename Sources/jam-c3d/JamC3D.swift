@@ -38,14 +38,9 @@ struct JamC3D: ParsableCommand {
 
     func run() throws {
         let config = try PipelineConfig.load(from: options.configURL, profile: options.profile)
-        var attentionFolder = attention.map { URL(fileURLWithPath: $0) }
-        if attentionFolder == nil && round >= 2 {
-            let featuresDigest = try FeaturesStage.digest(config: config).digest
-            attentionFolder = try config.attentionDirectory(featuresDigest: featuresDigest, round: round - 1)
-        }
         let report = try C3DStage.run(
             config: config, policy: options.policy(defaultWorkers: config.c3d.threads), round: round,
-            attentionFolder: attentionFolder)
+            attentionFolder: attention.map { URL(fileURLWithPath: $0) })
         try finish(with: report)
     }
 }

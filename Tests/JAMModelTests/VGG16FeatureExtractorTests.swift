@@ -2,6 +2,7 @@
 
 import JAMModel
 import JAMTensor
+import JAMReferenceSupport
 import JAMTestSupport
 import Testing
 

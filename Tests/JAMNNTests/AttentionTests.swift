@@ -2,6 +2,7 @@
 
 import Foundation
 import JAMNN
+import JAMReferenceSupport
 import JAMTestSupport
 import Testing
 

@@ -1,24 +1,15 @@
 import JAMNN
+import JAMReferenceSupport
 import JAMTestSupport
 import Testing
 
 @Suite("CubeAttentionRegularizer")
 struct CubeAttentionRegularizerTests {
-    /// A normalised random attention map per step.
-    static func targets(steps: Int, locations: Int, seed: UInt64) -> [Float] {
-        let raw = randomArray(steps * locations, seed: seed, in: 0.1...1)
-        return (0..<steps).flatMap { t -> [Float] in
-            let row = raw[(t * locations)..<((t + 1) * locations)]
-            let sum = row.reduce(0, +)
-            return row.map { $0 / sum }
-        }
-    }
-
     @Test("loss matches Double; gradient w.r.t. the cube matches finite differences")
     func lossAndGradient() {
         let (s, l, n) = (3, 9, 4)
         let x = randomArray(s * l * n, seed: 71, in: 0...1)
-        let att = Self.targets(steps: s, locations: l, seed: 72)
+        let att = randomAttentionTargets(steps: s, locations: l, seed: 72)
         let weight: Float = 7
         var shares = [Float](repeating: .nan, count: s * l), totals = [Float](repeating: .nan, count: s)
         let loss = CubeAttentionRegularizer.forward(shares: &shares, totals: &totals, cube: x, target: att,

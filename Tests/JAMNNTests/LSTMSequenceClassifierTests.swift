@@ -6,6 +6,7 @@
 
 import Foundation
 import JAMNN
+import JAMReferenceSupport
 import JAMTestSupport
 import Testing
 

@@ -1,4 +1,5 @@
 import JAMNN
+import JAMReferenceSupport
 import JAMTestSupport
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import JAMNN
+import JAMReferenceSupport
 import JAMTestSupport
 import Testing
 

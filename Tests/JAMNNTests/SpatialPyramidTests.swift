@@ -1,6 +1,7 @@
 // shapes: attention [R, K·K], features [R, K·K, N], pyramid rows [R, 5N] = [full, q1, q2, q3, q4].
 
 import JAMNN
+import JAMReferenceSupport
 import JAMTestSupport
 import Testing
 

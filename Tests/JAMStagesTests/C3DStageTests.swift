@@ -3,6 +3,7 @@ import JAMArtifacts
 import JAMConfig
 import JAMCore
 import JAMDatasets
+import JAMModel
 import JAMNN
 import JAMStages
 import JAMTestSupport
@@ -52,7 +53,7 @@ func makeMotionFeatures(in dir: URL, config: URL, fixture f: MotionFixture = Mot
     try classInd.write(to: root.appendingPathComponent("classInd.txt"), atomically: true, encoding: .utf8)
     var trainList = "", testList = ""
     let pipeline = try PipelineConfig.load(from: config)
-    let folder = pipeline.stageDirectory(FeaturesStage.folderName, digest: try FeaturesStage.digest(config: pipeline).digest)
+    let folder = try ArtifactLayout(pipeline).featuresFolder
     var random = ParameterRandom(seed: f.seed)
     let pattern = (0..<f.channels).map { _ in Float(0.2 + random.nextUniform()) }
     let distractorPattern = (0..<f.channels).map { _ in Float(random.nextUniform()) }
@@ -160,21 +161,21 @@ let smallC3D = """
             // The exported cube is the trained model's: recompute it from the checkpoint.
             let (checkpoint, _) = try TrainingCheckpoint.read(from: split.appendingPathComponent("checkpoint.h5"), expecting: .c3dCheckpoint)
             #expect(checkpoint.state.epoch == 12 && checkpoint.log.count == 12)
-            let shape = FeatureMapShape(height: 8, width: 8, channels: 8)
+            let shape = FeaturesArtifact.MapShape(height: 8, width: 8, channels: 8)
             let normalization = try ["pool4", "conv5_3"].map { tap in
                 InputNormalization(
                     mean: try #require(try file.numericAttribute("input_mean_\(tap)", as: Double.self)).map { Float($0) },
                     scale: try #require(try file.numericAttribute("input_scale_\(tap)", as: Double.self)).map { Float($0) })
             }
             #expect(normalization.allSatisfy { $0.mean.count == 8 && $0.scale.allSatisfy { $0 > 0 } }, "\(normalization)")
-            let model = C3DModel(settings: config.c3d, taps: [.pool4, .conv5_3], mapShape: shape, classCount: 4, attentionWeight: 0,
-                                 inputNormalization: normalization)
+            let model = C3DModel(settings: config.c3d, mapShape: shape, classCount: 4, round: 1, inputNormalization: normalization)
             checkpoint.restore(into: model.store)
             let featuresURL = URL(fileURLWithPath: reader.header.source)
             #expect(config.c3d.centering == .video)
             #expect(try file.stringAttribute("centering") == "video")
-            let (video, _) = try C3DFeatures.check(featuresURL, entry: VideoEntry(relativePath: "MoveUp/v_MoveUp_g10_c01.avi", label: 3, className: "MoveUp"),
-                                                   taps: [.pool4, .conv5_3], expected: nil, meanMaps: true)
+            let (video, _) = try C3DVideo.scan(
+                featuresURL, identity: VideoIdentity(video: "MoveUp/v_MoveUp_g10_c01.avi", className: "MoveUp", label: 3),
+                settings: config.c3d, expected: nil)
             // The mean map centring subtracts is the per-element mean over the video's frames.
             let (maps, mapsShape) = try HDF5File.open(at: featuresURL).read("pool4", as: Float.self)
             let perFrame = mapsShape[1] * mapsShape[2] * mapsShape[3]
@@ -371,8 +372,8 @@ let smallC3D = """
             try writeAttention(locations: 16)
             let report = try C3DStage.run(config: config, policy: RunPolicy(), round: 2, attentionFolder: attention, progress: quietProgress)
             #expect(report.succeeded, "\(report.failures)")
-            let round1 = try C3DStage.plan(config: config, round: 1, attentionFolder: nil)
-            let round2 = try C3DStage.plan(config: config, round: 2, attentionFolder: attention)
+            let round1 = try C3DStage(config: config, round: 1)
+            let round2 = try C3DStage(config: config, round: 2, attentionFolder: attention)
             #expect(round1.folder != round2.folder)
             #expect(round2.settings.canonicalJSON.contains("\"attention\":\"0123456789abcdef\""))
             let log = try JSONValue.read(contentsOf: round2.folder.appendingPathComponent("split1/training-log.json"))

@@ -2,6 +2,7 @@ import Foundation
 import JAMArtifacts
 import JAMConfig
 import JAMCore
+import JAMModel
 import JAMNN
 import JAMStages
 import JAMTestSupport
@@ -94,12 +95,11 @@ struct LSTMFixture {
 
     /// Where jam-c3d round 1 writes the cubes of `split` for this config.
     func cubesFolder(split: Int = 1) throws -> URL {
-        let plan = try LSTMStage.plan(config: try PipelineConfig.load(from: config), round: 1)
-        return LSTMStage.splitDirectory(plan.cubesFolder, split: split)
+        ArtifactLayout.splitFolder(try plan().cubesFolder, split: split)
     }
 
-    func plan() throws -> LSTMStage.Plan {
-        try LSTMStage.plan(config: try PipelineConfig.load(from: config), round: 1)
+    func plan() throws -> LSTMStage {
+        try LSTMStage(config: try PipelineConfig.load(from: config), round: 1)
     }
 
     /// One video's `cubes` artifact as jam-c3d writes it.
@@ -119,11 +119,11 @@ struct LSTMFixture {
 
     /// The exported attention artifact of `video`.
     func attentionURL(_ video: String, split: Int = 1) throws -> URL {
-        PipelineConfig.artifactURL(forVideo: video, in: LSTMStage.splitDirectory(try plan().attentionFolder, split: split))
+        PipelineConfig.artifactURL(forVideo: video, in: ArtifactLayout.splitFolder(try plan().attentionFolder, split: split))
     }
 
     func checkpointURL(split: Int = 1) throws -> URL {
-        LSTMStage.splitDirectory(try plan().folder, split: split).appendingPathComponent(LSTMStage.checkpointName)
+        ArtifactLayout.splitFolder(try plan().folder, split: split).appendingPathComponent(ArtifactLayout.checkpointFileName)
     }
 
     func run(force: Bool = false, strict: Bool = false, threads: Int = 1) throws -> StageReport {
@@ -168,7 +168,7 @@ func lstmSection(hidden: Int = 16, layers: Int = 2, attention: String = "joint",
             // Rebuild the trained model from the checkpoint and predict one video's clips directly.
             let config = try PipelineConfig.load(from: fixture.config)
             let (checkpoint, _) = try TrainingCheckpoint.read(from: fixture.checkpointURL(), expecting: .lstmCheckpoint)
-            let geometry = LSTMCubeGeometry(branches: ["pool4", "conv5_3"], grid: 4, channels: fixture.channels)
+            let geometry = CubesArtifact.Geometry(branches: ["pool4", "conv5_3"], grid: 4, channels: fixture.channels)
             let model = try LSTMModel(settings: config.lstm, geometry: geometry, classCount: 4)
             checkpoint.restore(into: model.store)
 

@@ -1,4 +1,5 @@
-import JAMStages
+import JAMCore
+import JAMModel
 import JAMTestSupport
 import Testing
 

@@ -3,42 +3,12 @@
 // cube a2 [B, T2, Kh, Kw, W2c]; S = B·T2 supervised steps, L = Kh·Kw locations;
 // head: mean m [S, W2c] → fc1 h [S, hidden] → fc2 z [S, classes] → softmax p [S, classes];
 // labels [B] (one class per clip, repeated at every step); attention targets [B, T2, L].
+import JAMConfig
+import JAMCore
+import JAMNN
 
-/// Settings of one branch's 3D convnet (SPEC §4); defaults are the paper profile.
-public struct ConvNet3DBranchSettings: Sendable, Hashable, Codable {
-    /// Channels of the VGG tap fed in (512 for pool4 and conv5_3).
-    public var inputChannels: Int
-    /// Number of action classes of the deep-supervision head.
-    public var classCount: Int
-    /// Output channels of the first convolution (paper 256).
-    public var conv1Width: Int = 256
-    /// Output channels of the second convolution, the cube's N (paper 256).
-    public var conv2Width: Int = 256
-    /// Width of the head's hidden fully connected layer (paper 512).
-    public var hiddenWidth: Int = 512
-    /// kt of both kernels; 1 gives the "2D convnet" variant of Table 3 (3×3 per frame).
-    public var temporalKernel: Int = 3
-    /// kh = kw of both kernels.
-    public var spatialKernel: Int = 3
-    public var conv1TemporalPadding: ConvPadding = .same
-    public var conv1SpatialPadding: ConvPadding = .valid
-    public var conv2TemporalPadding: ConvPadding = .same
-    public var conv2SpatialPadding: ConvPadding = .same
-    /// 2×2 spatial max-pool between the convolutions.
-    public var poolAfterConv1: Bool = true
-    /// λ of the attention-regularisation term (0 in round 1; paper 1000 afterwards).
-    public var attentionWeight: Float = 0
-    /// ζ of the weight decay ζ‖θ‖² (paper 1e-5).
-    public var weightDecay: Float = 1e-5
-
-    public init(inputChannels: Int, classCount: Int) {
-        self.inputChannels = inputChannels
-        self.classCount = classCount
-    }
-}
-
-/// Every intermediate size of a branch for one input size; the cube side follows from the
-/// input side and the padding settings (24 → 22 → 11 → 11 with the defaults).
+/// Every intermediate size of a branch for one input size: the one place that derives the
+/// cube's geometry from the `c3d` settings (24 → 22 → 11 → 11 at the paper's settings).
 public struct ConvNet3DBranchGeometry: Sendable, Hashable {
     public var batch: Int
     public var conv1: Conv3DGeometry
@@ -48,14 +18,15 @@ public struct ConvNet3DBranchGeometry: Sendable, Hashable {
     public var pooledWidth: Int
     public var conv2: Conv3DGeometry
 
-    public init(settings s: ConvNet3DBranchSettings, batch: Int, time: Int, height: Int, width: Int) {
+    public init(settings s: C3DSettings, inputChannels: Int, batch: Int, time: Int, height: Int, width: Int) {
         self.batch = batch
+        let k = (time: s.kernelTime, space: s.spatialKernel)
         conv1 = Conv3DGeometry(
             batch: batch, time: time, height: height, width: width,
-            inputChannels: s.inputChannels, outputChannels: s.conv1Width,
-            kernelTime: s.temporalKernel, kernelHeight: s.spatialKernel, kernelWidth: s.spatialKernel,
+            inputChannels: inputChannels, outputChannels: s.conv1Width,
+            kernelTime: k.time, kernelHeight: k.space, kernelWidth: k.space,
             temporalPadding: s.conv1TemporalPadding, spatialPadding: s.conv1SpatialPadding)
-        pooled = s.poolAfterConv1
+        pooled = s.pool
         pooledHeight = pooled ? MaxPool2x2.outputLength(conv1.outputHeight) : conv1.outputHeight
         pooledWidth = pooled ? MaxPool2x2.outputLength(conv1.outputWidth) : conv1.outputWidth
         precondition(pooledHeight > 0 && pooledWidth > 0,
@@ -63,8 +34,37 @@ public struct ConvNet3DBranchGeometry: Sendable, Hashable {
         conv2 = Conv3DGeometry(
             batch: batch, time: conv1.outputTime, height: pooledHeight, width: pooledWidth,
             inputChannels: s.conv1Width, outputChannels: s.conv2Width,
-            kernelTime: s.temporalKernel, kernelHeight: s.spatialKernel, kernelWidth: s.spatialKernel,
+            kernelTime: k.time, kernelHeight: k.space, kernelWidth: k.space,
             temporalPadding: s.conv2TemporalPadding, spatialPadding: s.conv2SpatialPadding)
+    }
+
+    /// T2 for `frames` input frames (0 or less: too short for the temporal kernels), without
+    /// building a geometry (which requires a valid size).
+    public static func cubeTime(_ s: C3DSettings, frames: Int) -> Int {
+        let conv1 = Conv3DGeometry.outputLength(frames, kernel: s.kernelTime, padding: s.conv1TemporalPadding)
+        return Conv3DGeometry.outputLength(conv1, kernel: s.kernelTime, padding: s.conv2TemporalPadding)
+    }
+
+    /// Frames a clip or video loses at its front to temporally valid convolutions: cube step j
+    /// is centred on input frame j + temporalOffset.
+    public static func temporalOffset(_ s: C3DSettings) -> Int {
+        [s.conv1TemporalPadding, s.conv2TemporalPadding].reduce(0) {
+            $0 + (s.kernelTime - 1) / 2 - Conv3DGeometry.padBefore(kernel: s.kernelTime, padding: $1)
+        }
+    }
+
+    /// Kh × Kw of the cube for maps of `height` × `width`, or nil when the maps are too small
+    /// for the spatial kernels and pool.
+    public static func cubeGrid(_ s: C3DSettings, height: Int, width: Int) -> (height: Int, width: Int)? {
+        func side(_ n: Int) -> (conv1: Int, cube: Int) {
+            let conv1 = Conv3DGeometry.outputLength(n, kernel: s.spatialKernel, padding: s.conv1SpatialPadding)
+            let pooled = s.pool ? MaxPool2x2.outputLength(conv1) : conv1
+            return (conv1, Conv3DGeometry.outputLength(pooled, kernel: s.spatialKernel, padding: s.conv2SpatialPadding))
+        }
+        let (h, w) = (side(height), side(width))
+        // conv1 must leave something to pool.
+        guard h.cube > 0, w.cube > 0, h.conv1 > 0, w.conv1 > 0 else { return nil }
+        return (h.cube, w.cube)
     }
 
     /// T2: time steps of the cube (= T with temporal "same" padding).
@@ -116,7 +116,14 @@ public struct ConvNet3DBranchBatchResult: Sendable, Hashable {
 /// `[hidden, C]`, `<name>.fc2.bias` `[C]`. Activations are kept in the object between forward
 /// and backward, so one object serves one thread at a time.
 public final class ConvNet3DBranch {
-    public let settings: ConvNet3DBranchSettings
+    /// The `c3d` section: widths, kernels, padding, pool, weight decay.
+    public let settings: C3DSettings
+    /// Cin: channels of the VGG tap fed in (512 for pool4 and conv5_3).
+    public let inputChannels: Int
+    /// C: classes of the deep-supervision head.
+    public let classCount: Int
+    /// λ of the attention-regularisation term in this round (`C3DSettings.attentionWeight(round:)`).
+    public let attentionWeight: Float
     public let store: ParameterStore
     public let name: String
     public let conv1Kernel: ParameterView
@@ -137,20 +144,24 @@ public final class ConvNet3DBranch {
 
     /// Registers the branch's parameters (zeros) in `store` under `name`; call `initialize(seed:)`
     /// for He-initialised weights, or load a checkpoint into the store.
-    public init(settings: ConvNet3DBranchSettings, store: ParameterStore, name: String = "branch0") {
+    public init(settings: C3DSettings, inputChannels: Int, classCount: Int, attentionWeight: Float,
+                store: ParameterStore, name: String = "branch0") {
         let s = settings
         self.settings = settings
+        self.inputChannels = inputChannels
+        self.classCount = classCount
+        self.attentionWeight = attentionWeight
         self.store = store
         self.name = name
-        let k = [s.temporalKernel, s.spatialKernel, s.spatialKernel]
-        conv1Kernel = store.add("\(name).conv1.kernel", shape: k + [s.inputChannels, s.conv1Width])
+        let k = [s.kernelTime, s.spatialKernel, s.spatialKernel]
+        conv1Kernel = store.add("\(name).conv1.kernel", shape: k + [inputChannels, s.conv1Width])
         conv1Bias = store.add("\(name).conv1.bias", shape: [s.conv1Width])
         conv2Kernel = store.add("\(name).conv2.kernel", shape: k + [s.conv1Width, s.conv2Width])
         conv2Bias = store.add("\(name).conv2.bias", shape: [s.conv2Width])
         fc1Weight = store.add("\(name).fc1.weight", shape: [s.conv2Width, s.hiddenWidth])
         fc1Bias = store.add("\(name).fc1.bias", shape: [s.hiddenWidth])
-        fc2Weight = store.add("\(name).fc2.weight", shape: [s.hiddenWidth, s.classCount])
-        fc2Bias = store.add("\(name).fc2.bias", shape: [s.classCount])
+        fc2Weight = store.add("\(name).fc2.weight", shape: [s.hiddenWidth, classCount])
+        fc2Bias = store.add("\(name).fc2.bias", shape: [classCount])
     }
 
     /// He-normal weights (fan-in = kt·kh·kw·Cin for kernels, In for matrices), zero biases,
@@ -164,7 +175,7 @@ public final class ConvNet3DBranch {
     }
 
     public func geometry(batch: Int, time: Int, height: Int, width: Int) -> ConvNet3DBranchGeometry {
-        ConvNet3DBranchGeometry(settings: settings, batch: batch, time: time, height: height, width: width)
+        ConvNet3DBranchGeometry(settings: settings, inputChannels: inputChannels, batch: batch, time: time, height: height, width: width)
     }
 
     /// Forward only: the cube (for export to the LSTM) and/or the head's per-step probabilities.
@@ -178,14 +189,14 @@ public final class ConvNet3DBranch {
         clips: UnsafePointer<Float>, batch: Int, time: Int, height: Int, width: Int
     ) {
         let g = geometry(batch: batch, time: time, height: height, width: width)
-        scratch.reserve(g, settings: settings, training: false)
+        scratch.reserve(g, hiddenWidth: settings.hiddenWidth, classes: classCount, training: false)
         store.values.withUnsafeBufferPointer { v in
             runTrunk(clips, g, v.baseAddress!)
             if let cube { cube.update(from: scratch.cube.pointer, count: g.cubeCount) }
             if let probabilities {
                 runHead(g, v.baseAddress!)
                 SoftmaxCrossEntropy.softmax(probabilities: probabilities, logits: scratch.logits.pointer,
-                                            rows: g.steps, classes: settings.classCount)
+                                            rows: g.steps, classes: classCount)
             }
         }
     }
@@ -205,10 +216,10 @@ public final class ConvNet3DBranch {
         let s = settings
         let g = geometry(batch: batch, time: time, height: height, width: width)
         precondition(labels.count == batch, "ConvNet3DBranch: \(labels.count) labels for \(batch) clips")
-        let useAttention = s.attentionWeight != 0
+        let useAttention = attentionWeight != 0
         precondition(!useAttention || attentionTargets != nil,
-                     "ConvNet3DBranch: λ = \(s.attentionWeight) needs attention targets (run an LSTM round first)")
-        scratch.reserve(g, settings: s, training: true)
+                     "ConvNet3DBranch: λ = \(attentionWeight) needs attention targets (run an LSTM round first)")
+        scratch.reserve(g, hiddenWidth: s.hiddenWidth, classes: classCount, training: true)
         let sc = scratch
         let steps = g.steps
         let stepLabels = labels.flatMap { repeatElement(Int32($0), count: g.cubeTime) }
@@ -228,25 +239,25 @@ public final class ConvNet3DBranch {
                     runHead(g, v)
                     crossEntropy = SoftmaxCrossEntropy.forward(
                         probabilities: sc.probabilities.pointer, logits: sc.logits.pointer,
-                        labels: labelPointer, rows: steps, classes: s.classCount)
+                        labels: labelPointer, rows: steps, classes: classCount)
                     if useAttention {
                         attention = CubeAttentionRegularizer.forward(
                             shares: sc.shares.pointer, totals: sc.totals.pointer,
-                            cube: sc.cube.pointer, target: attentionTargets!, weight: s.attentionWeight * perClip,
+                            cube: sc.cube.pointer, target: attentionTargets!, weight: attentionWeight * perClip,
                             steps: steps, locations: locations, channels: n2)
                     }
 
                     // Head, backward.
-                    sc.logitsGradient.zero(steps * s.classCount)
+                    sc.logitsGradient.zero(steps * classCount)
                     SoftmaxCrossEntropy.backward(
                         logitsGradient: sc.logitsGradient.pointer, probabilities: sc.probabilities.pointer,
-                        labels: labelPointer, scale: perClip, rows: steps, classes: s.classCount)
+                        labels: labelPointer, scale: perClip, rows: steps, classes: classCount)
                     sc.hiddenGradient.zero(steps * s.hiddenWidth)
                     FullyConnected.backward(
                         inputGradient: sc.hiddenGradient.pointer,
                         weightGradient: grad + fc2Weight.offset, biasGradient: grad + fc2Bias.offset,
                         outputGradient: sc.logitsGradient.pointer, input: sc.hidden.pointer, weight: v + fc2Weight.offset,
-                        rows: steps, inputs: s.hiddenWidth, outputs: s.classCount)
+                        rows: steps, inputs: s.hiddenWidth, outputs: classCount)
                     sc.hiddenPreGradient.zero(steps * s.hiddenWidth)
                     ReLU.backward(inputGradient: sc.hiddenPreGradient.pointer, outputGradient: sc.hiddenGradient.pointer,
                                   output: sc.hidden.pointer, count: steps * s.hiddenWidth)
@@ -264,7 +275,7 @@ public final class ConvNet3DBranch {
                     if useAttention {
                         CubeAttentionRegularizer.backward(
                             cubeGradient: sc.cubeGradient.pointer, shares: sc.shares.pointer, totals: sc.totals.pointer,
-                            target: attentionTargets!, weight: s.attentionWeight * perClip,
+                            target: attentionTargets!, weight: attentionWeight * perClip,
                             steps: steps, locations: locations, channels: n2)
                     }
 
@@ -298,8 +309,8 @@ public final class ConvNet3DBranch {
                 }
             }
         }
-        let decay = store.applyWeightDecay(coefficient: s.weightDecay, to: parameterViews)
-        let predictions = SoftmaxCrossEntropy.argmaxRows(sc.probabilities.pointer, rows: steps, classes: s.classCount)
+        let decay = store.applyWeightDecay(coefficient: Float(s.weightDecay), to: parameterViews)
+        let predictions = SoftmaxCrossEntropy.argmaxRows(sc.probabilities.pointer, rows: steps, classes: classCount)
         return ConvNet3DBranchBatchResult(
             loss: ConvNet3DBranchLoss(crossEntropy: Float(crossEntropy) * perClip, attention: Float(attention),
                                       weightDecay: decay),
@@ -333,7 +344,7 @@ public final class ConvNet3DBranch {
                                bias: v + fc1Bias.offset, rows: g.steps, inputs: g.cubeChannels, outputs: s.hiddenWidth)
         ReLU.forward(output: sc.hidden.pointer, input: sc.hidden.pointer, count: g.steps * s.hiddenWidth)
         FullyConnected.forward(output: sc.logits.pointer, input: sc.hidden.pointer, weight: v + fc2Weight.offset,
-                               bias: v + fc2Bias.offset, rows: g.steps, inputs: s.hiddenWidth, outputs: s.classCount)
+                               bias: v + fc2Bias.offset, rows: g.steps, inputs: s.hiddenWidth, outputs: classCount)
     }
 }
 
@@ -381,7 +392,7 @@ final class BranchScratch {
     /// Both convolutions' im2col chunks and tap products (they run one after the other).
     let convolution = Conv3DWorkspace()
 
-    func reserve(_ g: ConvNet3DBranchGeometry, settings s: ConvNet3DBranchSettings, training: Bool) {
+    func reserve(_ g: ConvNet3DBranchGeometry, hiddenWidth: Int, classes: Int, training: Bool) {
         conv1.reserve(g.conv1.outputCount)
         if g.pooled {
             pooled.reserve(g.pooledCount)
@@ -389,15 +400,15 @@ final class BranchScratch {
         }
         cube.reserve(g.cubeCount)
         mean.reserve(g.steps * g.cubeChannels)
-        hidden.reserve(g.steps * s.hiddenWidth)
-        logits.reserve(g.steps * s.classCount)
-        probabilities.reserve(g.steps * s.classCount)
+        hidden.reserve(g.steps * hiddenWidth)
+        logits.reserve(g.steps * classes)
+        probabilities.reserve(g.steps * classes)
         guard training else { return }
         shares.reserve(g.steps * g.locations)
         totals.reserve(g.steps)
-        logitsGradient.reserve(g.steps * s.classCount)
-        hiddenGradient.reserve(g.steps * s.hiddenWidth)
-        hiddenPreGradient.reserve(g.steps * s.hiddenWidth)
+        logitsGradient.reserve(g.steps * classes)
+        hiddenGradient.reserve(g.steps * hiddenWidth)
+        hiddenPreGradient.reserve(g.steps * hiddenWidth)
         meanGradient.reserve(g.steps * g.cubeChannels)
         cubeGradient.reserve(g.cubeCount)
         cubePreGradient.reserve(g.cubeCount)

@@ -1,9 +1,13 @@
 import Foundation
+import JAMConfig
+import JAMCore
+import JAMModel
 import JAMNN
+import JAMReferenceSupport
 import JAMTestSupport
 import Testing
 
-/// The whole branch in Double, written from SPEC §4 with the reference layers.
+/// The whole branch in Double, written from docs/DESIGN.md §4 with the reference layers.
 private struct ReferenceBranch {
     var cube: [Double]
     var logits: [Double]
@@ -27,13 +31,13 @@ private struct ReferenceBranch {
         let h = referenceReLU(referenceFullyConnected(m, slice(branch.fc1Weight), slice(branch.fc1Bias),
                                                       rows: g.steps, inputs: s.conv2Width, outputs: s.hiddenWidth))
         let logits = referenceFullyConnected(h, slice(branch.fc2Weight), slice(branch.fc2Bias),
-                                         rows: g.steps, inputs: s.hiddenWidth, outputs: s.classCount)
+                                         rows: g.steps, inputs: s.hiddenWidth, outputs: branch.classCount)
         self.logits = logits
         let stepLabels = labels.flatMap { Array(repeating: $0, count: g.cubeTime) }
         let perClip = 1 / Double(g.batch)
-        crossEntropy = perClip * referenceCrossEntropy(logits, labels: stepLabels, classes: s.classCount)
+        crossEntropy = perClip * referenceCrossEntropy(logits, labels: stepLabels, classes: branch.classCount)
         attention = targets.map {
-            perClip * referenceAttentionTerm(cube, $0, weight: Double(s.attentionWeight), steps: g.steps,
+            perClip * referenceAttentionTerm(cube, $0, weight: Double(branch.attentionWeight), steps: g.steps,
                                              locations: g.locations, channels: s.conv2Width)
         } ?? 0
         decay = Double(s.weightDecay) * branch.parameterViews.reduce(0.0) { sum, v in
@@ -42,13 +46,32 @@ private struct ReferenceBranch {
     }
 }
 
+/// A branch's settings: the `c3d` section and what the model adds to it.
+struct BranchSpec {
+    var settings = C3DSettings()
+    var inputChannels: Int
+    var classCount: Int
+    var attentionWeight: Float = 0
+
+    init(inputChannels: Int, classCount: Int, widths: (Int, Int, Int)) {
+        (self.inputChannels, self.classCount) = (inputChannels, classCount)
+        (settings.conv1Width, settings.conv2Width, settings.hiddenWidth) = widths
+    }
+
+    func branch(store: ParameterStore, name: String = "branch0") -> ConvNet3DBranch {
+        ConvNet3DBranch(settings: settings, inputChannels: inputChannels, classCount: classCount,
+                        attentionWeight: attentionWeight, store: store, name: name)
+    }
+}
+
 @Suite("ConvNet3DBranch")
 struct ConvNet3DBranchTests {
     @Test("paper geometry: 24×24 → 22 → 11 → cube 11×11, T kept; parameter names and shapes")
     func paperGeometry() {
         let store = ParameterStore()
-        let branch = ConvNet3DBranch(settings: ConvNet3DBranchSettings(inputChannels: 512, classCount: 101),
-                                     store: store, name: "branch1")
+        var paper = BranchSpec(inputChannels: 512, classCount: 101, widths: (256, 256, 512))
+        paper.settings.conv1SpatialPadding = .valid
+        let branch = paper.branch(store: store, name: "branch1")
         let g = branch.geometry(batch: 2, time: 30, height: 24, width: 24)
         let sizes: [Int] = [g.conv1.outputHeight, g.pooledHeight, g.cubeHeight, g.cubeWidth, g.cubeTime, g.cubeChannels]
         #expect(sizes == [22, 11, 11, 11, 30, 256])
@@ -62,11 +85,10 @@ struct ConvNet3DBranchTests {
 
     @Test("He initialisation: seeded, zero biases, standard deviation √(2/fan-in)")
     func heInitialisation() {
-        var settings = ConvNet3DBranchSettings(inputChannels: 64, classCount: 5)
-        (settings.conv1Width, settings.conv2Width, settings.hiddenWidth) = (32, 16, 8)
+        let spec = BranchSpec(inputChannels: 64, classCount: 5, widths: (32, 16, 8))
         let (a, b) = (ParameterStore(), ParameterStore())
-        let branchA = ConvNet3DBranch(settings: settings, store: a)
-        ConvNet3DBranch(settings: settings, store: b).initialize(seed: 9)
+        let branchA = spec.branch(store: a)
+        spec.branch(store: b).initialize(seed: 9)
         branchA.initialize(seed: 9)
         #expect(a.values == b.values)
         branchA.initialize(seed: 10)
@@ -78,14 +100,14 @@ struct ConvNet3DBranchTests {
         #expect(a.values[branchA.conv1Bias.offset..<(branchA.conv1Bias.offset + 32)].allSatisfy { $0 == 0 })
     }
 
-    static let configurations: [(name: String, settings: ConvNet3DBranchSettings, time: Int, side: Int)] = {
-        var c3d = ConvNet3DBranchSettings(inputChannels: 3, classCount: 3)
-        (c3d.conv1Width, c3d.conv2Width, c3d.hiddenWidth) = (4, 3, 5)
-        (c3d.attentionWeight, c3d.weightDecay) = (3, 0.01)
-        // The Table-3 "2D convnet": kt = 1, no pool, all "same".
+    static let configurations: [(name: String, spec: BranchSpec, time: Int, side: Int)] = {
+        var c3d = BranchSpec(inputChannels: 3, classCount: 3, widths: (4, 3, 5))
+        c3d.attentionWeight = 3
+        (c3d.settings.weightDecay, c3d.settings.conv1SpatialPadding) = (0.01, .valid)
+        // The Table-3 "2D convnet": middle = 2d (kt = 1), no pool, all "same".
         var c2d = c3d
-        (c2d.temporalKernel, c2d.poolAfterConv1, c2d.conv1SpatialPadding) = (1, false, .same)
-        (c2d.classCount, c2d.conv2Width) = (4, 5)
+        (c2d.settings.middle, c2d.settings.pool, c2d.settings.conv1SpatialPadding) = (.twoD, false, .same)
+        (c2d.classCount, c2d.settings.conv2Width) = (4, 5)
         return [("3D, valid + pool", c3d, 3, 6), ("2D, same, no pool", c2d, 2, 3)]
     }()
 
@@ -94,15 +116,16 @@ struct ConvNet3DBranchTests {
     /// (Float forward and backward; the loss is O(1)).
     @Test("loss parts and every parameter gradient match the Double reference", arguments: configurations.indices)
     func gradientsMatchFiniteDifferences(_ which: Int) throws {
-        let (name, settings, time, side) = Self.configurations[which]
+        let (name, spec, time, side) = Self.configurations[which]
+        let settings = spec.settings
         let store = ParameterStore()
-        let branch = ConvNet3DBranch(settings: settings, store: store)
+        let branch = spec.branch(store: store)
         store.values = randomArray(store.totalCount, seed: 80 + UInt64(which), in: -0.5...0.5)
         let batch = 2
         let g = branch.geometry(batch: batch, time: time, height: side, width: side)
-        let clips = randomArray(batch * time * side * side * settings.inputChannels, seed: 90, in: -1...1)
+        let clips = randomArray(batch * time * side * side * spec.inputChannels, seed: 90, in: -1...1)
         let labels = [1, 2]
-        let targets = CubeAttentionRegularizerTests.targets(steps: g.steps, locations: g.locations, seed: 91)
+        let targets = randomAttentionTargets(steps: g.steps, locations: g.locations, seed: 91)
 
         store.gradients = [Float](repeating: 0, count: store.totalCount)
         let result = targets.withUnsafeBufferPointer { t in
@@ -123,7 +146,7 @@ struct ConvNet3DBranchTests {
         #expect(abs(Double(result.loss.weightDecay) - ref.decay) < 1e-5 * ref.decay + 1e-7, "\(name) decay")
         #expect(result.stepsPerClip == time && result.predictions.count == g.steps)
         let predicted = (0..<g.steps).map { r in
-            (0..<settings.classCount).max { ref.logits[r * settings.classCount + $0] < ref.logits[r * settings.classCount + $1] }!
+            (0..<spec.classCount).max { ref.logits[r * spec.classCount + $0] < ref.logits[r * spec.classCount + $1] }!
         }
         #expect(result.predictions == predicted, "\(name) predictions")
 
@@ -138,12 +161,12 @@ struct ConvNet3DBranchTests {
 
         // Forward-only route gives the same cube and the softmax of the same logits.
         var cube = [Float](repeating: .nan, count: g.cubeCount)
-        var probabilities = [Float](repeating: .nan, count: g.steps * settings.classCount)
+        var probabilities = [Float](repeating: .nan, count: g.steps * spec.classCount)
         branch.forward(cube: &cube, probabilities: &probabilities, clips: clips, batch: batch, time: time,
                        height: side, width: side)
         expectClose(cube, ref.cube, rtol: 1e-5, atol: 1e-6, "\(name) cube")
         let softmax = (0..<g.steps).flatMap { r -> [Double] in
-            let row = ref.logits[(r * settings.classCount)..<((r + 1) * settings.classCount)]
+            let row = ref.logits[(r * spec.classCount)..<((r + 1) * spec.classCount)]
             let sum = row.reduce(0) { $0 + exp($1) }
             return row.map { exp($0) / sum }
         }
@@ -152,10 +175,8 @@ struct ConvNet3DBranchTests {
 
     @Test("λ = 0 needs no targets and the loss has no attention part")
     func noAttention() {
-        var settings = ConvNet3DBranchSettings(inputChannels: 2, classCount: 2)
-        (settings.conv1Width, settings.conv2Width, settings.hiddenWidth) = (3, 3, 4)
         let store = ParameterStore()
-        let branch = ConvNet3DBranch(settings: settings, store: store)
+        let branch = BranchSpec(inputChannels: 2, classCount: 2, widths: (3, 3, 4)).branch(store: store)
         branch.initialize(seed: 1)
         let clips = randomArray(1 * 2 * 6 * 6 * 2, seed: 5)
         let result = branch.lossAndGradients(clips: clips, labels: [1], attentionTargets: nil,

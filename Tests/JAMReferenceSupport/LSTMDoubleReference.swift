@@ -9,10 +9,10 @@ import Foundation
 import JAMNN
 
 /// A seeded generator for test data (SplitMix64), independent of the model's own.
-struct LSTMTestRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+public struct LSTMTestRandom {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -20,23 +20,23 @@ struct LSTMTestRandom {
         return z ^ (z >> 31)
     }
     /// Uniform in [low, high).
-    mutating func uniform(_ low: Double, _ high: Double) -> Double {
+    public mutating func uniform(_ low: Double, _ high: Double) -> Double {
         low + (high - low) * Double(next() >> 11) / Double(1 << 53)
     }
-    mutating func floats(_ count: Int, _ low: Double, _ high: Double) -> [Float] {
+    public mutating func floats(_ count: Int, _ low: Double, _ high: Double) -> [Float] {
         (0..<count).map { _ in Float(uniform(low, high)) }
     }
 }
 
-struct LSTMReferenceResult {
-    var loss: Double
-    var crossEntropy: Double
-    var probabilities: [Double]  // [B, T, C]
-    var attention: [[Double]]  // M maps [B, T, S]
+public struct LSTMReferenceResult {
+    public var loss: Double
+    public var crossEntropy: Double
+    public var probabilities: [Double]  // [B, T, C]
+    public var attention: [[Double]]  // M maps [B, T, S]
 }
 
 /// The whole forward in Double: loss = (1/B) Σ_b Σ_t −log p_t(label_b) + ζ Σ θ².
-func lstmReferenceForward(
+public func lstmReferenceForward(
     configuration cfg: SequenceClassifierConfiguration, store: ParameterStore, theta: [Double],
     cubes: [[Double]], labels: [Int]
 ) -> LSTMReferenceResult {
@@ -214,7 +214,7 @@ func lstmReferenceForward(
 }
 
 /// Standard LSTM gates (i, f, g, o) from W [In + H, 4H] (x rows, then h rows) and b [4H].
-func referenceStandardGates(
+public func referenceStandardGates(
     theta: [Double], weights: (offset: Int, shape: [Int]), bias: (offset: Int, shape: [Int]),
     input: [Double], hPrevious: [Double], hidden h: Int
 ) -> ([Double], [Double], [Double], [Double]) {

@@ -15,83 +15,35 @@ import JAMTraining
 public final class C3DModel {
     public let settings: C3DSettings
     public let taps: [FeatureTap]
-    public let mapShape: FeatureMapShape
+    public let mapShape: FeaturesArtifact.MapShape
     public let classCount: Int
     public let store = ParameterStore()
     public let branches: [ConvNet3DBranch]
-    /// λ of this round.
+    /// λ of this round (`C3DSettings.attentionWeight(round:)`).
     public let attentionWeight: Float
-    /// Per branch, the map applied to its input features (`C3DFeatures.inputNormalization`).
+    /// Per branch, the map applied to its input features (`InputNormalization.perTap`).
     public let inputNormalization: [InputNormalization]
 
     /// Batch buffers, reused between steps: one input per branch, attention targets.
     private var inputs: [[Float]]
     private var targets: [Float] = []
 
-    public init(settings: C3DSettings, taps: [FeatureTap], mapShape: FeatureMapShape, classCount: Int, attentionWeight: Float,
+    /// The model of round `round` (λ from the settings), its parameters zero until
+    /// `initialize(seed:)` or a checkpoint fills them.
+    public init(settings: C3DSettings, mapShape: FeaturesArtifact.MapShape, classCount: Int, round: Int,
                 inputNormalization: [InputNormalization]? = nil) {
         self.settings = settings
+        taps = settings.branches
         self.inputNormalization = inputNormalization ?? taps.map { _ in .identity(channels: mapShape.channels) }
-        self.taps = taps
         self.mapShape = mapShape
         self.classCount = classCount
-        self.attentionWeight = attentionWeight
-        let branchSettings = C3DModel.branchSettings(settings, channels: mapShape.channels, classCount: classCount,
-                                                     attentionWeight: attentionWeight)
-        let store = self.store
-        branches = taps.map { ConvNet3DBranch(settings: branchSettings, store: store, name: $0.rawValue) }
-        inputs = taps.map { _ in [] }
-    }
-
-    /// The branch settings the `c3d` section describes (`middle = 2d`: kt = 1).
-    public static func branchSettings(
-        _ s: C3DSettings, channels: Int, classCount: Int, attentionWeight: Float
-    ) -> ConvNet3DBranchSettings {
-        var b = ConvNet3DBranchSettings(inputChannels: channels, classCount: classCount)
-        b.conv1Width = s.conv1Width
-        b.conv2Width = s.conv2Width
-        b.hiddenWidth = s.hiddenWidth
-        b.temporalKernel = s.middle == .twoD ? 1 : s.temporalKernel
-        b.spatialKernel = s.spatialKernel
-        b.conv1TemporalPadding = ConvPadding(rawValue: s.conv1TemporalPadding.rawValue)!
-        b.conv1SpatialPadding = ConvPadding(rawValue: s.conv1SpatialPadding.rawValue)!
-        b.conv2TemporalPadding = ConvPadding(rawValue: s.conv2TemporalPadding.rawValue)!
-        b.conv2SpatialPadding = ConvPadding(rawValue: s.conv2SpatialPadding.rawValue)!
-        b.poolAfterConv1 = s.pool
-        b.attentionWeight = attentionWeight
-        b.weightDecay = Float(s.weightDecay)
-        return b
-    }
-
-    /// Frames a clip or video loses at its front to temporally valid convolutions: cube step
-    /// j is centred on frame j + temporalOffset.
-    public static func temporalOffset(_ s: C3DSettings) -> Int {
-        let kt = s.middle == .twoD ? 1 : s.temporalKernel
-        let valid = [s.conv1TemporalPadding, s.conv2TemporalPadding].filter { $0 == .valid }.count
-        return valid * ((kt - 1) / 2)
-    }
-
-    /// T2 for T frames (0 or less: too short for the kernels).
-    public static func cubeTime(_ s: C3DSettings, frames: Int) -> Int {
-        let kt = s.middle == .twoD ? 1 : s.temporalKernel
-        let valid = [s.conv1TemporalPadding, s.conv2TemporalPadding].filter { $0 == .valid }.count
-        return frames - valid * (kt - 1)
-    }
-
-    /// Kh × Kw of the cube for maps of `shape`, or nil when the maps are too small for the
-    /// spatial kernels and pool. (For middle = none: the default K.)
-    public static func cubeGrid(_ s: C3DSettings, shape: FeatureMapShape) -> (height: Int, width: Int)? {
-        func side(_ n: Int) -> Int {
-            var n = s.conv1SpatialPadding == .valid ? n - s.spatialKernel + 1 : n
-            if s.pool { n /= 2 }
-            return s.conv2SpatialPadding == .valid ? n - s.spatialKernel + 1 : n
+        attentionWeight = Float(settings.attentionWeight(round: round))
+        let (store, lambda) = (self.store, attentionWeight)
+        branches = taps.map {
+            ConvNet3DBranch(settings: settings, inputChannels: mapShape.channels, classCount: classCount,
+                            attentionWeight: lambda, store: store, name: $0.rawValue)
         }
-        let grid = (side(shape.height), side(shape.width))
-        // conv1 must leave something to pool.
-        let conv1 = (s.conv1SpatialPadding == .valid ? shape.height - s.spatialKernel + 1 : shape.height,
-                     s.conv1SpatialPadding == .valid ? shape.width - s.spatialKernel + 1 : shape.width)
-        guard grid.0 > 0, grid.1 > 0, conv1.0 > 0, conv1.1 > 0 else { return nil }
-        return grid
+        inputs = taps.map { _ in [] }
     }
 
     /// He-normal weights, zero biases; branch i draws from `mix64(seed ^ i)`.
@@ -101,7 +53,7 @@ public final class C3DModel {
         }
     }
 
-    var frameFloats: Int { mapShape.height * mapShape.width * mapShape.channels }
+    var frameFloats: Int { mapShape.count }
 
     /// Fills each branch's input `[B, L1, H, W, C]` with the clips' frames.
     private func loadBatch(_ clips: [Clip], sampler: ClipSampler, videos: [C3DVideo]) throws {
@@ -115,10 +67,8 @@ public final class C3DModel {
             let frames = sampler.frameIndices(of: clip)
             for (b, tap) in taps.enumerated() {
                 try inputs[b].withUnsafeMutableBufferPointer {
-                    let clip = $0.baseAddress! + i * perClip
-                    try C3DFeatures.readFrames(into: clip, file: file, tap: tap, frames: frames, shape: mapShape)
-                    inputNormalization[b].apply(to: clip, count: perClip)
-                    video.centre(clip, frames: sampler.clipLength, tap: b, normalization: inputNormalization[b])
+                    try video.load(into: $0.baseAddress! + i * perClip, file: file, tap: b, name: tap.rawValue, frames: frames,
+                                   shape: mapShape, normalization: inputNormalization[b])
                 }
             }
         }
@@ -134,8 +84,8 @@ public final class C3DModel {
     ) throws -> TrainingStepResult {
         try loadBatch(clips, sampler: sampler, videos: videos)
         let batch = clips.count
-        let labels = clips.map { videos[$0.video].entry.label }
-        let steps = C3DModel.cubeTime(settings, frames: sampler.clipLength)
+        let labels = clips.map { videos[$0.video].identity.label }
+        let steps = ConvNet3DBranchGeometry.cubeTime(settings, frames: sampler.clipLength)
         let clipGeometry = branches[0].geometry(batch: batch, time: sampler.clipLength,
                                                 height: mapShape.height, width: mapShape.width)
         let locations = clipGeometry.locations
@@ -185,7 +135,7 @@ public final class C3DModel {
     /// (argmax of the probabilities averaged over steps and branches).
     public func evaluate(_ clips: [Clip], sampler: ClipSampler, videos: [C3DVideo], batchSize: Int) throws -> [String: Double] {
         guard !clips.isEmpty else { return [:] }
-        let steps = C3DModel.cubeTime(settings, frames: sampler.clipLength)
+        let steps = ConvNet3DBranchGeometry.cubeTime(settings, frames: sampler.clipLength)
         var lossSum = 0.0
         var correctSteps = 0
         var correctClips = 0
@@ -204,7 +154,7 @@ public final class C3DModel {
                     }
                 }
                 for (i, clip) in part.enumerated() {
-                    let label = videos[clip.video].entry.label
+                    let label = videos[clip.video].identity.label
                     for t in 0..<steps {
                         let row = (i * steps + t) * classCount
                         lossSum -= log(max(Double(probabilities[row + label]), 1e-30))
@@ -219,7 +169,7 @@ public final class C3DModel {
             }
             for (i, clip) in part.enumerated() {
                 let row = mean[(i * classCount)..<((i + 1) * classCount)]
-                if row.indices.max(by: { row[$0] < row[$1] })! - i * classCount == videos[clip.video].entry.label {
+                if row.indices.max(by: { row[$0] < row[$1] })! - i * classCount == videos[clip.video].identity.label {
                     correctClips += 1
                 }
             }
@@ -238,10 +188,8 @@ public final class C3DModel {
         var input = [Float](repeating: 0, count: video.frames * frameFloats)
         for (b, branch) in branches.enumerated() {
             try input.withUnsafeMutableBufferPointer {
-                try C3DFeatures.readFrames(into: $0.baseAddress!, file: file, tap: taps[b],
-                                           frames: Array(0..<video.frames), shape: mapShape)
-                inputNormalization[b].apply(to: $0.baseAddress!, count: $0.count)
-                video.centre($0.baseAddress!, frames: video.frames, tap: b, normalization: inputNormalization[b])
+                try video.load(into: $0.baseAddress!, file: file, tap: b, name: taps[b].rawValue, frames: Array(0..<video.frames),
+                               shape: mapShape, normalization: inputNormalization[b])
             }
             var cube = [Float](repeating: 0, count: g.cubeCount)
             input.withUnsafeBufferPointer { x in
@@ -256,34 +204,62 @@ public final class C3DModel {
     }
 }
 
-/// Adaptive average pooling of channels-last maps to a K×K grid (middle = none): output cell
-/// (i, j) averages rows ⌊i·H/K⌋ ..< ⌈(i+1)·H/K⌉ and columns likewise (PyTorch's
-/// `adaptive_avg_pool2d` bins, which overlap when K does not divide H).
-///
-/// - Parameters:
-///   - output: `[frames, K, K, C]`, overwritten.
-///   - input: `[frames, H, W, C]`.
-public func adaptiveAveragePool(
-    output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
-    frames: Int, height: Int, width: Int, channels: Int, grid: Int
-) {
-    var sums = [Double](repeating: 0, count: channels)
-    for f in 0..<frames {
-        for i in 0..<grid {
-            let h0 = i * height / grid, h1 = ((i + 1) * height + grid - 1) / grid
-            for j in 0..<grid {
-                let w0 = j * width / grid, w1 = ((j + 1) * width + grid - 1) / grid
-                for c in 0..<channels { sums[c] = 0 }
-                for h in h0..<h1 {
-                    for w in w0..<w1 {
-                        let pixel = input + ((f &* height &+ h) &* width &+ w) &* channels
-                        for c in 0..<channels { sums[c] += Double(pixel[c]) }
-                    }
-                }
-                let scale = 1 / Double((h1 - h0) * (w1 - w0))
-                let cell = output + ((f &* grid &+ i) &* grid &+ j) &* channels
-                for c in 0..<channels { cell[c] = Float(sums[c] * scale) }
+/// One video's exported cubes: per branch `[steps, Kh, Kw, channels]`, and the source frame of
+/// each step.
+public struct C3DVideoCubes: Sendable {
+    public var cubes: [[Float]]
+    public var steps: Int
+    public var gridHeight: Int
+    public var gridWidth: Int
+    public var channels: Int
+    /// Cube step j is centred on features frame j + timeOffset.
+    public var timeOffset: Int
+    public var frameIndex: [Int32]
+}
+
+extension C3DModel {
+    /// The cube grid Kh × Kw for maps of `shape`: the 3D convnet's, or for `middle = none` the
+    /// configured `grid` (0: the 3D convnet's K). Nil when the maps are too small.
+    public static func cubeGrid(_ s: C3DSettings, shape: FeaturesArtifact.MapShape) -> (height: Int, width: Int)? {
+        let grid = ConvNet3DBranchGeometry.cubeGrid(s, height: shape.height, width: shape.width)
+        guard s.middle == .none else { return grid }
+        let k = s.grid > 0 ? s.grid : (grid?.height ?? 1)
+        return (k, k)
+    }
+
+    /// The video's cubes from the trained convnets, each branch run over the whole video at once
+    /// (its convolutions see real neighbours where training clips saw zero padding).
+    public func export(_ video: C3DVideo) throws -> C3DVideoCubes {
+        let g = branches[0].geometry(batch: 1, time: video.frames, height: mapShape.height, width: mapShape.width)
+        let offset = ConvNet3DBranchGeometry.temporalOffset(settings)
+        return C3DVideoCubes(cubes: try cubes(for: video), steps: g.cubeTime, gridHeight: g.cubeHeight, gridWidth: g.cubeWidth,
+                             channels: settings.conv2Width, timeOffset: offset,
+                             frameIndex: Array(video.frameIndex[offset..<(offset + g.cubeTime)]))
+    }
+
+    /// `middle = none`: each tap's (centred) map average-pooled to K×K, `[T, K, K, C]`; nothing
+    /// is trained, so this needs no model.
+    public static func pooledExport(
+        _ video: C3DVideo, settings s: C3DSettings, shape: FeaturesArtifact.MapShape, grid: Int
+    ) throws -> C3DVideoCubes {
+        let file = try HDF5File.open(at: video.features)
+        var input = [Float](repeating: 0, count: video.frames * shape.count)
+        let cubes = try s.branches.enumerated().map { b, tap in
+            try input.withUnsafeMutableBufferPointer {
+                try video.load(into: $0.baseAddress!, file: file, tap: b, name: tap.rawValue, frames: Array(0..<video.frames),
+                               shape: shape, normalization: nil)
             }
+            var cube = [Float](repeating: 0, count: video.frames * grid * grid * shape.channels)
+            input.withUnsafeBufferPointer { x in
+                cube.withUnsafeMutableBufferPointer { c in
+                    AdaptiveAveragePool.forward(output: c.baseAddress!, input: x.baseAddress!, frames: video.frames,
+                                                height: shape.height, width: shape.width, channels: shape.channels,
+                                                outputHeight: grid, outputWidth: grid)
+                }
+            }
+            return cube
         }
+        return C3DVideoCubes(cubes: cubes, steps: video.frames, gridHeight: grid, gridWidth: grid, channels: shape.channels,
+                             timeOffset: 0, frameIndex: video.frameIndex)
     }
 }

@@ -3,6 +3,7 @@
 // per frame: the mean map [T, S], per branch [T, M, S].
 import Foundation
 import JAMArtifacts
+import JAMConfig
 import JAMTraining
 
 /// How jam-lstm turns a trained model's per-clip outputs into one video's `attention` artifact
@@ -67,5 +68,33 @@ public enum LSTMAttentionExport {
             }
         }
         return (mean, stacked)
+    }
+}
+
+extension LSTMModel {
+    /// One video's `attention` artifact content: the model run over the video's export clips
+    /// (`LSTMAttentionExport.clipStarts`), each step's map averaged over the clips that read it.
+    public func export(
+        _ video: LSTMVideo, settings: LSTMSettings, classNames: [String], round: Int, checkpointStep: Int
+    ) throws -> AttentionArtifact.Content {
+        let (t, l1, s) = (video.steps, settings.clipLength, geometry.grid * geometry.grid)
+        let starts = LSTMAttentionExport.clipStarts(frameCount: t, clipLength: l1, stride: settings.clipStride)
+        let sampler = ClipSampler(frameCounts: [t], clipLength: l1, stride: settings.clipStride)
+        let (probabilities, maps) = try predict(starts: starts, sampler: sampler, video: video, batchSize: settings.batch)
+        let perFrame = maps.map {
+            LSTMAttentionExport.frameAverage(maps: $0, starts: starts, frameCount: t, clipLength: l1, locations: s)
+        }
+        var attention = perFrame[0]
+        var perBranch: [Float]?
+        if settings.attention == .perBranch {
+            (attention, perBranch) = LSTMAttentionExport.interleave(perFrame, frameCount: t, locations: s)
+        }
+        return AttentionArtifact.Content(
+            attention: attention, perBranch: perBranch, branchCount: perFrame.count, clipStarts: starts,
+            clipProbabilities: probabilities, frameIndex: video.frameIndex, classNames: classNames, round: round,
+            branches: geometry.branches, grid: geometry.grid, clipLength: l1, clipStride: settings.clipStride,
+            attentionMode: settings.attention.rawValue,
+            note: settings.attention == .none ? "no attention (mean pooling): every map is uniform, 1/\(s) per location" : nil,
+            checkpointStep: checkpointStep)
     }
 }

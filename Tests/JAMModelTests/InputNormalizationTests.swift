@@ -1,4 +1,5 @@
-import JAMStages
+import JAMCore
+import JAMModel
 import JAMTensor
 import JAMTestSupport
 import Testing

@@ -2,15 +2,43 @@
 // probabilities [B, L1, C]; attention maps M × [B, L1, K·K] (M = branches for per-branch
 // attention, else 1).
 import Foundation
+import JAMArtifacts
 import JAMConfig
+import JAMCore
 import JAMNN
 import JAMTraining
+
+/// One video the LSTM stage works on: who it is, its cubes artifact and, when the run holds the
+/// cubes in memory, the cubes themselves.
+public struct LSTMVideo: Sendable {
+    public var identity: VideoIdentity
+    /// The cubes artifact.
+    public var url: URL
+    /// T, steps of the cubes.
+    public var steps: Int
+    /// Each step's frame in the source video.
+    public var frameIndex: [Int32]
+    /// Per branch `[T, K, K, N_k]`, or empty when the cubes are read from disk per clip.
+    public var cubes: [[Float]]
+    /// Per branch, the channels' moments over every step and location, for the input normalization.
+    public var moments: [ChannelMoments]
+
+    /// Scans the cubes artifact at `url` (`CubesArtifact.scan`); `keep` holds its cubes in memory.
+    public static func scan(
+        _ url: URL, identity: VideoIdentity, branches: [String], expected: CubesArtifact.Geometry?, keep: Bool, round: Int
+    ) throws -> (LSTMVideo, CubesArtifact.Geometry) {
+        let s = try CubesArtifact.scan(url, video: identity, branches: branches, expected: expected, keep: keep,
+                                       rerun: "rerun jam-c3d --round \(round)")
+        return (LSTMVideo(identity: identity, url: url, steps: s.steps, frameIndex: s.frameIndex, cubes: s.cubes,
+                          moments: s.moments), s.geometry)
+    }
+}
 
 /// jam-lstm's model: JAMNN's `SequenceClassifier` (the joint-attention LSTM) with the batch
 /// assembly, training step, validation and per-video prediction the stage needs.
 public final class LSTMModel {
     public let classifier: SequenceClassifier
-    public let geometry: LSTMCubeGeometry
+    public let geometry: CubesArtifact.Geometry
     /// L1.
     public let clipLength: Int
     /// Per branch, the map applied to the cubes before the LSTM sees them: the training
@@ -23,7 +51,7 @@ public final class LSTMModel {
 
     /// A freshly initialised model (weights from `settings.seed`); inputs unchanged unless
     /// `inputNormalization` is given.
-    public init(settings: LSTMSettings, geometry: LSTMCubeGeometry, classCount: Int,
+    public init(settings: LSTMSettings, geometry: CubesArtifact.Geometry, classCount: Int,
                 inputNormalization: [InputNormalization]? = nil) throws {
         self.geometry = geometry
         self.inputNormalization = inputNormalization ?? geometry.channels.map { .identity(channels: $0) }
@@ -36,7 +64,7 @@ public final class LSTMModel {
 
     /// The classifier's settings the `lstm` section and the cubes describe.
     public static func configuration(
-        _ s: LSTMSettings, geometry: LSTMCubeGeometry, classCount: Int
+        _ s: LSTMSettings, geometry: CubesArtifact.Geometry, classCount: Int
     ) -> SequenceClassifierConfiguration {
         let attention: SequenceClassifierConfiguration.AttentionMode = switch s.attention {
         case .joint: .joint
@@ -52,7 +80,7 @@ public final class LSTMModel {
     }
 
     /// Per branch, the standardization of the training videos' cubes.
-    public static func inputNormalization(training videos: [LSTMVideo], geometry: LSTMCubeGeometry) -> [InputNormalization] {
+    public static func inputNormalization(training videos: [LSTMVideo], geometry: CubesArtifact.Geometry) -> [InputNormalization] {
         geometry.branches.indices.map { k in InputNormalization.standardizing(videos.map { $0.moments[k] }) }
     }
 
@@ -70,12 +98,13 @@ public final class LSTMModel {
         try withMutableBases(&inputs) { bases in
             for (row, clip) in clips.enumerated() {
                 let rows = bases.indices.map { bases[$0] + row * l1 * geometry.stepSize(branch: $0) }
-                try LSTMCubes.readClip(into: rows, video: videos[clip.video], frames: sampler.frameIndices(of: clip),
-                                       geometry: geometry)
+                let video = videos[clip.video]
+                try CubesArtifact.readClip(into: rows, url: video.url, cubes: video.cubes, steps: sampler.frameIndices(of: clip),
+                                           geometry: geometry)
             }
             for k in bases.indices { inputNormalization[k].apply(to: bases[k], count: b * l1 * geometry.stepSize(branch: k)) }
         }
-        return clips.map { videos[$0.video].entry.label }
+        return clips.map { videos[$0.video].identity.label }
     }
 
     /// One training step on `clips`: forward, backward into `store.gradients` (the loop zeroed

@@ -1,20 +1,31 @@
 // shapes: the same channels-last layouts as the layers; everything here is an independent,
 // straightforward Double implementation used as the reference for the Float layers.
 import Foundation
+import JAMCore
 import JAMNN
 
 // MARK: - Data
 
 /// Deterministic test data in [lo, hi).
-func randomArray(_ count: Int, seed: UInt64, in range: ClosedRange<Double> = -1...1) -> [Float] {
+public func randomArray(_ count: Int, seed: UInt64, in range: ClosedRange<Double> = -1...1) -> [Float] {
     var random = ParameterRandom(seed: seed)
     return (0..<count).map { _ in Float(range.lowerBound + (range.upperBound - range.lowerBound) * random.nextUniform()) }
 }
 
-func doubles(_ a: [Float]) -> [Double] { a.map(Double.init) }
+public func doubles(_ a: [Float]) -> [Double] { a.map(Double.init) }
+
+/// A normalised random attention map per step, `[steps, locations]`, each row summing to 1.
+public func randomAttentionTargets(steps: Int, locations: Int, seed: UInt64) -> [Float] {
+    let raw = randomArray(steps * locations, seed: seed, in: 0.1...1)
+    return (0..<steps).flatMap { t -> [Float] in
+        let row = raw[(t * locations)..<((t + 1) * locations)]
+        let sum = row.reduce(0, +)
+        return row.map { $0 / sum }
+    }
+}
 
 /// Central differences of `f` at `x` for the coordinates `indices` (all by default), step `h`.
-func centralDifferences(
+public func centralDifferences(
     _ x: [Double], indices: [Int]? = nil, h: Double = 1e-5, _ f: ([Double]) -> Double
 ) -> [Double] {
     var probe = x
@@ -29,7 +40,7 @@ func centralDifferences(
 }
 
 /// `Σ r·y`: turns a layer output into a scalar whose gradient w.r.t. y is `r`.
-func dot(_ r: [Double], _ y: [Double]) -> Double {
+public func dot(_ r: [Double], _ y: [Double]) -> Double {
     precondition(r.count == y.count)
     var s = 0.0
     for i in r.indices { s += r[i] * y[i] }
@@ -39,7 +50,7 @@ func dot(_ r: [Double], _ y: [Double]) -> Double {
 // MARK: - Layers
 
 /// Naive 3D convolution, one loop per index, explicit bounds checks for the padding.
-func referenceConv3D(
+public func referenceConv3D(
     _ x: [Double], _ kernel: [Double], _ bias: [Double], _ g: Conv3DGeometry
 ) -> [Double] {
     func before(_ k: Int, _ p: ConvPadding) -> Int { p == .same ? (k - 1) / 2 : 0 }
@@ -65,10 +76,10 @@ func referenceConv3D(
     return y
 }
 
-func referenceReLU(_ x: [Double]) -> [Double] { x.map { max(0, $0) } }
+public func referenceReLU(_ x: [Double]) -> [Double] { x.map { max(0, $0) } }
 
 /// `[N, H, W, C] → [N, H/2, W/2, C]`, max over each 2×2 window.
-func referenceMaxPool(_ x: [Double], frames: Int, height: Int, width: Int, channels: Int) -> [Double] {
+public func referenceMaxPool(_ x: [Double], frames: Int, height: Int, width: Int, channels: Int) -> [Double] {
     let (ho, wo) = (height / 2, width / 2)
     var y = [Double](repeating: 0, count: frames * ho * wo * channels)
     for n in 0..<frames { for i in 0..<ho { for j in 0..<wo { for c in 0..<channels {
@@ -82,7 +93,7 @@ func referenceMaxPool(_ x: [Double], frames: Int, height: Int, width: Int, chann
 }
 
 /// `[N, P, C] → [N, C]`.
-func referenceSpatialMean(_ x: [Double], frames: Int, positions: Int, channels: Int) -> [Double] {
+public func referenceSpatialMean(_ x: [Double], frames: Int, positions: Int, channels: Int) -> [Double] {
     var y = [Double](repeating: 0, count: frames * channels)
     for n in 0..<frames { for p in 0..<positions { for c in 0..<channels {
         y[n * channels + c] += x[(n * positions + p) * channels + c] / Double(positions)
@@ -91,7 +102,7 @@ func referenceSpatialMean(_ x: [Double], frames: Int, positions: Int, channels: 
 }
 
 /// `[M, In] · [In, Out] + [Out]`.
-func referenceFullyConnected(_ x: [Double], _ w: [Double], _ b: [Double], rows: Int, inputs: Int, outputs: Int) -> [Double] {
+public func referenceFullyConnected(_ x: [Double], _ w: [Double], _ b: [Double], rows: Int, inputs: Int, outputs: Int) -> [Double] {
     var y = [Double](repeating: 0, count: rows * outputs)
     for r in 0..<rows { for o in 0..<outputs {
         var s = b[o]
@@ -102,7 +113,7 @@ func referenceFullyConnected(_ x: [Double], _ w: [Double], _ b: [Double], rows: 
 }
 
 /// `Σ_rows −log softmax(z)[label]`, computed directly as `−log(exp(z_y) / Σ exp(z))` in Double.
-func referenceCrossEntropy(_ z: [Double], labels: [Int], classes: Int) -> Double {
+public func referenceCrossEntropy(_ z: [Double], labels: [Int], classes: Int) -> Double {
     var loss = 0.0
     for (r, label) in labels.enumerated() {
         let row = Array(z[(r * classes)..<((r + 1) * classes)])
@@ -113,7 +124,7 @@ func referenceCrossEntropy(_ z: [Double], labels: [Int], classes: Int) -> Double
 }
 
 /// `λ Σ_t Σ_i (s_i/Σ_j s_j − att_i)²` with `s_i = Σ_k x_{t,i,k}`.
-func referenceAttentionTerm(_ x: [Double], _ att: [Double], weight: Double, steps: Int, locations: Int, channels: Int) -> Double {
+public func referenceAttentionTerm(_ x: [Double], _ att: [Double], weight: Double, steps: Int, locations: Int, channels: Int) -> Double {
     var loss = 0.0
     for t in 0..<steps {
         var s = [Double](repeating: 0, count: locations)
@@ -128,7 +139,7 @@ func referenceAttentionTerm(_ x: [Double], _ att: [Double], weight: Double, step
 }
 
 /// Adaptive average pooling with PyTorch's bins, spelled out with floor/ceil on Doubles.
-func referenceAdaptivePool(_ x: [Double], frames: Int, height: Int, width: Int, channels: Int, outputHeight: Int, outputWidth: Int) -> [Double] {
+public func referenceAdaptivePool(_ x: [Double], frames: Int, height: Int, width: Int, channels: Int, outputHeight: Int, outputWidth: Int) -> [Double] {
     var y = [Double](repeating: 0, count: frames * outputHeight * outputWidth * channels)
     for n in 0..<frames { for i in 0..<outputHeight { for j in 0..<outputWidth {
         let y0 = Int((Double(i * height) / Double(outputHeight)).rounded(.down))

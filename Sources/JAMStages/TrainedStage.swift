@@ -1,0 +1,201 @@
+import Foundation
+import JAMArtifacts
+import JAMConfig
+import JAMCore
+import JAMDatasets
+import JAMNN
+import JAMTensor
+import JAMTraining
+
+/// What one trained stage (jam-c3d, jam-lstm) supplies to the skeleton they share,
+/// `TrainedStage.runSplit`: how to check an input video, how to train, how to export a video.
+/// Everything else — the split's folders, `--force`, reading the split, collecting bad inputs,
+/// `--strict`, the resumable export and its report — is the skeleton's.
+protocol TrainedStage {
+    /// A checked input video (`C3DVideo`, `LSTMVideo`).
+    associatedtype Video: Sendable
+    /// What every video of a run must share to be batched (map shape, cube geometry).
+    associatedtype Shape: Equatable
+    /// The trained model the export reads (nil where nothing is trained).
+    associatedtype Model
+
+    /// `jam-c3d`, `jam-lstm`.
+    var stage: String { get }
+    /// The settings that determine this run's outputs (their digest names its folders).
+    var settings: StageSettings { get }
+    /// The folders of split `split` the stage owns: `--force` empties them, and the first holds
+    /// the checkpoint and log.
+    func ownedFolders(split: Int) -> [URL]
+    /// The folder the split's per-video artifacts are exported to.
+    func exportFolder(split: Int) -> URL
+    /// The folder the split's per-video inputs are read from.
+    func inputFolder(split: Int) -> URL
+    /// What to say when no input video is usable (which stage to run first).
+    var missingInputs: String { get }
+
+    /// Checks one video's input artifact against the shape of the videos checked before.
+    mutating func check(_ url: URL, identity: VideoIdentity, expected: Shape?) throws -> (Video, Shape)
+    /// Trains the split's model (resuming from its checkpoint) and returns it with its final weights.
+    func train(split: Int, folder: URL, train: [Video], test: [Video], shape: Shape, classNames: [String],
+               exportDone: Bool, progress: ProgressReporter) throws -> Model
+    /// Export workers: 1 when the model keeps state between calls.
+    func exportWorkers(_ policy: RunPolicy, model: Model) -> Int
+    /// Writes one video's exported artifact.
+    func export(_ video: Video, model: Model, shape: Shape, membership: SplitMembership, classNames: [String],
+                to url: URL) throws
+}
+
+extension TrainedStage {
+    var digest: String { settings.digest }
+
+    /// One split, start to end: clean (`--force`), read the split, check every input (bad ones
+    /// are reported and left out), train, then export one artifact per video, skipping those
+    /// already exported.
+    func runSplit(_ split: Int, config: PipelineConfig, policy: RunPolicy, progress: ProgressReporter) throws -> StageReport {
+        var kind = self
+        let folders = ownedFolders(split: split)
+        if policy.force { for folder in folders { try? FileManager.default.removeItem(at: folder) } }
+        for folder in folders {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            removeStaleTemporaries(under: folder)
+        }
+        let dataset = try Self.readSplit(config: config, split: split)
+        let inputs = inputFolder(split: split)
+
+        var failures: [UnitFailure] = []
+        var shape: Shape?
+        var train: [(VideoEntry, Video)] = [], test: [(VideoEntry, Video)] = []
+        for (entries, isTrain) in [(dataset.train, true), (dataset.test, false)] {
+            for entry in entries {
+                let url = PipelineConfig.artifactURL(forVideo: entry.relativePath, in: inputs)
+                do {
+                    let identity = VideoIdentity(video: entry.relativePath, className: entry.className, label: entry.label)
+                    let (video, here) = try kind.check(url, identity: identity, expected: shape)
+                    shape = here
+                    if isTrain { train.append((entry, video)) } else { test.append((entry, video)) }
+                } catch {
+                    failures.append(UnitFailure(unit: "split\(split)/\(entry.relativePath)", file: url.path, reason: describe(error)))
+                    if policy.strict {
+                        progress.log("FAILED \(failures.last!)")
+                        return StageReport(stage: stage, producer: "\(stage) \(jamVersion)", configDigest: digest,
+                                           totalUnits: dataset.allVideos.count, completed: 0, skipped: 0, failures: failures,
+                                           stoppedEarly: true, seconds: 0, finished: ISO8601DateFormatter().string(from: Date()))
+                    }
+                }
+            }
+        }
+        guard let shape else {
+            throw JAMError("split \(split): no usable input (\(failures.count) failed); \(missingInputs)", file: inputs.path)
+        }
+
+        let output = exportFolder(split: split)
+        let videos = train + test
+        let units = videos.map {
+            WorkUnit(name: "split\(split)/\($0.0.relativePath)", input: PipelineConfig.artifactURL(forVideo: $0.0.relativePath, in: inputs),
+                     output: PipelineConfig.artifactURL(forVideo: $0.0.relativePath, in: output))
+        }
+        let exportDone = !policy.force && units.allSatisfy { FileManager.default.fileExists(atPath: $0.output.path) }
+        let model = try kind.train(split: split, folder: folders[0], train: train.map(\.1), test: test.map(\.1), shape: shape,
+                                   classNames: dataset.classNames, exportDone: exportDone, progress: progress)
+
+        let byUnit = Dictionary(uniqueKeysWithValues: zip(units.map(\.name), videos.enumerated().map {
+            ($0.element.1, SplitMembership(split: split, subset: $0.offset < train.count ? "train" : "test"))
+        }))
+        let exportPolicy = RunPolicy(force: policy.force, strict: policy.strict, workers: exportWorkers(policy, model: model))
+        let runner = StageRunner(stage: stage, policy: exportPolicy, progress: ProgressReporter(label: "\(stage) split \(split) export"))
+        // The runner calls the closure from one worker at a time unless `exportWorkers` allows more.
+        let context = UncheckedSendable((kind, model, shape, byUnit, dataset.classNames))
+        var report = runner.run(units: units, knownFailures: failures, configDigest: digest) { unit in
+            let (kind, model, shape, byUnit, classNames) = context.value
+            let (video, membership) = byUnit[unit.name]!
+            try kind.export(video, model: model, shape: shape, membership: membership, classNames: classNames, to: unit.output)
+        }
+        report.totalUnits = dataset.allVideos.count
+        return report
+    }
+
+    /// The split's videos, training then test. The videos themselves are not read (jam-decode
+    /// reported missing ones), so a dataset whose videos were moved away after decoding still trains.
+    static func readSplit(config: PipelineConfig, split: Int) throws -> DatasetSplit {
+        do {
+            return try DatasetReader.read(config.dataset.format, root: config.datasetRoot, split: split, checkFiles: false).split
+        } catch let error as JAMError where config.dataset.synthetic {
+            throw JAMError("\(error.description) (the dataset is synthetic: run jam-synth first)")
+        }
+    }
+
+    /// Trains `store` with `step` (and `validate` per epoch) to the configured epochs, resuming
+    /// from the checkpoint in `folder`; logs what it trains on. Returns the optimizer steps taken in total.
+    func runTrainingLoop(
+        training: some TrainingSettings, store: ParameterStore, sampler: ClipSampler, checkpoint kind: ArtifactKind,
+        folder: URL, source: URL, split: Int, description: String, progress: ProgressReporter,
+        step: @escaping (TrainingBatch) throws -> TrainingStepResult, validate: (() throws -> [String: Double])?
+    ) throws -> Int {
+        let target = CheckpointTarget(
+            url: folder.appendingPathComponent(ArtifactLayout.checkpointFileName), kind: kind, producer: "\(stage) \(jamVersion)",
+            configDigest: digest, config: settings.canonicalJSON, source: source.path,
+            logURL: folder.appendingPathComponent(ArtifactLayout.trainingLogFileName))
+        let label = "split \(split)"
+        let (observer, trainingProgress) = trainingObserver(label: label, progress: progress)
+        let loop = TrainingLoop(store: store, optimizer: training.makeOptimizer(parameterCount: store.totalCount),
+                                plan: training.trainingPlan, sampler: sampler, checkpoint: target, observer: observer)
+        progress.log("\(label): \(description)")
+        let outcome = try loop.run(step: { batch, _ in try step(batch) }, validate: validate.map { v in { _ in try v() } })
+        trainingProgress.finish()
+        if outcome.stepsRun == 0, let last = outcome.log.last {
+            progress.log("\(label): already trained (\(outcome.log.count) epochs; last: \(last.line))")
+        }
+        return outcome.state.step
+    }
+
+    /// Epoch summaries as log lines on `progress`, and a step counter on its own progress line.
+    func trainingObserver(label: String, progress: ProgressReporter) -> (TrainingObserver, ProgressReporter) {
+        let steps = ProgressReporter(label: "\(stage) \(label) training")
+        var started = false
+        let observer = TrainingObserver(
+            message: { progress.log("\(label): \($0)") },
+            progress: { done, total in
+                if !started {
+                    steps.start(total: total - done, skipped: done)
+                    started = true
+                } else {
+                    steps.advance(failed: false)
+                }
+            })
+        return (observer, steps)
+    }
+}
+
+extension TrainedStage {
+    /// Runs every configured split and writes the merged `stage-report.json` into `reportFolder`.
+    func run(config: PipelineConfig, policy: RunPolicy, reportFolder: URL, progress: ProgressReporter) throws -> StageReport {
+        let start = Date()
+        try FileManager.default.createDirectory(at: reportFolder, withIntermediateDirectories: true)
+        AtomicFile.removeStaleTemporaries(in: reportFolder)
+        // Reproducible training needs a fixed BLAS thread count: --threads or the setting.
+        ComputeThreads.set(policy.workers)
+        let report = try StageReport.overSplits(config.dataset.splits, stage: stage, configDigest: digest, started: start) {
+            try runSplit($0, config: config, policy: policy, progress: progress)
+        }
+        try report.write(to: reportFolder)
+        return report
+    }
+}
+
+extension TrainingSettings {
+    /// Adam or SGD with momentum over `parameterCount` parameters.
+    func makeOptimizer(parameterCount: Int) -> TrainingOptimizer {
+        optimizer == .adam
+            ? .adam(parameterCount: parameterCount)
+            : .sgd(parameterCount: parameterCount, momentum: Float(momentum))
+    }
+
+    /// Epochs, batch, learning-rate schedule, checkpoint interval and seed.
+    var trainingPlan: TrainingPlan {
+        TrainingPlan(
+            epochs: epochs, batchSize: batch,
+            schedule: LearningRateSchedule(initial: Float(learningRate), decayFactor: Float(lrDecay),
+                                           decayEveryEpochs: lrDecayEvery),
+            checkpointEvery: checkpointEvery, seed: UInt64(seed))
+    }
+}
