@@ -1,6 +1,7 @@
 // shapes: B = clips in the batch, H = hidden size of the top LSTM layer, S = K·K locations,
 // M = attention maps (1 when joint, Kb when per branch); caches `[slots, B, ...]`.
 
+import JAMCore
 import JAMTensor
 
 /// Soft attention over the K×K locations of a cube step, predicted from the top LSTM layer's
@@ -60,7 +61,7 @@ public final class SoftAttention {
     }
 
     /// W ~ U(−1/√H, 1/√H), b = 0: the first step attends uniformly.
-    func initialize(_ values: UnsafeMutablePointer<Float>, generator: inout LSTMSplitMix64) {
+    func initialize(_ values: UnsafeMutablePointer<Float>, generator: inout SplitMix64) {
         let bound = 1 / Float(hiddenSize).squareRoot()
         for m in 0..<mapCount {
             for e in 0..<weights[m].count { values[weights[m].offset + e] = generator.nextUniform(bound: bound) }

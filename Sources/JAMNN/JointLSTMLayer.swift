@@ -3,6 +3,7 @@
 // `[slots, B, ...]` (slot t = step t in training, t mod 2 in inference).
 
 import Foundation
+import JAMCore
 import JAMTensor
 
 /// How the joint LSTM feeds its branches into the memory cell (paper §3.3, SPEC §4).
@@ -144,7 +145,7 @@ public final class JointLSTMLayer {
     /// Matrices ~ U(−1/√fanIn, 1/√fanIn) with fanIn = D_k + H for W_sub, ΣD for A/B/C (each gate
     /// sums over all branches) and ΣD + H for W_cell; biases 0. The final gates have no bias (the
     /// SPEC formula), so the forget gate starts near σ(0) = ½ rather than the standard layers' 1.
-    func initialize(_ values: UnsafeMutablePointer<Float>, generator: inout LSTMSplitMix64) {
+    func initialize(_ values: UnsafeMutablePointer<Float>, generator: inout SplitMix64) {
         func fill(_ view: ParameterView, fanIn: Int) {
             let bound = 1 / Float(fanIn).squareRoot()
             for e in 0..<view.count { values[view.offset + e] = generator.nextUniform(bound: bound) }

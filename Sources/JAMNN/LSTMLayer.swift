@@ -2,6 +2,7 @@
 // time-major `[slots, B, ...]`: slot t holds step t in training (slots = T) and step t mod 2 in
 // inference (slots = 2, only the previous step is kept).
 
+import JAMCore
 import JAMTensor
 
 /// A standard LSTM layer (layers 2..L of the sequence classifier, or the first layer of the
@@ -66,7 +67,7 @@ public final class LSTMLayer {
 
     /// W ~ U(−1/√(In+H), 1/√(In+H)); b = 0 except the forget gate's block, 1 (the usual choice
     /// so that the cell remembers by default early in training).
-    func initialize(_ values: UnsafeMutablePointer<Float>, generator: inout LSTMSplitMix64) {
+    func initialize(_ values: UnsafeMutablePointer<Float>, generator: inout SplitMix64) {
         let bound = 1 / Float(inputSize + hiddenSize).squareRoot()
         for e in 0..<weights.count { values[weights.offset + e] = generator.nextUniform(bound: bound) }
         for j in 0..<(4 * hiddenSize) { values[bias.offset + j] = (hiddenSize..<2 * hiddenSize).contains(j) ? 1 : 0 }

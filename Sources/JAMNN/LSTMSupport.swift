@@ -3,9 +3,10 @@
 //
 // Private helpers of the LSTM family (the sequence classifier, its layers, attention, pyramid).
 // They are prefixed `lstm`/`LSTM` so that they do not collide with the shared kernels of
-// JAMTensor; GEMM is JAMTensor's `BLAS.sgemm`.
+// JAMTensor; GEMM and the seeded generator are JAMTensor's `BLAS.sgemm` and JAMCore's `SplitMix64`.
 
 import Foundation
+import JAMCore
 import JAMTensor
 
 // MARK: - GEMM
@@ -95,22 +96,15 @@ final class LSTMBuffer {
 
 // MARK: - Seeded initialisation
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny, well-mixed, seeded generator for initial weights.
-struct LSTMSplitMix64 {
-    private var state: UInt64
+// TEMPORARY: removed when ConvNet3DBranch/SequenceClassifier move (issue 9).
+// SequenceClassifier.swift and SequenceClassifierBenchmark.swift still spell the old name.
+typealias LSTMSplitMix64 = SplitMix64
 
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [-bound, bound), from the top 24 bits (exact in Float).
-    mutating func nextUniform(bound: Float) -> Float {
+extension SplitMix64 {
+    /// A `Float` uniform in `[-bound, bound)` from the top 24 bits of one `next()` (exact in
+    /// `Float`); the LSTM family's initial weights depend on this exact derivation.
+    @inline(__always)
+    public mutating func nextUniform(bound: Float) -> Float {
         let unit = Float(next() >> 40) * (1 / Float(1 << 24))
         return (2 * unit - 1) * bound
     }

@@ -2,6 +2,7 @@
 // [kt·3·3·W1, W2]; head W2 → hidden → classes.
 import ArgumentParser
 import Foundation
+import JAMCore
 import JAMNN
 import JAMTensor
 import JAMTraining
@@ -60,7 +61,7 @@ struct C3DBenchmark: ParsableCommand {
         let branch = ConvNet3DBranch(settings: settings, store: store, name: "bench")
         branch.initialize(seed: 1)
         var optimizer = TrainingOptimizer.adam(parameterCount: store.totalCount)
-        var random = ParameterRandom(seed: 2)
+        var random = SplitMix64(seed: 2)
         let input = (0..<(shape.batch * shape.time * shape.side * shape.side * 512)).map { _ in Float(random.nextUniform()) }
         let labels = (0..<shape.batch).map { $0 % 101 }
         let g = branch.geometry(batch: shape.batch, time: shape.time, height: shape.side, width: shape.side)

@@ -1,13 +1,14 @@
 // shapes: the same channels-last layouts as the layers; everything here is an independent,
 // straightforward Double implementation used as the reference for the Float layers.
 import Foundation
+import JAMCore
 import JAMNN
 
 // MARK: - Data
 
 /// Deterministic test data in [lo, hi).
 func randomArray(_ count: Int, seed: UInt64, in range: ClosedRange<Double> = -1...1) -> [Float] {
-    var random = ParameterRandom(seed: seed)
+    var random = SplitMix64(seed: seed)
     return (0..<count).map { _ in Float(range.lowerBound + (range.upperBound - range.lowerBound) * random.nextUniform()) }
 }
 
