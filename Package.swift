@@ -89,7 +89,7 @@ let package = Package(
             "JAMStages", "JAMConfig", "JAMCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "jam-bench", dependencies: [
-            "JAMStages", "JAMVideo", "JAMTensor", "JAMModel", "JAMNN", "JAMTraining",
+            "JAMStages", "JAMCore", "JAMVideo", "JAMTensor", "JAMModel", "JAMNN", "JAMTraining",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -104,8 +104,8 @@ let package = Package(
         .testTarget(name: "JAMConfigTests", dependencies: ["JAMConfig", "JAMTestSupport"]),
         .testTarget(name: "JAMDatasetsTests", dependencies: ["JAMDatasets", "JAMTestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "JAMVideoTests", dependencies: ["JAMVideo", "JAMTestSupport"]),
-        .testTarget(name: "JAMTensorTests", dependencies: ["JAMTensor", "JAMTestSupport"]),
+        .testTarget(name: "JAMVideoTests", dependencies: ["JAMVideo", "JAMCore", "JAMTestSupport"]),
+        .testTarget(name: "JAMTensorTests", dependencies: ["JAMTensor", "JAMCore", "JAMTestSupport"]),
         .testTarget(name: "JAMNNTests", dependencies: ["JAMNN", "JAMCore", "JAMTestSupport", "JAMReferenceSupport"]),
         .testTarget(name: "JAMTrainingTests", dependencies: [
             "JAMTraining", "JAMNN", "JAMArtifacts", "JAMCore", "JAMTestSupport",

@@ -114,9 +114,10 @@ public func rankClasses(votes: [Int]?, probabilitySums: [Double]) -> [Int] {
 
 /// The first class of `rankClasses` without sorting.
 private func bestClass(votes: [Int]?, probabilitySums: [Double]) -> Int {
+    guard let votes else { return argmax(probabilitySums) }
     var best = 0
     for c in 1..<probabilitySums.count {
-        if let votes, votes[c] != votes[best] {
+        if votes[c] != votes[best] {
             if votes[c] > votes[best] { best = c }
             continue
         }
@@ -134,19 +135,18 @@ private struct ClipWindow {
     init<P: RandomAccessCollection<Float>>(_ probabilities: P, steps: Int, classes: Int, lastSteps: Int) {
         stepVotes = [Int](repeating: 0, count: classes)
         probabilitySums = [Double](repeating: 0, count: classes)
-        var index = probabilities.index(probabilities.startIndex, offsetBy: (steps - lastSteps) * classes)
+        var start = probabilities.index(probabilities.startIndex, offsetBy: (steps - lastSteps) * classes)
         for step in (steps - lastSteps)..<steps {
-            var argmax = 0
-            var maximum = -Float.infinity
-            for c in 0..<classes {
-                let p = probabilities[index]
-                index = probabilities.index(after: index)
+            let end = probabilities.index(start, offsetBy: classes)
+            let row = probabilities[start..<end]
+            // Equal maxima go to the lowest index. A row with a NaN or infinity votes somewhere,
+            // but `checkFinite` rejects the clip before any vote is read.
+            stepVotes[argmax(row)] += 1
+            for (c, p) in zip(0..., row) {
                 if !p.isFinite, firstNonFinite == nil { firstNonFinite = (step, c) }
-                // Strictly greater: equal maxima go to the lowest index.
-                if p > maximum { maximum = p; argmax = c }
                 probabilitySums[c] += Double(p)
             }
-            stepVotes[argmax] += 1
+            start = end
         }
     }
 

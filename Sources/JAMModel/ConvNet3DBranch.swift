@@ -167,7 +167,7 @@ public final class ConvNet3DBranch {
     /// He-normal weights (fan-in = kt·kh·kw·Cin for kernels, In for matrices), zero biases,
     /// drawn from SplitMix64 seeded with `seed` in registration order.
     public func initialize(seed: UInt64) {
-        var random = ParameterRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         for (weight, bias) in [(conv1Kernel, conv1Bias), (conv2Kernel, conv2Bias), (fc1Weight, fc1Bias), (fc2Weight, fc2Bias)] {
             store.fillHeNormal(weight, fanIn: weight.shape.dropLast().reduce(1, *), using: &random)
             store.fill(bias, with: 0)

@@ -1,5 +1,6 @@
 // shapes: per layer, kernel HWIO [3, 3, Cin, Cout] and bias [Cout] (Keras layout).
 
+import JAMCore
 import JAMTensor
 
 /// The 13 convolutional layers of VGG16 (Simonyan & Zisserman 2015), as Keras names them.
@@ -100,10 +101,10 @@ public struct VGG16Weights: Sendable {
 
     /// Deterministic He-normal initialisation (He et al. 2015): kernel values
     /// `N(0, 2 / (9·Cin))`, zero biases, drawn layer by layer in network order from
-    /// `SeededGenerator(seed:)`, each kernel in HWIO order. Used when no ImageNet weights are
+    /// `SplitMix64(seed:)`, each kernel in HWIO order. Used when no ImageNet weights are
     /// given; the same seed gives the same weights everywhere.
     public static func heInitialized(seed: UInt64) -> VGG16Weights {
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         let layers = VGG16Layer.all.map { layer in
             let std = (2.0 / Double(9 * layer.inputChannels)).squareRoot()
             let kernel = (0..<layer.kernelShape.reduce(1, *)).map { _ in

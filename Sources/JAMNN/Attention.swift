@@ -1,6 +1,9 @@
 // shapes: B = clips in the batch, H = hidden size of the top LSTM layer, S = K·K locations,
 // M = attention maps (1 when joint, Kb when per branch); caches `[slots, B, ...]`.
 
+import JAMCore
+import JAMTensor
+
 /// Soft attention over the K×K locations of a cube step, predicted from the top LSTM layer's
 /// previous hidden state (paper §3.3, SPEC §4):
 ///
@@ -58,7 +61,7 @@ public final class SoftAttention {
     }
 
     /// W ~ U(−1/√H, 1/√H), b = 0: the first step attends uniformly.
-    func initialize(_ values: UnsafeMutablePointer<Float>, generator: inout LSTMSplitMix64) {
+    func initialize(_ values: UnsafeMutablePointer<Float>, generator: inout SplitMix64) {
         let bound = 1 / Float(hiddenSize).squareRoot()
         for m in 0..<mapCount {
             for e in 0..<weights[m].count { values[weights[m].offset + e] = generator.nextUniform(bound: bound) }
@@ -91,8 +94,8 @@ public final class SoftAttention {
             let scores = map(m, slot: slot)
             lstmBroadcastRows(scores, ld: s, values + biases[m].offset, rows: b, count: s)
             if previousHidden != nil {
-                lstmGemm(scores, ldc: s, beta: 1, query, lda: h, values + weights[m].offset, ldb: s,
-                         m: b, n: s, k: h)
+                BLAS.sgemm(scores, ldc: s, query, lda: h, values + weights[m].offset, ldb: s,
+                           m: b, n: s, k: h, beta: 1)
             }
             for r in 0..<b { lstmSoftmaxRow(scores + r * s, scores + r * s, count: s) }
         }
@@ -116,8 +119,8 @@ public final class SoftAttention {
                 lstmSoftmaxRowBackward(dScores + r * s, mapGradients[m] + r * s, attention + r * s, count: s)
             }
             if let previousHiddenGradient {
-                lstmGemm(previousHiddenGradient, ldc: h, beta: 1, dScores, lda: s,
-                         values + weights[m].offset, ldb: s, transposeB: true, m: b, n: h, k: s)
+                BLAS.sgemm(previousHiddenGradient, ldc: h, dScores, lda: s,
+                           values + weights[m].offset, ldb: s, transposeB: true, m: b, n: h, k: s, beta: 1)
             }
         }
     }
@@ -128,8 +131,8 @@ public final class SoftAttention {
         let (h, s) = (hiddenSize, locationCount)
         for m in 0..<mapCount {
             let dScores = scoreGradients[m].pointer
-            lstmGemm(gradients + weights[m].offset, ldc: s, beta: 1, queries.pointer, lda: h, transposeA: true,
-                     dScores, ldb: s, m: h, n: s, k: rows)
+            BLAS.sgemm(gradients + weights[m].offset, ldc: s, queries.pointer, lda: h, transposeA: true,
+                       dScores, ldb: s, m: h, n: s, k: rows, beta: 1)
             lstmAccumulateColumnSums(gradients + biases[m].offset, dScores, ld: s, rows: rows, count: s)
         }
     }

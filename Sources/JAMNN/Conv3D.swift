@@ -142,7 +142,8 @@ public enum Conv3D {
             im2col(columns, input, firstRow: first, rows: rows, g)
             let out = output + first * cout
             for r in 0..<rows { (out + r &* cout).update(from: bias, count: cout) }
-            rowMajorSgemm(out, columns, kernel, m: rows, n: cout, k: patch, beta: 1)
+            BLAS.sgemm(out, ldc: cout, columns, lda: patch, kernel, ldb: cout,
+                       m: rows, n: cout, k: patch, beta: 1)
             first += rows
         }
     }
@@ -191,11 +192,12 @@ public enum Conv3D {
             let dOut = outputGradient + first * cout
             im2col(columns, input, firstRow: first, rows: rows, g)
             // dW[patch, Cout] += colᵀ[patch, rows] · dOut[rows, Cout]
-            rowMajorSgemm(kernelGradient, columns, dOut, m: patch, n: cout, k: rows,
-                          transposeA: true, beta: 1)
+            BLAS.sgemm(kernelGradient, ldc: cout, columns, lda: patch, transposeA: true, dOut, ldb: cout,
+                       m: patch, n: cout, k: rows, beta: 1)
             if let inputGradient {
                 // dCol[rows, patch] = dOut[rows, Cout] · Wᵀ[Cout, patch], then scatter-add.
-                rowMajorSgemm(columns, dOut, kernel, m: rows, n: patch, k: cout, transposeB: true)
+                BLAS.sgemm(columns, ldc: patch, dOut, lda: cout, kernel, ldb: cout, transposeB: true,
+                           m: rows, n: patch, k: cout)
                 col2imAdd(inputGradient, columns, firstRow: first, rows: rows, g)
             }
             first += rows
@@ -233,7 +235,8 @@ public enum Conv3D {
         let panel = ws.buffer(.panel, floats: cin * width)
         tapPanel(panel, kernel, g)
         let products = ws.buffer(.taps, floats: inputPositions * width)
-        rowMajorSgemm(products, input, panel, m: inputPositions, n: width, k: cin)
+        BLAS.sgemm(products, ldc: width, input, lda: cin, panel, ldb: width,
+                   m: inputPositions, n: width, k: cin)
         let y = UncheckedSendable(UnsafePointer(products))
         let out = UncheckedSendable(output)
         let positions = g.outputPositions
@@ -313,7 +316,8 @@ public enum Conv3D {
             }
         }
         let panelGradient = ws.buffer(.panel, floats: cin * width)
-        rowMajorSgemm(panelGradient, input, products, m: cin, n: width, k: inputPositions, transposeA: true)
+        BLAS.sgemm(panelGradient, ldc: width, input, lda: cin, transposeA: true, products, ldb: width,
+                   m: cin, n: width, k: inputPositions)
         for tap in 0..<taps {
             for c in 0..<cin {
                 let src = panelGradient + (c &* width &+ tap &* cout)
@@ -323,8 +327,8 @@ public enum Conv3D {
         }
         if let inputGradient {
             tapPanel(panelGradient, kernel, g)
-            rowMajorSgemm(inputGradient, products, panelGradient, m: inputPositions, n: cin, k: width,
-                          transposeB: true, beta: 1)
+            BLAS.sgemm(inputGradient, ldc: cin, products, lda: width, panelGradient, ldb: width, transposeB: true,
+                       m: inputPositions, n: cin, k: width, beta: 1)
         }
     }
 

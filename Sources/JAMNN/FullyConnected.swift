@@ -1,5 +1,7 @@
 // shapes: input [M, In], weight [In, Out], bias [Out], output [M, Out] (row-major).
 
+import JAMTensor
+
 /// Fully connected layer `output = input · weight + bias`, BLAS-backed.
 public enum FullyConnected {
     /// - Parameters:
@@ -13,7 +15,8 @@ public enum FullyConnected {
         rows m: Int, inputs: Int, outputs: Int
     ) {
         for r in 0..<m { (output + r &* outputs).update(from: bias, count: outputs) }
-        rowMajorSgemm(output, input, weight, m: m, n: outputs, k: inputs, beta: 1)
+        BLAS.sgemm(output, ldc: outputs, input, lda: inputs, weight, ldb: outputs,
+                   m: m, n: outputs, k: inputs, beta: 1)
     }
 
     /// Accumulates `dInput += dOut · Wᵀ` (when `inputGradient` is non-nil), `dW += Xᵀ · dOut`,
@@ -34,11 +37,11 @@ public enum FullyConnected {
         rows m: Int, inputs: Int, outputs: Int
     ) {
         if let inputGradient {
-            rowMajorSgemm(inputGradient, outputGradient, weight, m: m, n: inputs, k: outputs,
-                          transposeB: true, beta: 1)
+            BLAS.sgemm(inputGradient, ldc: inputs, outputGradient, lda: outputs, weight, ldb: outputs, transposeB: true,
+                       m: m, n: inputs, k: outputs, beta: 1)
         }
-        rowMajorSgemm(weightGradient, input, outputGradient, m: inputs, n: outputs, k: m,
-                      transposeA: true, beta: 1)
+        BLAS.sgemm(weightGradient, ldc: outputs, input, lda: inputs, transposeA: true, outputGradient, ldb: outputs,
+                   m: inputs, n: outputs, k: m, beta: 1)
         for r in 0..<m {
             let g = outputGradient + r &* outputs
             for j in 0..<outputs { biasGradient[j] += g[j] }

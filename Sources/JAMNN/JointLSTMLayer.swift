@@ -3,6 +3,8 @@
 // `[slots, B, ...]` (slot t = step t in training, t mod 2 in inference).
 
 import Foundation
+import JAMCore
+import JAMTensor
 
 /// How the joint LSTM feeds its branches into the memory cell (paper §3.3, SPEC §4).
 public enum JointLSTMFusion: String, Sendable, Hashable, Codable, CaseIterable {
@@ -143,7 +145,7 @@ public final class JointLSTMLayer {
     /// Matrices ~ U(−1/√fanIn, 1/√fanIn) with fanIn = D_k + H for W_sub, ΣD for A/B/C (each gate
     /// sums over all branches) and ΣD + H for W_cell; biases 0. The final gates have no bias (the
     /// SPEC formula), so the forget gate starts near σ(0) = ½ rather than the standard layers' 1.
-    func initialize(_ values: UnsafeMutablePointer<Float>, generator: inout LSTMSplitMix64) {
+    func initialize(_ values: UnsafeMutablePointer<Float>, generator: inout SplitMix64) {
         func fill(_ view: ParameterView, fanIn: Int) {
             let bound = 1 / Float(fanIn).squareRoot()
             for e in 0..<view.count { values[view.offset + e] = generator.nextUniform(bound: bound) }
@@ -208,8 +210,8 @@ public final class JointLSTMLayer {
             }
             let sub = subGates[k].pointer + slot * b * 3 * d
             lstmBroadcastRows(sub, ld: 3 * d, values + subGateBiases[k].offset, rows: b, count: 3 * d)
-            lstmGemm(sub, ldc: 3 * d, beta: 1, row, lda: rowLength, values + subGateWeights[k].offset,
-                     ldb: 3 * d, m: b, n: 3 * d, k: rowLength)
+            BLAS.sgemm(sub, ldc: 3 * d, row, lda: rowLength, values + subGateWeights[k].offset,
+                       ldb: 3 * d, m: b, n: 3 * d, k: rowLength, beta: 1)
             for e in 0..<(b * 3 * d) { sub[e] = tanhf(sub[e]) }
             // u_tk into the cell's input row.
             for r in 0..<b {
@@ -240,15 +242,15 @@ public final class JointLSTMLayer {
         }
         for (k, d) in branchInputSizes.enumerated() {
             let sub = subGates[k].pointer + slot * b * 3 * d
-            lstmGemm(g, ldc: h4, beta: 1, sub, lda: 3 * d, values + inputGateMixing[k].offset, ldb: h,
-                     m: b, n: h, k: d)
-            lstmGemm(g + h, ldc: h4, beta: 1, sub + d, lda: 3 * d, values + forgetGateMixing[k].offset,
-                     ldb: h, m: b, n: h, k: d)
-            lstmGemm(g + 3 * h, ldc: h4, beta: 1, sub + 2 * d, lda: 3 * d,
-                     values + outputGateMixing[k].offset, ldb: h, m: b, n: h, k: d)
+            BLAS.sgemm(g, ldc: h4, sub, lda: 3 * d, values + inputGateMixing[k].offset, ldb: h,
+                       m: b, n: h, k: d, beta: 1)
+            BLAS.sgemm(g + h, ldc: h4, sub + d, lda: 3 * d, values + forgetGateMixing[k].offset,
+                       ldb: h, m: b, n: h, k: d, beta: 1)
+            BLAS.sgemm(g + 3 * h, ldc: h4, sub + 2 * d, lda: 3 * d,
+                       values + outputGateMixing[k].offset, ldb: h, m: b, n: h, k: d, beta: 1)
         }
-        lstmGemm(g + 2 * h, ldc: h4, beta: 1, cellRow, lda: cellRowLength, values + cellWeights.offset,
-                 ldb: h, m: b, n: h, k: cellRowLength)
+        BLAS.sgemm(g + 2 * h, ldc: h4, cellRow, lda: cellRowLength, values + cellWeights.offset,
+                   ldb: h, m: b, n: h, k: cellRowLength, beta: 1)
         lstmCellForward(
             c: cell.pointer + slot * b * h, tanhC: tanhCell.pointer + slot * b * h,
             h: hiddenState(slot: slot), gates: g,
@@ -290,8 +292,8 @@ public final class JointLSTMLayer {
         // The cell candidate's inputs [u_t0, …, h_{t−1}].
         let cellRowLength = inputSize + h
         let dCellRow = cellRowGradient.pointer
-        lstmGemm(dCellRow, ldc: cellRowLength, beta: 0, dGates + 2 * h, lda: h4,
-                 values + cellWeights.offset, ldb: h, transposeB: true, m: b, n: cellRowLength, k: h)
+        BLAS.sgemm(dCellRow, ldc: cellRowLength, dGates + 2 * h, lda: h4,
+                   values + cellWeights.offset, ldb: h, transposeB: true, m: b, n: cellRowLength, k: h, beta: 0)
         for r in 0..<b {
             (dh + r * h).update(from: dCellRow + r * cellRowLength + inputSize, count: h)
         }
@@ -302,12 +304,12 @@ public final class JointLSTMLayer {
             let sub = subGates[k].pointer + slot * b * 3 * d
             let dSub = subGateGradients[k].pointer + slot * b * 3 * d
             // Through the gate mixing: dSub = dGate · Aᵀ (and B, C) per sub-gate block.
-            lstmGemm(dSub, ldc: 3 * d, beta: 0, dGates, lda: h4, values + inputGateMixing[k].offset,
-                     ldb: h, transposeB: true, m: b, n: d, k: h)
-            lstmGemm(dSub + d, ldc: 3 * d, beta: 0, dGates + h, lda: h4,
-                     values + forgetGateMixing[k].offset, ldb: h, transposeB: true, m: b, n: d, k: h)
-            lstmGemm(dSub + 2 * d, ldc: 3 * d, beta: 0, dGates + 3 * h, lda: h4,
-                     values + outputGateMixing[k].offset, ldb: h, transposeB: true, m: b, n: d, k: h)
+            BLAS.sgemm(dSub, ldc: 3 * d, dGates, lda: h4, values + inputGateMixing[k].offset,
+                       ldb: h, transposeB: true, m: b, n: d, k: h, beta: 0)
+            BLAS.sgemm(dSub + d, ldc: 3 * d, dGates + h, lda: h4,
+                       values + forgetGateMixing[k].offset, ldb: h, transposeB: true, m: b, n: d, k: h, beta: 0)
+            BLAS.sgemm(dSub + 2 * d, ldc: 3 * d, dGates + 3 * h, lda: h4,
+                       values + outputGateMixing[k].offset, ldb: h, transposeB: true, m: b, n: d, k: h, beta: 0)
             // Through u_tk.
             for r in 0..<b {
                 let du = dCellRow + r * cellRowLength + branchOffsets[k]
@@ -326,8 +328,8 @@ public final class JointLSTMLayer {
             for e in 0..<(b * 3 * d) { dSub[e] *= 1 - sub[e] * sub[e] }
             // Through the sub-gates' fused GEMM into [x_tk, h_{t−1}].
             let dRow = branchRowGradients[k].pointer
-            lstmGemm(dRow, ldc: rowLength, beta: 0, dSub, lda: 3 * d, values + subGateWeights[k].offset,
-                     ldb: 3 * d, transposeB: true, m: b, n: rowLength, k: 3 * d)
+            BLAS.sgemm(dRow, ldc: rowLength, dSub, lda: 3 * d, values + subGateWeights[k].offset,
+                       ldb: 3 * d, transposeB: true, m: b, n: rowLength, k: 3 * d, beta: 0)
             for r in 0..<b {
                 let source = dRow + r * rowLength
                 if let inputGradient {
@@ -351,21 +353,21 @@ public final class JointLSTMLayer {
             let rowLength = d + h
             let sub = subGates[k].pointer
             let dSub = subGateGradients[k].pointer
-            lstmGemm(gradients + subGateWeights[k].offset, ldc: 3 * d, beta: 1,
-                     branchRows[k].pointer, lda: rowLength, transposeA: true,
-                     dSub, ldb: 3 * d, m: rowLength, n: 3 * d, k: rows)
+            BLAS.sgemm(gradients + subGateWeights[k].offset, ldc: 3 * d,
+                       branchRows[k].pointer, lda: rowLength, transposeA: true,
+                       dSub, ldb: 3 * d, m: rowLength, n: 3 * d, k: rows, beta: 1)
             lstmAccumulateColumnSums(gradients + subGateBiases[k].offset, dSub, ld: 3 * d, rows: rows, count: 3 * d)
-            lstmGemm(gradients + inputGateMixing[k].offset, ldc: h, beta: 1,
-                     sub, lda: 3 * d, transposeA: true, dGates, ldb: h4, m: d, n: h, k: rows)
-            lstmGemm(gradients + forgetGateMixing[k].offset, ldc: h, beta: 1,
-                     sub + d, lda: 3 * d, transposeA: true, dGates + h, ldb: h4, m: d, n: h, k: rows)
-            lstmGemm(gradients + outputGateMixing[k].offset, ldc: h, beta: 1,
-                     sub + 2 * d, lda: 3 * d, transposeA: true, dGates + 3 * h, ldb: h4, m: d, n: h, k: rows)
+            BLAS.sgemm(gradients + inputGateMixing[k].offset, ldc: h,
+                       sub, lda: 3 * d, transposeA: true, dGates, ldb: h4, m: d, n: h, k: rows, beta: 1)
+            BLAS.sgemm(gradients + forgetGateMixing[k].offset, ldc: h,
+                       sub + d, lda: 3 * d, transposeA: true, dGates + h, ldb: h4, m: d, n: h, k: rows, beta: 1)
+            BLAS.sgemm(gradients + outputGateMixing[k].offset, ldc: h,
+                       sub + 2 * d, lda: 3 * d, transposeA: true, dGates + 3 * h, ldb: h4, m: d, n: h, k: rows, beta: 1)
         }
         let cellRowLength = inputSize + h
-        lstmGemm(gradients + cellWeights.offset, ldc: h, beta: 1,
-                 cellRows.pointer, lda: cellRowLength, transposeA: true,
-                 dGates + 2 * h, ldb: h4, m: cellRowLength, n: h, k: rows)
+        BLAS.sgemm(gradients + cellWeights.offset, ldc: h,
+                   cellRows.pointer, lda: cellRowLength, transposeA: true,
+                   dGates + 2 * h, ldb: h4, m: cellRowLength, n: h, k: rows, beta: 1)
         lstmAccumulateColumnSums(gradients + cellBias.offset, dGates + 2 * h, ld: h4, rows: rows, count: h)
     }
 }

@@ -2,6 +2,9 @@
 // time-major `[slots, B, ...]`: slot t holds step t in training (slots = T) and step t mod 2 in
 // inference (slots = 2, only the previous step is kept).
 
+import JAMCore
+import JAMTensor
+
 /// A standard LSTM layer (layers 2..L of the sequence classifier, or the first layer of the
 /// single-branch "Sharma et al." variant) over a batch of B rows.
 ///
@@ -64,7 +67,7 @@ public final class LSTMLayer {
 
     /// W ~ U(−1/√(In+H), 1/√(In+H)); b = 0 except the forget gate's block, 1 (the usual choice
     /// so that the cell remembers by default early in training).
-    func initialize(_ values: UnsafeMutablePointer<Float>, generator: inout LSTMSplitMix64) {
+    func initialize(_ values: UnsafeMutablePointer<Float>, generator: inout SplitMix64) {
         let bound = 1 / Float(inputSize + hiddenSize).squareRoot()
         for e in 0..<weights.count { values[weights.offset + e] = generator.nextUniform(bound: bound) }
         for j in 0..<(4 * hiddenSize) { values[bias.offset + j] = (hiddenSize..<2 * hiddenSize).contains(j) ? 1 : 0 }
@@ -104,7 +107,7 @@ public final class LSTMLayer {
         self.inputs = inputs
         let g = gates.pointer + slot * b * h4
         lstmBroadcastRows(g, ld: h4, values + bias.offset, rows: b, count: h4)
-        lstmGemm(g, ldc: h4, beta: 1, inputs + slot * b * n, lda: n, inputWeights(values), ldb: h4, m: b, n: h4, k: n)
+        BLAS.sgemm(g, ldc: h4, inputs + slot * b * n, lda: n, inputWeights(values), ldb: h4, m: b, n: h4, k: n, beta: 1)
         recurrentForward(slot: slot, previousSlot: previousSlot, values: values)
     }
 
@@ -115,7 +118,7 @@ public final class LSTMLayer {
         let (rows, n, h4) = (steps * batch, inputSize, 4 * hiddenSize)
         self.inputs = inputs
         lstmBroadcastRows(gates.pointer, ld: h4, values + bias.offset, rows: rows, count: h4)
-        lstmGemm(gates.pointer, ldc: h4, beta: 1, inputs, lda: n, inputWeights(values), ldb: h4, m: rows, n: h4, k: n)
+        BLAS.sgemm(gates.pointer, ldc: h4, inputs, lda: n, inputWeights(values), ldb: h4, m: rows, n: h4, k: n, beta: 1)
         for t in 0..<steps { recurrentForward(slot: t, previousSlot: t > 0 ? t - 1 : nil, values: values) }
     }
 
@@ -124,8 +127,8 @@ public final class LSTMLayer {
         let (b, h) = (batch, hiddenSize)
         let g = gates.pointer + slot * b * 4 * h
         if let previousSlot {
-            lstmGemm(g, ldc: 4 * h, beta: 1, hiddenState(slot: previousSlot), lda: h, recurrentWeights(values),
-                     ldb: 4 * h, m: b, n: 4 * h, k: h)
+            BLAS.sgemm(g, ldc: 4 * h, hiddenState(slot: previousSlot), lda: h, recurrentWeights(values),
+                       ldb: 4 * h, m: b, n: 4 * h, k: h, beta: 1)
         }
         lstmCellForward(
             c: cell.pointer + slot * b * h, tanhC: tanhCell.pointer + slot * b * h,
@@ -158,8 +161,8 @@ public final class LSTMLayer {
         // [dx_t, dh_{t−1}] = dGates_t Wᵀ, one GEMM for both blocks.
         let rowLength = n + h
         let dRow = rowGradient.pointer
-        lstmGemm(dRow, ldc: rowLength, beta: 0, dGates, lda: 4 * h,
-                 values + weights.offset, ldb: 4 * h, transposeB: true, m: b, n: rowLength, k: 4 * h)
+        BLAS.sgemm(dRow, ldc: rowLength, dGates, lda: 4 * h,
+                   values + weights.offset, ldb: 4 * h, transposeB: true, m: b, n: rowLength, k: 4 * h, beta: 0)
         let dh = recurrentGradient.pointer
         for r in 0..<b {
             if let inputGradient {
@@ -184,13 +187,13 @@ public final class LSTMLayer {
             let dGates = cellBackward(hiddenGradient: hiddenGradients + t * b * h, slot: t,
                                       previousSlot: t > 0 ? t - 1 : nil)
             if t > 0 {
-                lstmGemm(recurrentGradient.pointer, ldc: h, beta: 0, dGates, lda: 4 * h, recurrentWeights(values),
-                         ldb: 4 * h, transposeB: true, m: b, n: h, k: 4 * h)
+                BLAS.sgemm(recurrentGradient.pointer, ldc: h, dGates, lda: 4 * h, recurrentWeights(values),
+                           ldb: 4 * h, transposeB: true, m: b, n: h, k: 4 * h, beta: 0)
             }
         }
         if let inputGradients {
-            lstmGemm(inputGradients, ldc: n, beta: 0, gateGradients.pointer, lda: 4 * h, inputWeights(values),
-                     ldb: 4 * h, transposeB: true, m: steps * b, n: n, k: 4 * h)
+            BLAS.sgemm(inputGradients, ldc: n, gateGradients.pointer, lda: 4 * h, inputWeights(values),
+                       ldb: 4 * h, transposeB: true, m: steps * b, n: n, k: 4 * h, beta: 0)
         }
     }
 
@@ -216,11 +219,11 @@ public final class LSTMLayer {
         guard steps > 0, let inputs else { return }
         let (b, n, h4) = (batch, inputSize, 4 * hiddenSize)
         let dW = gradients + weights.offset
-        lstmGemm(dW, ldc: h4, beta: 1, inputs, lda: n, transposeA: true,
-                 gateGradients.pointer, ldb: h4, m: n, n: h4, k: steps * b)
+        BLAS.sgemm(dW, ldc: h4, inputs, lda: n, transposeA: true,
+                   gateGradients.pointer, ldb: h4, m: n, n: h4, k: steps * b, beta: 1)
         // Slot t−1's h meets slot t's dGates: the rows of h shifted by one step.
-        lstmGemm(dW + n * h4, ldc: h4, beta: 1, hidden.pointer, lda: hiddenSize, transposeA: true,
-                 gateGradients.pointer + b * h4, ldb: h4, m: hiddenSize, n: h4, k: (steps - 1) * b)
+        BLAS.sgemm(dW + n * h4, ldc: h4, hidden.pointer, lda: hiddenSize, transposeA: true,
+                   gateGradients.pointer + b * h4, ldb: h4, m: hiddenSize, n: h4, k: (steps - 1) * b, beta: 1)
         lstmAccumulateColumnSums(gradients + bias.offset, gateGradients.pointer, ld: h4, rows: steps * b, count: h4)
     }
 }

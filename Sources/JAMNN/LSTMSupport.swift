@@ -2,19 +2,18 @@
 // matrix is a column block of a wider buffer (for example one gate block of `[B, 4H]`).
 //
 // Private helpers of the LSTM family (the sequence classifier, its layers, attention, pyramid).
-// They are prefixed `lstm`/`LSTM` so that they do not collide with the shared kernels that
-// JAMTensor will provide; once JAMTensor's GEMM lands these can delegate to it.
+// They are prefixed `lstm`/`LSTM` so that they do not collide with the shared kernels of
+// JAMTensor; GEMM and the seeded generator are JAMTensor's `BLAS.sgemm` and JAMCore's `SplitMix64`.
 
-import CBLAS
 import Foundation
+import JAMCore
+import JAMTensor
 
 // MARK: - GEMM
 
-/// `c = alpha * op(a) * op(b) + beta * c` through OpenBLAS, row-major.
-///
-/// - `c`: `[m, n]` with leading dimension `ldc`.
-/// - `a`: `[m, k]` (or `[k, m]` when `transposeA`), leading dimension `lda`.
-/// - `b`: `[k, n]` (or `[n, k]` when `transposeB`), leading dimension `ldb`.
+// TEMPORARY: removed when ConvNet3DBranch/SequenceClassifier move (issue 9).
+// SequenceClassifier.swift still calls `lstmGemm`; everything else calls `BLAS.sgemm`, which has
+// the same arguments (beta last) and the same k == 0 rule.
 @inline(__always)
 func lstmGemm(
     _ c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float,
@@ -22,17 +21,8 @@ func lstmGemm(
     _ b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
     m: Int, n: Int, k: Int, alpha: Float = 1
 ) {
-    guard m > 0, n > 0 else { return }
-    guard k > 0 else {
-        // BLAS leaves `c` untouched only when beta == 1; make k == 0 mean "scale by beta".
-        if beta != 1 {
-            for r in 0..<m { for j in 0..<n { c[r &* ldc &+ j] = beta == 0 ? 0 : beta * c[r &* ldc &+ j] } }
-        }
-        return
-    }
-    cblas_sgemm(
-        CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-        blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+    BLAS.sgemm(c, ldc: ldc, a, lda: lda, transposeA: transposeA, b, ldb: ldb, transposeB: transposeB,
+               m: m, n: n, k: k, alpha: alpha, beta: beta)
 }
 
 // MARK: - Elementwise
@@ -106,22 +96,15 @@ final class LSTMBuffer {
 
 // MARK: - Seeded initialisation
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny, well-mixed, seeded generator for initial weights.
-struct LSTMSplitMix64 {
-    private var state: UInt64
+// TEMPORARY: removed when ConvNet3DBranch/SequenceClassifier move (issue 9).
+// SequenceClassifier.swift and SequenceClassifierBenchmark.swift still spell the old name.
+typealias LSTMSplitMix64 = SplitMix64
 
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [-bound, bound), from the top 24 bits (exact in Float).
-    mutating func nextUniform(bound: Float) -> Float {
+extension SplitMix64 {
+    /// A `Float` uniform in `[-bound, bound)` from the top 24 bits of one `next()` (exact in
+    /// `Float`); the LSTM family's initial weights depend on this exact derivation.
+    @inline(__always)
+    public mutating func nextUniform(bound: Float) -> Float {
         let unit = Float(next() >> 40) * (1 / Float(1 << 24))
         return (2 * unit - 1) * bound
     }

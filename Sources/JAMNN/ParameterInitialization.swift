@@ -1,30 +1,16 @@
 // shapes: initialisers fill one `ParameterView` of a `ParameterStore` in place.
 import Foundation
+import JAMCore
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny seeded generator whose whole state is one
-/// `UInt64`, so a checkpoint can store it and a run can be replayed bit for bit.
-public struct ParameterRandom: RandomNumberGenerator, Sendable, Hashable, Codable {
-    public var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1) with 53 random bits.
-    public mutating func nextUniform() -> Double {
-        Double(next() >> 11) * 0x1.0p-53
-    }
-
-    /// Standard normal by Box–Muller (one draw per call; the twin is discarded so that the
-    /// sequence depends only on the number of calls).
+extension SplitMix64 {
+    /// A standard normal sample by Box–Muller, with `u1 = 1 − nextUniform()` (in `(0, 1]`, so
+    /// the log stays finite) and `u2 = nextUniform()`.
+    ///
+    /// One sample per call (the twin is discarded) so that the sequence depends only on the
+    /// number of calls. Every He-normal initialisation depends on this exact derivation;
+    /// JAMTensor's `nextNormal` forms `u1` differently.
     public mutating func nextGaussian() -> Double {
-        let u1 = 1 - nextUniform()  // (0, 1]: log stays finite
+        let u1 = 1 - nextUniform()
         let u2 = nextUniform()
         return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
@@ -33,7 +19,7 @@ public struct ParameterRandom: RandomNumberGenerator, Sendable, Hashable, Codabl
 extension ParameterStore {
     /// Fills a parameter with He-normal values `N(0, 2/fanIn)` (He et al. 2015), the usual
     /// choice in front of a ReLU.
-    public func fillHeNormal(_ view: ParameterView, fanIn: Int, using random: inout ParameterRandom) {
+    public func fillHeNormal(_ view: ParameterView, fanIn: Int, using random: inout SplitMix64) {
         let std = (2 / Double(fanIn)).squareRoot()
         for i in view.offset..<(view.offset + view.count) {
             values[i] = Float(random.nextGaussian() * std)

@@ -1,6 +1,7 @@
 // shapes: logits [M, C], probabilities [M, C], labels [M] (class indices 0..<C); M = B·T rows,
 // one per clip and time step, so the loss is the per-step cross-entropy summed over t (and clips).
 import Foundation
+import JAMCore
 
 /// Softmax followed by cross-entropy against integer labels, one row per time step.
 public enum SoftmaxCrossEntropy {
@@ -80,11 +81,6 @@ public enum SoftmaxCrossEntropy {
 
     /// The index of the largest value of each row of `[M, C]` (first on ties), e.g. predictions.
     public static func argmaxRows(_ values: UnsafePointer<Float>, rows: Int, classes: Int) -> [Int] {
-        (0..<rows).map { r in
-            let v = values + r &* classes
-            var best = 0
-            for j in 1..<max(classes, 1) where v[j] > v[best] { best = j }
-            return best
-        }
+        (0..<rows).map { r in argmax(UnsafeBufferPointer(start: values + r &* classes, count: classes)) }
     }
 }

@@ -16,6 +16,8 @@ public enum BLAS {
     ///     `[k, m]`.
     ///   - b: `op(B)` is `[k, n]`; B itself is `[k, n]` (row stride `ldb`) or, when `transposeB`,
     ///     `[n, k]`.
+    ///
+    /// `k == 0` (an empty sum) means `C = beta · C`, with `beta == 0` writing exact zeros.
     @inlinable
     public static func sgemm(
         _ c: UnsafeMutablePointer<Float>, ldc: Int,
@@ -24,6 +26,18 @@ public enum BLAS {
         m: Int, n: Int, k: Int, alpha: Float = 1, beta: Float = 0
     ) {
         guard m > 0, n > 0 else { return }
+        guard k > 0 else {
+            // OpenBLAS rejects the zero row strides that k == 0 implies and does not scale C on
+            // every path, so the empty sum is done here.
+            if beta != 1 {
+                for r in 0..<m {
+                    for j in 0..<n { c[r &* ldc &+ j] = beta == 0 ? 0 : beta * c[r &* ldc &+ j] }
+                }
+            }
+            return
+        }
+        precondition(m <= Int(Int32.max) && n <= Int(Int32.max) && k <= Int(Int32.max),
+                     "sgemm size \(m)×\(n)×\(k) exceeds OpenBLAS's 32-bit interface")
         cblas_sgemm(
             CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
             blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c,

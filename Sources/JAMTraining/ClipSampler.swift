@@ -1,6 +1,6 @@
 // shapes: a clip is L1 consecutive frame indices of one video, `[L1]`; a data order is `[N]`
 // clips, stored in checkpoints as an int64 table `[N, 2]` of (video, start).
-import JAMNN
+import JAMCore
 
 /// One training example: `clipLength` consecutive frames of video `video` from frame `start`.
 public struct Clip: Sendable, Hashable, Codable, CustomStringConvertible {
@@ -80,7 +80,7 @@ public struct ClipSampler: Sendable, Hashable {
     /// `(seed, epoch)` and the clip list.
     public func epochOrder(seed: UInt64, epoch: Int) -> [Clip] {
         var order = clips
-        var random = ParameterRandom(seed: ClipSampler.epochSeed(seed: seed, epoch: epoch))
+        var random = SplitMix64(seed: ClipSampler.epochSeed(seed: seed, epoch: epoch))
         shuffle(&order, using: &random)
         return order
     }
@@ -100,18 +100,10 @@ public struct ClipSampler: Sendable, Hashable {
 
 /// Fisher–Yates: for i from n−1 down to 1, swap element i with element `next() mod (i+1)`.
 /// (The modulo bias is below 2⁻⁴⁰ for any list that fits in memory.)
-public func shuffle<T>(_ items: inout [T], using random: inout ParameterRandom) {
+public func shuffle<T>(_ items: inout [T], using random: inout SplitMix64) {
     guard items.count > 1 else { return }
     for i in Swift.stride(from: items.count - 1, to: 0, by: -1) {
         let j = Int(random.next() % UInt64(i + 1))
         items.swapAt(i, j)
     }
-}
-
-/// The SplitMix64 output function (a bijective 64-bit mixer).
-public func mix64(_ x: UInt64) -> UInt64 {
-    var z = x
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
 }

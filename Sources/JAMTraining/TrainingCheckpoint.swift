@@ -96,7 +96,7 @@ public struct TrainingState: Sendable, Equatable {
     /// Clips of `order` already trained on in this epoch.
     public var position: Int
     /// The loop's generator, for models that draw random numbers per step (dropout, noise).
-    public var random: ParameterRandom
+    public var random: SplitMix64
     /// This epoch's clip order (stored, not only recomputable: a reader can see it).
     public var order: [Clip]
     /// The epoch's metric sums so far.
@@ -104,7 +104,7 @@ public struct TrainingState: Sendable, Equatable {
     /// Identity of the clip list the order indexes (`ClipSampler.identity`, hashed).
     public var dataIdentity: String
 
-    public init(epoch: Int, step: Int, position: Int, random: ParameterRandom, order: [Clip],
+    public init(epoch: Int, step: Int, position: Int, random: SplitMix64, order: [Clip],
                 running: [String: MetricSum], dataIdentity: String) {
         self.epoch = epoch
         self.step = step
@@ -287,7 +287,7 @@ public struct TrainingCheckpoint: Sendable, Equatable {
               let randomState = UInt64(randomText.dropFirst(2), radix: 16) else { throw fail("bad random_state") }
         let state = TrainingState(
             epoch: try int("epoch"), step: try int("step"), position: try int("position_in_epoch"),
-            random: ParameterRandom(seed: randomState), order: order, running: running,
+            random: SplitMix64(seed: randomState), order: order, running: running,
             dataIdentity: try file.stringAttribute("data_identity") ?? "")
 
         var log: [EpochRecord] = []

@@ -173,7 +173,7 @@ public final class TrainingLoop {
 
     /// The state of a run that has not started: epoch 0, its order, a generator seeded from the plan.
     public func initialState() -> TrainingState {
-        TrainingState(epoch: 0, step: 0, position: 0, random: ParameterRandom(seed: mix64(plan.seed ^ 0x5DEE_CE66_D1CE_4E5B)),
+        TrainingState(epoch: 0, step: 0, position: 0, random: SplitMix64(seed: mix64(plan.seed ^ 0x5DEE_CE66_D1CE_4E5B)),
                       order: plan.epochs > 0 ? order(epoch: 0) : [], running: [:], dataIdentity: dataIdentity)
     }
 
@@ -199,7 +199,7 @@ public final class TrainingLoop {
     ///   - validate: called after each epoch's last step with the 0-based epoch; returns
     ///     validation metrics for the log (nil: no validation).
     public func run(
-        step: (TrainingBatch, inout ParameterRandom) throws -> TrainingStepResult,
+        step: (TrainingBatch, inout SplitMix64) throws -> TrainingStepResult,
         validate: ((Int) throws -> [String: Double])? = nil
     ) throws -> TrainingOutcome {
         var state: TrainingState

@@ -1,5 +1,6 @@
 // shapes: a frame is [H, W, 3] RGB24, row-major, channels last; a mask is [H, W], coverage 0...255.
 import Foundation
+import JAMCore
 
 /// Renders synthetic action videos whose classes differ only in the motion of one object.
 ///
@@ -84,31 +85,16 @@ public struct SyntheticActionGenerator: Sendable {
 
 // MARK: - Random numbers
 
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and the same sequence on every platform.
-struct SplitMix64 {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    static func finalize(_ z0: UInt64) -> UInt64 {
-        var z = z0
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+extension SplitMix64 {
+    /// Uniform in [a, b) from the top 53 bits (`nextUniform()`); every synthetic video's
+    /// geometry and colours depend on this exact derivation.
+    public mutating func uniform(_ a: Double, _ b: Double) -> Double {
+        a + (b - a) * nextUniform()
     }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        return Self.finalize(state)
-    }
-
-    /// Uniform in [a, b) from the top 53 bits.
-    mutating func uniform(_ a: Double, _ b: Double) -> Double {
-        a + (b - a) * (Double(next() >> 11) * 0x1p-53)
-    }
-
-    /// Uniform integer in `range` (bias below 2^-50 for the small ranges used here).
-    mutating func integer(_ range: ClosedRange<Int>) -> Int {
+    /// Uniform integer in `range` from `next() mod count` (bias below 2^-50 for the small
+    /// ranges used here).
+    public mutating func integer(_ range: ClosedRange<Int>) -> Int {
         range.lowerBound + Int(next() % UInt64(range.count))
     }
 }
@@ -184,8 +170,8 @@ private struct ActionScene {
         height = g.height
         let m = Double(min(g.width, g.height))
         // Separate streams per concern, each a pure function of (seed, class, video).
-        let videoSeed = SplitMix64.finalize(
-            SplitMix64.finalize(g.seed ^ 0x4A41_4D00 &+ UInt64(classIndex) &* 0x9E37_79B9_7F4A_7C15)
+        let videoSeed = SplitMix64.mix(
+            SplitMix64.mix(g.seed ^ 0x4A41_4D00 &+ UInt64(classIndex) &* 0x9E37_79B9_7F4A_7C15)
                 ^ UInt64(videoIndex) &* 0xD1B5_4A32_D192_ED03)
         var backgroundRNG = SplitMix64(seed: videoSeed ^ 1)
         var objectRNG = SplitMix64(seed: videoSeed ^ 2)

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import JAMConfig
+import JAMCore
 import JAMModel
 import JAMNN
 import JAMTensor
@@ -63,7 +64,7 @@ struct C3DBenchmark: ParsableCommand {
                                      store: store, name: "bench")
         branch.initialize(seed: 1)
         var optimizer = TrainingOptimizer.adam(parameterCount: store.totalCount)
-        var random = ParameterRandom(seed: 2)
+        var random = SplitMix64(seed: 2)
         let input = (0..<(shape.batch * shape.time * shape.side * shape.side * 512)).map { _ in Float(random.nextUniform()) }
         let labels = (0..<shape.batch).map { $0 % 101 }
         let g = branch.geometry(batch: shape.batch, time: shape.time, height: shape.side, width: shape.side)

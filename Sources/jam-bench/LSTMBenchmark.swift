@@ -1,6 +1,7 @@
 // shapes: per branch cubes [B, T, K, K, N]; the LSTM's input per branch 5·N (pyramid); hidden H.
 import ArgumentParser
 import Foundation
+import JAMCore
 import JAMNN
 import JAMTensor
 import JAMTraining
@@ -78,7 +79,7 @@ struct LSTMBenchmark: ParsableCommand {
     func timeUpdate(parameterCount: Int) -> (adam: Double, check: Double) {
         let store = ParameterStore()
         store.add("bench", shape: [parameterCount])
-        var random = ParameterRandom(seed: 4)
+        var random = SplitMix64(seed: 4)
         for i in 0..<min(parameterCount, 1 << 16) { store.gradients[i] = Float(random.nextUniform()) - 0.5 }
         var optimizer = TrainingOptimizer.adam(parameterCount: parameterCount)
         var adam = Double.infinity, check = Double.infinity

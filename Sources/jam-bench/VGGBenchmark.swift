@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JAMCore
 import JAMModel
 import JAMTensor
 
@@ -57,7 +58,7 @@ struct VGGBenchmark: ParsableCommand {
         print("    S  batch  frames/s  GFLOP/s  peak  ratio  CPU-s/frame  CPU ratio  core        VmHWM MiB")
         for s in try parsedSizes() {
             for batch in try parsedBatches() {
-                var generator = SeededGenerator(seed: 42)
+                var generator = SplitMix64(seed: 42)
                 let frames = (0..<(batch * s * s * 3)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
                 let tap = batch * (s / 16) * (s / 16) * 512
                 var pool4 = [Float](repeating: 0, count: tap), conv53 = pool4
@@ -128,7 +129,7 @@ struct VGGBenchmark: ParsableCommand {
                 let algorithm: Convolution3x3.Algorithm = im2col || index == 0 ? .im2col : .winogradF4x4
                 let conv = Convolution3x3(kernel: layer.kernel, bias: layer.bias, inputChannels: l.inputChannels,
                                           outputChannels: l.outputChannels, algorithm: algorithm)
-                var generator = SeededGenerator(seed: 3)
+                var generator = SplitMix64(seed: 3)
                 let input = (0..<(side * side * l.inputChannels)).map { _ in Float(generator.nextUniform()) }
                 let pool = l.poolAfter && algorithm == .winogradF4x4
                 var output = [Float](repeating: 0, count: side * side * l.outputChannels)

@@ -10,7 +10,7 @@ import Testing
     /// and variance 1; a constant channel gets scale 0.
     @Test func standardizesEachChannelOverAllParts() {
         let channels = 3
-        var rng = SeededGenerator(seed: 7)
+        var rng = SplitMix64(seed: 7)
         // Channel 0: offset 50, spread 10; channel 1: offset −2, spread 0.5; channel 2: constant 4.
         func pixels(_ n: Int) -> [Float] {
             var values: [Float] = []

@@ -1,5 +1,6 @@
 // shapes: frames uint8 RGB [B, S, S, 3]; pool4 and conv5_3 [B, S/16, S/16, 512].
 
+import JAMCore
 import JAMModel
 import JAMTensor
 import JAMReferenceSupport
@@ -75,7 +76,7 @@ private func referenceFeatures(frames: [UInt8], batch: Int, size: Int, weights: 
 }
 
 private func randomFrames(_ count: Int, seed: UInt64) -> [UInt8] {
-    var generator = SeededGenerator(seed: seed)
+    var generator = SplitMix64(seed: seed)
     return (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
 }
 

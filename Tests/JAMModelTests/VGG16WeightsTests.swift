@@ -1,5 +1,6 @@
 // shapes: kernels HWIO [3, 3, Cin, Cout], biases [Cout].
 
+import JAMCore
 import JAMModel
 import JAMTensor
 import Testing
@@ -24,7 +25,7 @@ import Testing
         #expect(a.layers[12].kernel != c.layers[12].kernel)
         #expect(a.origin.contains("7"))
         // Same stream as drawing the kernels by hand, layer by layer in HWIO order.
-        var generator = SeededGenerator(seed: 7)
+        var generator = SplitMix64(seed: 7)
         let std1 = (2.0 / 27).squareRoot()
         let first = (0..<(27 * 64)).map { _ in Float(generator.nextNormal(standardDeviation: std1)) }
         #expect(a.layers[0].kernel == first)

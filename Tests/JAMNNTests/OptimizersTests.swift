@@ -1,4 +1,5 @@
 import Foundation
+import JAMCore
 import JAMNN
 import JAMTestSupport
 import Testing
@@ -85,9 +86,9 @@ struct OptimizersTests {
     @Test("SplitMix64 matches the published reference sequence")
     func splitMix() {
         // First outputs for seed 1234567 from Vigna's splitmix64.c (compiled with gcc to check).
-        var r = ParameterRandom(seed: 1_234_567)
+        var r = SplitMix64(seed: 1_234_567)
         #expect([r.next(), r.next(), r.next()] == [6_457_827_717_110_365_317, 3_203_168_211_198_807_973, 9_817_491_932_198_370_423])
-        var g = ParameterRandom(seed: 5)
+        var g = SplitMix64(seed: 5)
         let draws = (0..<20000).map { _ in g.nextGaussian() }
         let mean = draws.reduce(0, +) / 20000
         let variance = draws.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / 20000

@@ -8,7 +8,7 @@ import JAMNN
 
 /// Deterministic test data in [lo, hi).
 public func randomArray(_ count: Int, seed: UInt64, in range: ClosedRange<Double> = -1...1) -> [Float] {
-    var random = ParameterRandom(seed: seed)
+    var random = SplitMix64(seed: seed)
     return (0..<count).map { _ in Float(range.lowerBound + (range.upperBound - range.lowerBound) * random.nextUniform()) }
 }
 

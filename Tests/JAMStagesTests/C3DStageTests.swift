@@ -54,7 +54,7 @@ func makeMotionFeatures(in dir: URL, config: URL, fixture f: MotionFixture = Mot
     var trainList = "", testList = ""
     let pipeline = try PipelineConfig.load(from: config)
     let folder = try ArtifactLayout(pipeline).featuresFolder
-    var random = ParameterRandom(seed: f.seed)
+    var random = SplitMix64(seed: f.seed)
     let pattern = (0..<f.channels).map { _ in Float(0.2 + random.nextUniform()) }
     let distractorPattern = (0..<f.channels).map { _ in Float(random.nextUniform()) }
     let speed = 0.45

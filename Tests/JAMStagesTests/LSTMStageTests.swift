@@ -62,7 +62,7 @@ struct LSTMFixture {
         config = dir.appendingPathComponent("pipeline.json")
         try text.write(to: config, atomically: true, encoding: .utf8)
 
-        var random = ParameterRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         func uniform() -> Float { Float(random.next() >> 40) / Float(1 << 24) }
         for split in try PipelineConfig.load(from: config).dataset.splits {
             let folder = try cubesFolder(split: split)

@@ -1,5 +1,6 @@
 // shapes: input [N, H, W, Cin], output [N, H, W, Cout], kernel HWIO [3, 3, Cin, Cout].
 
+import JAMCore
 import JAMTensor
 import JAMTestSupport
 import Testing
@@ -58,7 +59,7 @@ func naiveMaxPool(_ input: [Double], batch: Int, height: Int, width: Int, channe
 }
 
 func uniformValues(_ count: Int, seed: UInt64, scale: Double = 1) -> [Float] {
-    var g = SeededGenerator(seed: seed)
+    var g = SplitMix64(seed: seed)
     return (0..<count).map { _ in Float((g.nextUniform() * 2 - 1) * scale) }
 }
 

@@ -1,3 +1,4 @@
+import JAMCore
 import JAMNN
 import JAMTraining
 import Testing
@@ -42,9 +43,9 @@ struct ClipSamplerTests {
     @Test func shuffleIsFisherYatesOnTheGeneratorsDraws() {
         // Independent route: replay the generator by hand and apply the swaps.
         var items = Array(0..<6)
-        var random = ParameterRandom(seed: 99)
+        var random = SplitMix64(seed: 99)
         shuffle(&items, using: &random)
-        var replay = ParameterRandom(seed: 99)
+        var replay = SplitMix64(seed: 99)
         var expected = Array(0..<6)
         for i in [5, 4, 3, 2, 1] {
             let j = Int(replay.next() % UInt64(i + 1))
@@ -56,8 +57,8 @@ struct ClipSamplerTests {
 
     @Test func epochSeedsGiveUnrelatedStreams() {
         // Consecutive epochs must not be shifted copies of one SplitMix64 stream.
-        var a = ParameterRandom(seed: ClipSampler.epochSeed(seed: 5, epoch: 0))
-        var b = ParameterRandom(seed: ClipSampler.epochSeed(seed: 5, epoch: 1))
+        var a = SplitMix64(seed: ClipSampler.epochSeed(seed: 5, epoch: 0))
+        var b = SplitMix64(seed: ClipSampler.epochSeed(seed: 5, epoch: 1))
         let first = (0..<8).map { _ in a.next() }
         let second = (0..<9).map { _ in b.next() }
         #expect(Set(first).isDisjoint(with: second))

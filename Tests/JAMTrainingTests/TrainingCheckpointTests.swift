@@ -1,5 +1,6 @@
 import Foundation
 import JAMArtifacts
+import JAMCore
 import JAMNN
 import JAMTestSupport
 import JAMTraining
@@ -14,7 +15,7 @@ struct TrainingCheckpointTests {
         let store = ParameterStore()
         store.add("net.kernel", shape: [2, 3, 4])
         store.add("net.bias", shape: [4], decays: false)
-        var random = ParameterRandom(seed: 3)
+        var random = SplitMix64(seed: 3)
         for i in 0..<store.totalCount { store.values[i] = Float(random.nextGaussian()) }
         return store
     }
@@ -23,7 +24,7 @@ struct TrainingCheckpointTests {
         try withTemporaryDirectory { dir in
             let store = makeStore()
             let p = store.totalCount
-            var random = ParameterRandom(seed: 8)
+            var random = SplitMix64(seed: 8)
             let optimizer: TrainingOptimizer
             if optimizerName == "adam" {
                 var a = AdamOptimizer(parameterCount: p, beta1: 0.8, beta2: 0.99, epsilon: 1e-7)
@@ -37,7 +38,7 @@ struct TrainingCheckpointTests {
                 s.velocity = (0..<p).map { _ in Float(random.nextGaussian()) }
                 optimizer = .sgd(s)
             }
-            var generator = ParameterRandom(seed: 0xDEAD_BEEF_0BAD_F00D)
+            var generator = SplitMix64(seed: 0xDEAD_BEEF_0BAD_F00D)
             _ = generator.next()
             let state = TrainingState(
                 epoch: 2, step: 17, position: 6, random: generator,
@@ -81,7 +82,7 @@ struct TrainingCheckpointTests {
     @Test func wrongKindAndDamagedFilesAreRefused() throws {
         try withTemporaryDirectory { dir in
             let store = makeStore()
-            let state = TrainingState(epoch: 0, step: 0, position: 0, random: ParameterRandom(seed: 1), order: [],
+            let state = TrainingState(epoch: 0, step: 0, position: 0, random: SplitMix64(seed: 1), order: [],
                                       running: [:], dataIdentity: "x")
             let checkpoint = TrainingCheckpoint(store: store, optimizer: .adam(parameterCount: store.totalCount),
                                                 state: state, log: [])

@@ -20,14 +20,14 @@ final class ToyModel {
     init(clipLength: Int = 4) {
         weight = store.add("toy.weight", shape: [clipLength])
         bias = store.add("toy.bias", shape: [1], decays: false)
-        var random = ParameterRandom(seed: 1)
+        var random = SplitMix64(seed: 1)
         frames = (0..<5).map { v in (0..<(9 + 3 * v)).map { _ in Float(random.nextUniform()) } }
         labels = (0..<5).map { Float($0 % 2) }
         sampler = ClipSampler(frameCounts: frames.map(\.count), clipLength: clipLength, stride: 2)
         store.fillHeNormal(weight, fanIn: clipLength, using: &random)
     }
 
-    func step(_ batch: TrainingBatch, _ random: inout ParameterRandom) -> TrainingStepResult {
+    func step(_ batch: TrainingBatch, _ random: inout SplitMix64) -> TrainingStepResult {
         var loss = 0.0
         let n = Float(batch.clips.count)
         for clip in batch.clips {

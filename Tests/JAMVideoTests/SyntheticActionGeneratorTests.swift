@@ -1,4 +1,5 @@
 import Foundation
+import JAMCore
 import JAMTestSupport
 import JAMVideo
 import Testing
@@ -135,4 +136,16 @@ import Testing
         #expect(six?.classNames == ["MoveRight", "MoveLeft", "MoveUp", "MoveDown", "RotateClockwise", "RotateCounterclockwise"])
         #expect(SyntheticActionGenerator.motionNames.count == 10 && Set(SyntheticActionGenerator.motionNames).count == 10)
     }
+
+    /// Produced by the pre-unification JAMVideo `SplitMix64.uniform` and `.integer` (seed 42):
+    /// every synthetic video's geometry and colours depend on these derivations.
+    @Test func randomDerivationsMatchThePreUnificationGenerator() {
+        var g = SplitMix64(seed: 42)
+        #expect((0..<3).map { _ in g.uniform(0.65, 1) } == [0.9095477075701381, 0.7059686375069221, 0.7475103955892985])
+        var h = SplitMix64(seed: 42)
+        #expect((0..<8).map { _ in h.integer(2...4) } == [3, 3, 2, 2, 3, 2, 3, 4])
+        var k = SplitMix64(seed: 42)
+        #expect((0..<8).map { _ in k.integer(-3...3) } == [2, 2, -3, -1, 3, 1, -1, 3])
+    }
 }
+
