@@ -61,7 +61,7 @@ let package = Package(
 
         /// What every command line shares: --config, --profile, --force, --strict, error exits.
         .target(name: "JAMCommandLine", dependencies: [
-            "JAMStages", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "JAMStages", "JAMConfig", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // MARK: - Executables: thin command lines over JAMStages
@@ -89,7 +89,7 @@ let package = Package(
             "JAMStages", "JAMConfig", "JAMCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "jam-bench", dependencies: [
-            "JAMStages", "JAMCore", "JAMVideo", "JAMTensor", "JAMModel", "JAMNN", "JAMTraining",
+            "JAMStages", "JAMCore", "JAMConfig", "JAMArtifacts", "JAMVideo", "JAMTensor", "JAMModel", "JAMNN", "JAMTraining",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -98,7 +98,7 @@ let package = Package(
         .target(name: "JAMTestSupport", dependencies: ["JAMCore"], path: "Tests/JAMTestSupport"),
         /// Independent Double implementations of the layers and networks (plain loops, no BLAS):
         /// the references of JAMNNTests and JAMModelTests.
-        .target(name: "JAMReferenceSupport", dependencies: ["JAMNN", "JAMCore"], path: "Tests/JAMReferenceSupport"),
+        .target(name: "JAMReferenceSupport", dependencies: ["JAMModel", "JAMNN", "JAMCore"], path: "Tests/JAMReferenceSupport"),
         .testTarget(name: "JAMCoreTests", dependencies: ["JAMCore", "JAMTestSupport"]),
         .testTarget(name: "JAMArtifactsTests", dependencies: ["JAMArtifacts", "JAMCore", "JAMTestSupport"]),
         .testTarget(name: "JAMConfigTests", dependencies: ["JAMConfig", "JAMTestSupport"]),
@@ -115,6 +115,10 @@ let package = Package(
             "JAMReferenceSupport",
         ]),
         .testTarget(name: "JAMEvalTests", dependencies: ["JAMEval", "JAMTestSupport"]),
+        .testTarget(name: "JAMCommandLineTests", dependencies: [
+            "JAMCommandLine", "JAMStages", "JAMConfig", "JAMTestSupport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .testTarget(name: "JAMStagesTests", dependencies: [
             "JAMStages", "JAMArtifacts", "JAMConfig", "JAMCore", "JAMTestSupport", "JAMNN", "JAMTraining",
             "JAMDatasets", "JAMTensor",

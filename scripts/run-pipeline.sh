@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every stage of the pipeline in order on a config (default: ./pipeline.json, the
 # embedded synthetic default): synth, decode, features, then c3d.rounds rounds of
-# jam-c3d → jam-lstm (SPEC §4), then jam-eval, which prints the accuracy table. Each stage
+# jam-c3d → jam-lstm (docs/DESIGN.md §4), then jam-eval, which prints the accuracy table. Each stage
 # skips what is already done, so rerunning after an interruption finishes the work.
 # Arguments (e.g. --config my.json --profile paper) go to every stage.
 #

@@ -2,7 +2,7 @@ import Foundation
 import JAMCore
 
 // The contract between stages. Every artifact is one HDF5 file whose root attributes say what
-// it is (SPEC §2), so that `h5dump -A file.h5` explains it without the code:
+// it is (docs/DESIGN.md §3), so that `h5dump -A file.h5` explains it without the code:
 //
 //   jam_artifact        string   kind, e.g. "frames"
 //   jam_schema_version  int64    bumped whenever the kind's layout changes
@@ -22,9 +22,7 @@ public struct ArtifactKind: Sendable, Hashable, CustomStringConvertible {
     public var producedBy: String
 
     public init(name: String, schemaVersion: Int, producedBy: String) {
-        self.name = name
-        self.schemaVersion = schemaVersion
-        self.producedBy = producedBy
+        (self.name, self.schemaVersion, self.producedBy) = (name, schemaVersion, producedBy)
     }
 
     public var description: String { "'\(name)' artifact (schema \(schemaVersion), written by \(producedBy))" }
@@ -110,15 +108,15 @@ public struct ArtifactHeader: Sendable, Equatable {
 }
 
 /// An artifact that cannot be used: wrong kind, wrong schema, unreadable. The description
-/// names the file, what was found, what was expected and which stage to rerun.
-public struct ArtifactError: Error, CustomStringConvertible, Sendable {
-    public var path: String
-    public var message: String
+/// names the file, what was found, what was expected and which stage to rerun. It is JAM's
+/// general user-facing error, with the artifact as its file.
+public typealias ArtifactError = JAMError
+
+extension JAMError {
+    /// An error about the file at `path`: `"<path>: <message>"`.
     public init(path: String, _ message: String) {
-        self.path = path
-        self.message = message
+        self.init(message, file: path)
     }
-    public var description: String { "\(path): \(message)" }
 }
 
 /// An artifact opened for reading, its kind and schema checked.
@@ -152,7 +150,7 @@ public struct ArtifactReader: Sendable {
 }
 
 /// Writes an artifact under a temporary name in its final folder and publishes it by rename,
-/// so a reader never sees a half-written file under the final name (SPEC §3). If the writer
+/// so a reader never sees a half-written file under the final name (docs/DESIGN.md §3). If the writer
 /// is dropped without `publish()`, the temporary file is removed.
 public final class ArtifactWriter: @unchecked Sendable {
     public let finalURL: URL

@@ -126,9 +126,7 @@ public struct DatasetOptions: Sendable {
     public var deflate: Int
 
     public init(storage: HDF5StorageType? = nil, chunk: [Int]? = nil, deflate: Int = 0) {
-        self.storage = storage
-        self.chunk = chunk
-        self.deflate = deflate
+        (self.storage, self.chunk, self.deflate) = (storage, chunk, deflate)
     }
 }
 
@@ -143,9 +141,7 @@ public class HDF5Object: @unchecked Sendable {
     public let objectPath: String
 
     init(handle: HDF5Handle, filePath: String, objectPath: String) {
-        self.handle = handle
-        self.filePath = filePath
-        self.objectPath = objectPath
+        (self.handle, self.filePath, self.objectPath) = (handle, filePath, objectPath)
     }
 
     func fail(_ message: String) -> HDF5Error {

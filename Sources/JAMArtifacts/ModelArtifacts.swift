@@ -8,19 +8,11 @@ import JAMCore
 // predictions (jam-eval). Each type owns its dataset and attribute names; docs/ARTIFACTS.md
 // lists them.
 
-/// Where a video stands in a trained stage's run: its split and subset (`train` or `test`).
-public struct SplitMembership: Sendable, Hashable {
-    public var split: Int
-    public var subset: String
-
-    public init(split: Int, subset: String) {
-        self.split = split
-        self.subset = subset
-    }
-
-    func write(to file: HDF5File) throws {
-        try file.setAttribute("split", split)
-        try file.setAttribute("subset", subset)
+extension HDF5File {
+    /// Where a video stands in a trained stage's run: its split and subset (`train` or `test`).
+    func setSplitAttributes(split: Int, subset: String) throws {
+        try setAttribute("split", split)
+        try setAttribute("subset", subset)
     }
 }
 
@@ -58,7 +50,7 @@ public enum CubesArtifact {
 
     /// Writes and publishes one cubes artifact; `cubes[b]` is branch b's `[steps, Kh, Kw, N]`.
     public static func write(
-        cubes: [[Float]], steps: Int, frameIndex: [Int32], video: VideoIdentity, membership: SplitMembership,
+        cubes: [[Float]], steps: Int, frameIndex: [Int32], video: VideoEntry, split: Int, subset: String,
         provenance p: Provenance, to url: URL, header: ArtifactHeader
     ) throws {
         let writer = try ArtifactWriter(url: url, header: header)
@@ -68,7 +60,7 @@ public enum CubesArtifact {
         }
         try file.write("frame_index", frameIndex, shape: [steps])
         try video.write(to: file)
-        try membership.write(to: file)
+        try file.setSplitAttributes(split: split, subset: subset)
         try file.setAttribute("branches", strings: p.branches)
         try file.setAttribute("grid", p.gridHeight)
         try file.setAttribute("grid_width", p.gridWidth)
@@ -95,9 +87,7 @@ public enum CubesArtifact {
         public var channels: [Int]
 
         public init(branches: [String], grid: Int, channels: [Int]) {
-            self.branches = branches
-            self.grid = grid
-            self.channels = channels
+            (self.branches, self.grid, self.channels) = (branches, grid, channels)
         }
 
         /// Floats of one step of branch k: K·K·N_k.
@@ -125,10 +115,10 @@ public enum CubesArtifact {
     /// given), `frame_index` `[T]`, a `label` equal to the split's, and every value finite.
     /// Errors name the file, the reason and the stage to rerun (`rerun`, e.g. "rerun jam-c3d --round 2").
     public static func scan(
-        _ url: URL, video: VideoIdentity, branches: [String], expected: Geometry?, keep: Bool, rerun: String
+        _ url: URL, video: VideoEntry, branches: [String], expected: Geometry?, keep: Bool, rerun: String
     ) throws -> Summary {
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw ArtifactError(path: url.path, "no cubes artifact for \(video.video); \(rerun) first "
+            throw ArtifactError(path: url.path, "no cubes artifact for \(video.relativePath); \(rerun) first "
                                 + "(or see its stage-report.json: did this video fail there?)")
         }
         let file = try ArtifactReader(url: url, expecting: kind).file
@@ -239,7 +229,7 @@ public enum AttentionArtifact {
         }
     }
 
-    public static func write(_ c: Content, video: VideoIdentity, membership: SplitMembership, to url: URL,
+    public static func write(_ c: Content, video: VideoEntry, split: Int, subset: String, to url: URL,
                              header: ArtifactHeader) throws {
         let t = c.frameIndex.count, s = c.grid * c.grid
         let writer = try ArtifactWriter(url: url, header: header)
@@ -251,7 +241,7 @@ public enum AttentionArtifact {
         try file.write("frame_index", c.frameIndex, shape: [t])
         try video.write(to: file)
         try file.setAttribute("class_names", strings: c.classNames)
-        try membership.write(to: file)
+        try file.setSplitAttributes(split: split, subset: subset)
         try file.setAttribute("round", c.round)
         try file.setAttribute("branches", strings: c.branches)
         try file.setAttribute("grid", c.grid)

@@ -6,29 +6,19 @@ import JAMCore
 // The per-video artifacts of the feature cache: frames (jam-decode) and features
 // (jam-features). Each type owns its dataset and attribute names; docs/ARTIFACTS.md lists them.
 
-/// Which video an artifact is about, as every per-video artifact records it in its attributes
-/// `video` (path relative to the dataset root), `class_name` and `label` (0-based).
-public struct VideoIdentity: Sendable, Hashable {
-    public var video: String
-    public var className: String
-    public var label: Int
-
-    public init(video: String, className: String, label: Int) {
-        self.video = video
-        self.className = className
-        self.label = label
-    }
-
+/// Every per-video artifact records its video in the attributes `video` (path relative to the
+/// dataset root), `class_name` and `label` (0-based).
+extension VideoEntry {
     func write(to file: HDF5File) throws {
-        try file.setAttribute("video", video)
+        try file.setAttribute("video", relativePath)
         try file.setAttribute("class_name", className)
         try file.setAttribute("label", label)
     }
 
-    /// The identity recorded in `file` (empty strings and −1 where an attribute is missing).
-    static func read(from file: HDF5File) throws -> VideoIdentity {
-        VideoIdentity(video: try file.stringAttribute("video") ?? "", className: try file.stringAttribute("class_name") ?? "",
-                      label: try file.intAttribute("label") ?? -1)
+    /// The video recorded in `file` (empty strings and −1 where an attribute is missing).
+    static func read(from file: HDF5File) throws -> VideoEntry {
+        VideoEntry(relativePath: try file.stringAttribute("video") ?? "", label: try file.intAttribute("label") ?? -1,
+                   className: try file.stringAttribute("class_name") ?? "")
     }
 }
 
@@ -57,7 +47,7 @@ public enum FramesArtifact {
 
     /// Writes and publishes one frames artifact.
     public static func write(
-        frames: [UInt8], frameIndex: [Int32], video: VideoIdentity, decoding d: Decoding, to url: URL, header: ArtifactHeader
+        frames: [UInt8], frameIndex: [Int32], video: VideoEntry, decoding d: Decoding, to url: URL, header: ArtifactHeader
     ) throws {
         let writer = try ArtifactWriter(url: url, header: header)
         let file = writer.file!
@@ -108,7 +98,7 @@ public enum FramesArtifact {
 
         public func frameIndex() throws -> [Int32] { try reader.file.read("frame_index", as: Int32.self).data }
 
-        public func video() throws -> VideoIdentity { try VideoIdentity.read(from: reader.file) }
+        public func video() throws -> VideoEntry { try VideoEntry.read(from: reader.file) }
     }
 }
 
@@ -119,14 +109,10 @@ public enum FeaturesArtifact {
 
     /// Map sizes shared by every video of a run (batches need equal H, W, C).
     public struct MapShape: Sendable, Hashable, CustomStringConvertible {
-        public var height: Int
-        public var width: Int
-        public var channels: Int
+        public var height, width, channels: Int
 
         public init(height: Int, width: Int, channels: Int) {
-            self.height = height
-            self.width = width
-            self.channels = channels
+            (self.height, self.width, self.channels) = (height, width, channels)
         }
 
         public var count: Int { height * width * channels }
@@ -157,7 +143,7 @@ public enum FeaturesArtifact {
         }
 
         /// Records the frame index, the video and the network, and publishes the file.
-        public func publish(frameIndex: [Int32], video: VideoIdentity, inputSize: Int, weights: String, preprocessing: String) throws {
+        public func publish(frameIndex: [Int32], video: VideoEntry, inputSize: Int, weights: String, preprocessing: String) throws {
             let file = writer.file!
             try file.write("frame_index", frameIndex, shape: [frameIndex.count])
             try video.write(to: file)

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
+import JAMConfig
 import JAMStages
 
-/// The options every stage command takes (SPEC §2): where the config is, which profile of it,
-/// and how to treat finished work and failures (SPEC §3).
+/// The options every stage command takes: where the config is, which profile of it, and how to
+/// treat finished work and failures (docs/DESIGN.md §3).
 public struct StageOptions: ParsableArguments {
     @Option(name: .long, help: "The pipeline configuration file.")
     public var config: String = "pipeline.json"
@@ -31,6 +32,11 @@ public struct StageOptions: ParsableArguments {
 
     public var configURL: URL { URL(fileURLWithPath: config) }
 
+    /// The config file with the profile applied.
+    public func loadConfig() throws -> PipelineConfig {
+        try PipelineConfig.load(from: configURL, profile: profile)
+    }
+
     /// The run policy: --force, --strict, and --threads or the stage's own setting.
     public func policy(defaultWorkers: Int) -> RunPolicy {
         RunPolicy(force: force, strict: strict, workers: threads ?? defaultWorkers)
@@ -38,7 +44,7 @@ public struct StageOptions: ParsableArguments {
 }
 
 /// Ends a stage command: prints the report's summary line and exits non-zero when any unit
-/// failed (SPEC §3), after the report has been written.
+/// failed (docs/DESIGN.md §3), after the report has been written.
 public func finish(with report: StageReport) throws -> Never {
     print(report.summary)
     if !report.failures.isEmpty {

@@ -1,6 +1,6 @@
 import JAMCore
 
-/// A VGG16 tap that feeds a branch (SPEC §4): both are `[T, S/16, S/16, 512]`.
+/// A VGG16 tap that feeds a branch (docs/DESIGN.md §4): both are `[T, S/16, S/16, 512]`.
 public enum FeatureTap: String, Sendable, Hashable, CaseIterable, Codable {
     case pool4
     case conv5_3
@@ -25,18 +25,18 @@ public enum InputCentering: String, Sendable, Hashable, CaseIterable, Codable {
     case video
 }
 
-/// Optimizer of a trained stage (SPEC §4: not given by the paper; Adam by default).
+/// Optimizer of a trained stage (docs/DESIGN.md §4: not given by the paper; Adam by default).
 public enum OptimizerSetting: String, Sendable, Hashable, CaseIterable, Codable {
     case adam, sgd
 }
 
 /// `"c3d"`: the 3D convnet of each branch, its training, and its exported feature cubes
-/// (SPEC §4 "3D convnet", "Attention regularisation", "Clips", "Optimiser").
+/// (docs/DESIGN.md §4 "3D convnet", "Attention regularisation", "Clips", "Optimiser").
 ///
 /// Defaults are small, for the embedded synthetic dataset (S = 96 → 6×6 maps → K = 3); the
 /// `paper` profile sets the paper's widths and valid spatial padding of conv1 (24 → 22 → 11).
 ///
-/// Rounds (SPEC §4): `jam-c3d --round 1` trains with λ = 0; `--round r` (r ≥ 2) trains with
+/// Rounds (docs/DESIGN.md §4): `jam-c3d --round 1` trains with λ = 0; `--round r` (r ≥ 2) trains with
 /// λ = `attention_weight` against the attention the LSTM of round r − 1 wrote. `rounds` says how
 /// many rounds the pipeline runs; it does not change any one round's output.
 public struct C3DSettings: PipelineConfigSection {
@@ -77,7 +77,7 @@ public struct C3DSettings: PipelineConfigSection {
     /// the default 10 suits the small 3×3 grid, where the shares p are ~10× larger and λ = 1000
     /// outweighs the cross-entropy ~15:1.
     public var attentionWeight: Double = 10
-    /// Rounds of c3d → lstm the pipeline runs (SPEC §4; default 2). Not in the digest.
+    /// Rounds of c3d → lstm the pipeline runs (docs/DESIGN.md §4; default 2). Not in the digest.
     public var rounds: Int = 2
     /// ζ of the weight decay ζ‖θ‖² (paper 1e-5).
     public var weightDecay: Double = 1e-5

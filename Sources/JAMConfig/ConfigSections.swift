@@ -3,11 +3,11 @@ import JAMCore
 /// One top-level section of `pipeline.json` (`"decode": {...}`), read strictly: every key has a
 /// default, unknown keys and wrong types are errors naming the JSON path.
 ///
-/// Extension point for later stages (`c3d`, `lstm`, `eval`): define a struct conforming to this
-/// protocol, add it as a stored property of `PipelineConfig`, read it in
-/// `PipelineConfig.init(document:file:baseDirectory:profile:)` next to the others, and compose its
-/// digest in `StageDigests.swift` from its upstream stage's digest plus exactly the settings that
-/// change its output. Until then an unknown top-level section is an error like any unknown key.
+/// To add a section: define a struct conforming to this protocol, add it as a stored property of
+/// `PipelineConfig`, read it in `PipelineConfig.init(document:file:baseDirectory:profile:)` next to
+/// the others, and compose its digest (`StageDigests.swift`, `ArtifactLayout`) from its upstream
+/// stage's digest plus exactly the settings that change its output. An unknown top-level section
+/// is an error like any unknown key.
 public protocol PipelineConfigSection: Sendable, Hashable {
     /// The section's key at the root of the file, e.g. `"decode"`.
     static var key: String { get }

@@ -1,7 +1,7 @@
 import Foundation
 import JAMCore
 
-/// The first LSTM layer (SPEC §4 "Joint LSTM"; §5 Sharma et al. = `standard` with one branch).
+/// The first LSTM layer (docs/DESIGN.md §4 "Joint LSTM"; §5 Sharma et al. = `standard` with one branch).
 public enum LSTMFirstLayerSetting: String, Sendable, Hashable, CaseIterable, Codable {
     /// The joint LSTM: per-branch sub-gates combined by A_k, B_k, C_k.
     case joint
@@ -9,15 +9,7 @@ public enum LSTMFirstLayerSetting: String, Sendable, Hashable, CaseIterable, Cod
     case standard
 }
 
-/// Where the joint LSTM fuses the branches into the candidate cell (SPEC §4).
-public enum LSTMFusionSetting: String, Sendable, Hashable, CaseIterable, Codable {
-    /// c̃ from Σ_k W_ck x_tk.
-    case early
-    /// c̃ from Σ_k W_ck (x_tk ⊙ i_tk) (the paper's choice).
-    case late
-}
-
-/// How the LSTM looks at the K×K locations (SPEC §4 "Attention", §5 attention on/off).
+/// How the LSTM looks at the K×K locations (docs/DESIGN.md §4 "Attention", §5 attention on/off).
 public enum LSTMAttentionSetting: String, Sendable, Hashable, CaseIterable, Codable {
     /// One map shared by all branches.
     case joint
@@ -28,7 +20,7 @@ public enum LSTMAttentionSetting: String, Sendable, Hashable, CaseIterable, Coda
 }
 
 /// `"lstm"`: the joint-attention LSTM that `jam-lstm` trains on the feature cubes, and the
-/// clip geometry of its exported attention and per-clip probabilities (SPEC §4 "Joint LSTM" to
+/// clip geometry of its exported attention and per-clip probabilities (docs/DESIGN.md §4 "Joint LSTM" to
 /// "Optimiser").
 ///
 /// Defaults are small, for the embedded synthetic dataset; the `paper` profile sets 3 layers of
@@ -44,7 +36,7 @@ public struct LSTMSettings: PipelineConfigSection {
     /// L, layers: the first layer plus L − 1 standard LSTMs (paper 3).
     public var layers: Int = 1
     public var firstLayer: LSTMFirstLayerSetting = .joint
-    public var fusion: LSTMFusionSetting = .late
+    public var fusion: LSTMFusion = .late
     public var attention: LSTMAttentionSetting = .joint
     /// Per branch [full, 4 quadrants] (5·N inputs) instead of the attention-weighted sum (N).
     public var pyramid: Bool = true

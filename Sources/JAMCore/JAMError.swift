@@ -21,9 +21,7 @@ public struct JAMError: UserFacingError, LocalizedError, Sendable, Equatable {
     public var message: String
 
     public init(_ message: String, file: String? = nil, location: String? = nil) {
-        self.message = message
-        self.file = file
-        self.location = location
+        (self.message, self.file, self.location) = (message, file, location)
     }
 
     public var description: String {

@@ -1,28 +1,6 @@
 import Foundation
 import JAMCore
 
-/// One labelled video of a dataset.
-public struct VideoEntry: Sendable, Hashable, Codable {
-    /// Path relative to the dataset root, `/`-separated, class folder first:
-    /// `ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi`. Never absolute, never contains `..`.
-    public var relativePath: String
-    /// 0-based class index into `DatasetSplit.classNames`.
-    public var label: Int
-    /// The class name, `classNames[label]` (the class folder's name).
-    public var className: String
-
-    public init(relativePath: String, label: Int, className: String) {
-        self.relativePath = relativePath
-        self.label = label
-        self.className = className
-    }
-
-    /// The video file under a dataset root.
-    public func url(root: URL) -> URL {
-        root.appendingPathComponent(relativePath)
-    }
-}
-
 /// One train/test split of a dataset: the class list and the videos on each side.
 public struct DatasetSplit: Sendable, Hashable, Codable {
     /// Class names; index = label. For UCF101 the `classInd.txt` order, otherwise sorted.
@@ -31,9 +9,7 @@ public struct DatasetSplit: Sendable, Hashable, Codable {
     public var test: [VideoEntry]
 
     public init(classNames: [String], train: [VideoEntry], test: [VideoEntry]) {
-        self.classNames = classNames
-        self.train = train
-        self.test = test
+        (self.classNames, self.train, self.test) = (classNames, train, test)
     }
 
     /// Training videos, then test videos.
@@ -78,10 +54,7 @@ public struct DatasetProblem: Sendable, Hashable, Codable, CustomStringConvertib
     public var reason: String
 
     public init(file: String, line: Int?, path: String, reason: String) {
-        self.file = file
-        self.line = line
-        self.path = path
-        self.reason = reason
+        (self.file, self.line, self.path, self.reason) = (file, line, path, reason)
     }
 
     /// `trainlist01.txt:12: ../x.avi: path escapes the dataset root`, with the full file path.

@@ -11,9 +11,7 @@ public struct PredictionOutcome: Sendable, Equatable, Codable {
     public var top5: [Int]
 
     public init(trueLabel: Int, predictedLabel: Int, top5: [Int]) {
-        self.trueLabel = trueLabel
-        self.predictedLabel = predictedLabel
-        self.top5 = top5
+        (self.trueLabel, self.predictedLabel, self.top5) = (trueLabel, predictedLabel, top5)
     }
 
     /// The outcome of a `VideoPrediction` against the video's true class.

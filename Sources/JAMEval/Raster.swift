@@ -8,9 +8,7 @@ public struct RGB: Sendable, Hashable {
     public var b: UInt8
 
     public init(_ r: UInt8, _ g: UInt8, _ b: UInt8) {
-        self.r = r
-        self.g = g
-        self.b = b
+        (self.r, self.g, self.b) = (r, g, b)
     }
 
     public static let black = RGB(0, 0, 0)

@@ -11,10 +11,7 @@ public struct CurveFigure: Sendable, Equatable {
     public var series: [PlotSeries]
 
     public init(title: String, xLabel: String = "epoch", yLabel: String, series: [PlotSeries]) {
-        self.title = title
-        self.xLabel = xLabel
-        self.yLabel = yLabel
-        self.series = series
+        (self.title, self.xLabel, self.yLabel, self.series) = (title, xLabel, yLabel, series)
     }
 }
 

@@ -84,7 +84,7 @@ public final class C3DModel {
     ) throws -> TrainingStepResult {
         try loadBatch(clips, sampler: sampler, videos: videos)
         let batch = clips.count
-        let labels = clips.map { videos[$0.video].identity.label }
+        let labels = clips.map { videos[$0.video].entry.label }
         let steps = ConvNet3DBranchGeometry.cubeTime(settings, frames: sampler.clipLength)
         let clipGeometry = branches[0].geometry(batch: batch, time: sampler.clipLength,
                                                 height: mapShape.height, width: mapShape.width)
@@ -154,22 +154,17 @@ public final class C3DModel {
                     }
                 }
                 for (i, clip) in part.enumerated() {
-                    let label = videos[clip.video].identity.label
+                    let label = videos[clip.video].entry.label
                     for t in 0..<steps {
                         let row = (i * steps + t) * classCount
                         lossSum -= log(max(Double(probabilities[row + label]), 1e-30))
-                        var best = 0
-                        for c in 0..<classCount {
-                            mean[i * classCount + c] += Double(probabilities[row + c])
-                            if probabilities[row + c] > probabilities[row + best] { best = c }
-                        }
-                        if best == label { correctSteps += 1 }
+                        for c in 0..<classCount { mean[i * classCount + c] += Double(probabilities[row + c]) }
+                        if argmax(probabilities[row..<(row + classCount)]) == label { correctSteps += 1 }
                     }
                 }
             }
             for (i, clip) in part.enumerated() {
-                let row = mean[(i * classCount)..<((i + 1) * classCount)]
-                if row.indices.max(by: { row[$0] < row[$1] })! - i * classCount == videos[clip.video].identity.label {
+                if argmax(mean[(i * classCount)..<((i + 1) * classCount)]) == videos[clip.video].entry.label {
                     correctClips += 1
                 }
             }

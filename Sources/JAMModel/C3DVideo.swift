@@ -8,7 +8,7 @@ import JAMCore
 /// One video the 3D-convnet stage works on: who it is, its features artifact, and what a scan
 /// of that artifact found (frames, frame index, per-tap moments and mean maps).
 public struct C3DVideo: Sendable {
-    public var identity: VideoIdentity
+    public var entry: VideoEntry
     /// The features artifact.
     public var features: URL
     /// T, frames of features.
@@ -24,14 +24,14 @@ public struct C3DVideo: Sendable {
     /// Scans the features artifact at `url` (`FeaturesArtifact.scan`) and checks that the video
     /// is long enough for the temporal kernels; returns the video and its map shape.
     public static func scan(
-        _ url: URL, identity: VideoIdentity, settings s: C3DSettings, expected: FeaturesArtifact.MapShape?
+        _ url: URL, entry: VideoEntry, settings s: C3DSettings, expected: FeaturesArtifact.MapShape?
     ) throws -> (C3DVideo, FeaturesArtifact.MapShape) {
-        let summary = try FeaturesArtifact.scan(url, video: identity.video, taps: s.branches.map(\.rawValue),
+        let summary = try FeaturesArtifact.scan(url, video: entry.relativePath, taps: s.branches.map(\.rawValue),
                                                 expected: expected, meanMaps: s.centering == .video)
         if ConvNet3DBranchGeometry.cubeTime(s, frames: summary.frames) < 1 {
             throw ArtifactError(path: url.path, "\(summary.frames) frames are too few for the temporal kernels")
         }
-        let video = C3DVideo(identity: identity, features: url, frames: summary.frames, frameIndex: summary.frameIndex,
+        let video = C3DVideo(entry: entry, features: url, frames: summary.frames, frameIndex: summary.frameIndex,
                              moments: summary.moments, meanMaps: summary.meanMaps)
         return (video, summary.shape)
     }

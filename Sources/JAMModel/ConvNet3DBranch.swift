@@ -6,6 +6,7 @@
 import JAMConfig
 import JAMCore
 import JAMNN
+import JAMTensor
 
 /// Every intermediate size of a branch for one input size: the one place that derives the
 /// cube's geometry from the `c3d` settings (24 → 22 → 11 → 11 at the paper's settings).
@@ -103,7 +104,7 @@ public struct ConvNet3DBranchBatchResult: Sendable, Hashable {
     public var stepsPerClip: Int
 }
 
-/// One branch's 3D convnet with its deep-supervision head (SPEC §4, paper §3.2):
+/// One branch's 3D convnet with its deep-supervision head (docs/DESIGN.md §4, paper §3.2):
 ///
 ///     conv3d Cin→W1 (kt×3×3, temporally same, spatially valid) + ReLU → 2×2 max-pool
 ///     → conv3d W1→W2 (kt×3×3, same) + ReLU → cube [T, K, K, W2]
@@ -348,47 +349,27 @@ public final class ConvNet3DBranch {
     }
 }
 
-/// A growable Float buffer; contents are unspecified after growth.
-final class BranchBuffer<Element> {
-    private(set) var pointer: UnsafeMutablePointer<Element>
-    private(set) var capacity = 0
-
-    init() { pointer = UnsafeMutablePointer<Element>.allocate(capacity: 1) }
-    deinit { pointer.deallocate() }
-
-    func reserve(_ count: Int) {
-        guard count > capacity else { return }
-        pointer.deallocate()
-        pointer = UnsafeMutablePointer<Element>.allocate(capacity: count)
-        capacity = count
-    }
-}
-
-extension BranchBuffer where Element == Float {
-    func zero(_ count: Int) { pointer.update(repeating: 0, count: count) }
-}
-
 /// The activations forward keeps for backward, and backward's own buffers.
 final class BranchScratch {
-    let conv1 = BranchBuffer<Float>()
-    let pooled = BranchBuffer<Float>()
-    let argmax = BranchBuffer<Int32>()
-    let cube = BranchBuffer<Float>()
-    let mean = BranchBuffer<Float>()
-    let hidden = BranchBuffer<Float>()
-    let logits = BranchBuffer<Float>()
-    let probabilities = BranchBuffer<Float>()
-    let shares = BranchBuffer<Float>()
-    let totals = BranchBuffer<Float>()
-    let logitsGradient = BranchBuffer<Float>()
-    let hiddenGradient = BranchBuffer<Float>()
-    let hiddenPreGradient = BranchBuffer<Float>()
-    let meanGradient = BranchBuffer<Float>()
-    let cubeGradient = BranchBuffer<Float>()
-    let cubePreGradient = BranchBuffer<Float>()
-    let pooledGradient = BranchBuffer<Float>()
-    let conv1Gradient = BranchBuffer<Float>()
-    let conv1PreGradient = BranchBuffer<Float>()
+    let conv1 = ScratchBuffer<Float>()
+    let pooled = ScratchBuffer<Float>()
+    let argmax = ScratchBuffer<Int32>()
+    let cube = ScratchBuffer<Float>()
+    let mean = ScratchBuffer<Float>()
+    let hidden = ScratchBuffer<Float>()
+    let logits = ScratchBuffer<Float>()
+    let probabilities = ScratchBuffer<Float>()
+    let shares = ScratchBuffer<Float>()
+    let totals = ScratchBuffer<Float>()
+    let logitsGradient = ScratchBuffer<Float>()
+    let hiddenGradient = ScratchBuffer<Float>()
+    let hiddenPreGradient = ScratchBuffer<Float>()
+    let meanGradient = ScratchBuffer<Float>()
+    let cubeGradient = ScratchBuffer<Float>()
+    let cubePreGradient = ScratchBuffer<Float>()
+    let pooledGradient = ScratchBuffer<Float>()
+    let conv1Gradient = ScratchBuffer<Float>()
+    let conv1PreGradient = ScratchBuffer<Float>()
     /// Both convolutions' im2col chunks and tap products (they run one after the other).
     let convolution = Conv3DWorkspace()
 

@@ -1,5 +1,6 @@
 import Foundation
 import JAMArtifacts
+import JAMCore
 
 // shapes: kernels HWIO `[3, 3, Cin, Cout]` (Keras, cross-correlation, not flipped); biases `[Cout]`.
 
@@ -95,13 +96,5 @@ public enum KerasWeightsFile {
     }
 }
 
-/// A weights file that cannot be used; names the file and the layer.
-public struct KerasWeightsError: Error, CustomStringConvertible, Sendable {
-    public var path: String
-    public var message: String
-    public init(path: String, _ message: String) {
-        self.path = path
-        self.message = message
-    }
-    public var description: String { "\(path): \(message)" }
-}
+/// A weights file that cannot be used; the description names the file and the layer.
+public typealias KerasWeightsError = JAMError

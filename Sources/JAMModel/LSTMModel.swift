@@ -11,7 +11,7 @@ import JAMTraining
 /// One video the LSTM stage works on: who it is, its cubes artifact and, when the run holds the
 /// cubes in memory, the cubes themselves.
 public struct LSTMVideo: Sendable {
-    public var identity: VideoIdentity
+    public var entry: VideoEntry
     /// The cubes artifact.
     public var url: URL
     /// T, steps of the cubes.
@@ -25,16 +25,16 @@ public struct LSTMVideo: Sendable {
 
     /// Scans the cubes artifact at `url` (`CubesArtifact.scan`); `keep` holds its cubes in memory.
     public static func scan(
-        _ url: URL, identity: VideoIdentity, branches: [String], expected: CubesArtifact.Geometry?, keep: Bool, round: Int
+        _ url: URL, entry: VideoEntry, branches: [String], expected: CubesArtifact.Geometry?, keep: Bool, round: Int
     ) throws -> (LSTMVideo, CubesArtifact.Geometry) {
-        let s = try CubesArtifact.scan(url, video: identity, branches: branches, expected: expected, keep: keep,
+        let s = try CubesArtifact.scan(url, video: entry, branches: branches, expected: expected, keep: keep,
                                        rerun: "rerun jam-c3d --round \(round)")
-        return (LSTMVideo(identity: identity, url: url, steps: s.steps, frameIndex: s.frameIndex, cubes: s.cubes,
+        return (LSTMVideo(entry: entry, url: url, steps: s.steps, frameIndex: s.frameIndex, cubes: s.cubes,
                           moments: s.moments), s.geometry)
     }
 }
 
-/// jam-lstm's model: JAMNN's `SequenceClassifier` (the joint-attention LSTM) with the batch
+/// jam-lstm's model: the `SequenceClassifier` (the joint-attention LSTM) with the batch
 /// assembly, training step, validation and per-video prediction the stage needs.
 public final class LSTMModel {
     public let classifier: SequenceClassifier
@@ -57,26 +57,9 @@ public final class LSTMModel {
         self.inputNormalization = inputNormalization ?? geometry.channels.map { .identity(channels: $0) }
         clipLength = settings.clipLength
         classifier = try SequenceClassifier(
-            configuration: LSTMModel.configuration(settings, geometry: geometry, classCount: classCount),
+            shape: SequenceClassifierShape(settings: settings, geometry: geometry, classCount: classCount),
             seed: UInt64(settings.seed))
         inputs = geometry.branches.map { _ in [] }
-    }
-
-    /// The classifier's settings the `lstm` section and the cubes describe.
-    public static func configuration(
-        _ s: LSTMSettings, geometry: CubesArtifact.Geometry, classCount: Int
-    ) -> SequenceClassifierConfiguration {
-        let attention: SequenceClassifierConfiguration.AttentionMode = switch s.attention {
-        case .joint: .joint
-        case .perBranch: .perBranch
-        case .none: .meanPooling
-        }
-        return SequenceClassifierConfiguration(
-            branchChannels: geometry.channels, gridSize: geometry.grid, hiddenSize: s.hidden, layerCount: s.layers,
-            classCount: classCount, attention: attention,
-            firstLayer: s.firstLayer == .joint ? .joint : .standard,
-            fusion: s.fusion == .early ? .early : .late,
-            spatialPyramid: s.pyramid, weightDecay: Float(s.weightDecay))
     }
 
     /// Per branch, the standardization of the training videos' cubes.
@@ -85,7 +68,7 @@ public final class LSTMModel {
     }
 
     public var store: ParameterStore { classifier.store }
-    public var classCount: Int { classifier.configuration.classCount }
+    public var classCount: Int { classifier.shape.classCount }
 
     /// Fills `inputs` with the clips' cubes `[B, L1, K, K, N_k]` and returns their labels.
     private func assemble(_ clips: [Clip], sampler: ClipSampler, videos: [LSTMVideo]) throws -> [Int] {
@@ -104,7 +87,7 @@ public final class LSTMModel {
             }
             for k in bases.indices { inputNormalization[k].apply(to: bases[k], count: b * l1 * geometry.stepSize(branch: k)) }
         }
-        return clips.map { videos[$0.video].identity.label }
+        return clips.map { videos[$0.video].entry.label }
     }
 
     /// One training step on `clips`: forward, backward into `store.gradients` (the loop zeroed
@@ -150,9 +133,7 @@ public final class LSTMModel {
         for (row, label) in labels.enumerated() {
             for t in 0..<clipLength {
                 let base = (row * clipLength + t) * c
-                var best = 0
-                for j in 1..<c where probabilities[base + j] > probabilities[base + best] { best = j }
-                if best == label { correct += 1 }
+                if argmax(probabilities[base..<(base + c)]) == label { correct += 1 }
             }
         }
         return correct
@@ -164,7 +145,7 @@ public final class LSTMModel {
         starts: [Int], sampler: ClipSampler, video: LSTMVideo, batchSize: Int
     ) throws -> (probabilities: [Float], maps: [[Float]]) {
         let (l1, c, s) = (clipLength, classCount, geometry.grid * geometry.grid)
-        let m = classifier.configuration.attentionMapCount
+        let m = classifier.shape.attentionMapCount
         var probabilities: [Float] = []
         var maps = [[Float]](repeating: [], count: m)
         probabilities.reserveCapacity(starts.count * l1 * c)

@@ -43,8 +43,8 @@ public final class VGG16FeatureExtractor {
 
     private let convolutions: [Convolution3x3]
     private let workspace = ConvolutionWorkspace()
-    private let frameBuffers = (FloatBuffer(), FloatBuffer(), FloatBuffer())
-    private let batchBuffers = (FloatBuffer(), FloatBuffer())
+    private let frameBuffers = (ScratchBuffer<Float>(), ScratchBuffer<Float>(), ScratchBuffer<Float>())
+    private let batchBuffers = (ScratchBuffer<Float>(), ScratchBuffer<Float>())
 
     /// Prepares the 13 convolutions (for Winograd: transforms every kernel once).
     public init(weights: VGG16Weights, threads: Int, useWinograd: Bool = true) {
@@ -72,7 +72,7 @@ public final class VGG16FeatureExtractor {
         return total
     }
 
-    /// Caffe/Keras VGG16 preprocessing (SPEC §4): RGB → BGR and subtract the ImageNet mean
+    /// Caffe/Keras VGG16 preprocessing (docs/DESIGN.md §4): RGB → BGR and subtract the ImageNet mean
     /// `[103.939, 116.779, 123.68]` (BGR order); no scaling.
     ///
     /// - Parameters:
@@ -164,7 +164,7 @@ public final class VGG16FeatureExtractor {
     /// Convolution `index` (+ ReLU, + its max-pool when the layer has one) on `[batch, side,
     /// side, Cin]`. Winograd pools in its output transform; im2col convolves into `spare` first.
     private func layer(_ index: Int, output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
-                       spare: FloatBuffer, batch: Int, side: Int) {
+                       spare: ScratchBuffer<Float>, batch: Int, side: Int) {
         let conv = convolutions[index]
         let pool = VGG16Layer.all[index].poolAfter
         if pool && conv.algorithm == .im2col {
@@ -178,19 +178,4 @@ public final class VGG16FeatureExtractor {
                          fusedMaxPool: pool, threads: threads, workspace: workspace)
         }
     }
-}
-
-/// A growable float buffer whose contents need not survive growth.
-private final class FloatBuffer {
-    private(set) var pointer = UnsafeMutablePointer<Float>.allocate(capacity: 16)
-    private(set) var capacity = 16
-
-    func reserve(_ count: Int) {
-        guard count > capacity else { return }
-        pointer.deallocate()
-        pointer = .allocate(capacity: count)
-        capacity = count
-    }
-
-    deinit { pointer.deallocate() }
 }

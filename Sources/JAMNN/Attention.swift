@@ -5,7 +5,7 @@ import JAMCore
 import JAMTensor
 
 /// Soft attention over the K×K locations of a cube step, predicted from the top LSTM layer's
-/// previous hidden state (paper §3.3, SPEC §4):
+/// previous hidden state (paper §3.3, docs/DESIGN.md §4):
 ///
 ///     att_t = softmax_S(h_{t−1} W_att + b_att),   h_{−1} = 0 (so att_0 = softmax(b_att))
 ///
@@ -26,9 +26,9 @@ public final class SoftAttention {
 
     private(set) var batch = 0
     private(set) var slots = 0
-    private let queries = LSTMBuffer()  // [slots, B, H]: h_{t−1} of the top layer (0 at t = 0)
-    private var maps: [LSTMBuffer] = []  // per map [slots, B, S]
-    private var scoreGradients: [LSTMBuffer] = []  // per map [slots, B, S], dLoss/d(scores)
+    private let queries = ScratchBuffer<Float>()  // [slots, B, H]: h_{t−1} of the top layer (0 at t = 0)
+    private var maps: [ScratchBuffer<Float>] = []  // per map [slots, B, S]
+    private var scoreGradients: [ScratchBuffer<Float>] = []  // per map [slots, B, S], dLoss/d(scores)
 
     /// Registers `mapCount` maps' parameters under `name` in `store`.
     public init(hiddenSize: Int, locationCount: Int, mapCount: Int, store: ParameterStore, name: String) {
@@ -47,7 +47,7 @@ public final class SoftAttention {
     }
 
     /// An attention with the same parameters and its own caches.
-    init(sharingParametersOf other: SoftAttention) {
+    public init(sharingParametersOf other: SoftAttention) {
         hiddenSize = other.hiddenSize
         locationCount = other.locationCount
         weights = other.weights
@@ -56,12 +56,12 @@ public final class SoftAttention {
     }
 
     private func makeBuffers() {
-        maps = weights.map { _ in LSTMBuffer() }
-        scoreGradients = weights.map { _ in LSTMBuffer() }
+        maps = weights.map { _ in ScratchBuffer<Float>() }
+        scoreGradients = weights.map { _ in ScratchBuffer<Float>() }
     }
 
     /// W ~ U(−1/√H, 1/√H), b = 0: the first step attends uniformly.
-    func initialize(_ values: UnsafeMutablePointer<Float>, generator: inout SplitMix64) {
+    public func initialize(_ values: UnsafeMutablePointer<Float>, generator: inout SplitMix64) {
         let bound = 1 / Float(hiddenSize).squareRoot()
         for m in 0..<mapCount {
             for e in 0..<weights[m].count { values[weights[m].offset + e] = generator.nextUniform(bound: bound) }
@@ -69,7 +69,7 @@ public final class SoftAttention {
         }
     }
 
-    func prepare(batch: Int, slots: Int) {
+    public func prepare(batch: Int, slots: Int) {
         self.batch = batch
         self.slots = slots
         queries.reserve(slots * batch * hiddenSize)
@@ -77,12 +77,12 @@ public final class SoftAttention {
     }
 
     /// Map `m` of the step in `slot`: `[B, S]`.
-    func map(_ m: Int, slot: Int) -> UnsafeMutablePointer<Float> {
+    public func map(_ m: Int, slot: Int) -> UnsafeMutablePointer<Float> {
         maps[m].pointer + slot * batch * locationCount
     }
 
     /// One step forward: every map's `att_t` from `previousHidden` `[B, H]` (nil at t = 0).
-    func forwardStep(previousHidden: UnsafePointer<Float>?, slot: Int, values: UnsafePointer<Float>) {
+    public func forwardStep(previousHidden: UnsafePointer<Float>?, slot: Int, values: UnsafePointer<Float>) {
         let (b, h, s) = (batch, hiddenSize, locationCount)
         let query = queries.pointer + slot * b * h
         if let previousHidden {
@@ -97,17 +97,17 @@ public final class SoftAttention {
                 BLAS.sgemm(scores, ldc: s, query, lda: h, values + weights[m].offset, ldb: s,
                            m: b, n: s, k: h, beta: 1)
             }
-            for r in 0..<b { lstmSoftmaxRow(scores + r * s, scores + r * s, count: s) }
+            for r in 0..<b { SoftmaxCrossEntropy.softmaxRow(scores + r * s, scores + r * s, count: s) }
         }
     }
 
-    func beginBackward() {
+    public func beginBackward() {
         for m in scoreGradients.indices { scoreGradients[m].reserve(slots * batch * locationCount) }
     }
 
     /// One step backward. `mapGradients[m]`: `[B, S]` dLoss/datt_t; `previousHiddenGradient`:
     /// `[B, H]`, ACCUMULATES dLoss/dh_{t−1}; nil at t = 0, where h_{−1} is a constant.
-    func backwardStep(
+    public func backwardStep(
         previousHiddenGradient: UnsafeMutablePointer<Float>?, mapGradients: [UnsafePointer<Float>],
         slot: Int, values: UnsafePointer<Float>
     ) {
@@ -126,7 +126,7 @@ public final class SoftAttention {
     }
 
     /// dW += Σ_t h_{t−1}ᵀ dScores_t, db += Σ_t dScores_t over the first `steps` slots.
-    func accumulateWeightGradients(steps: Int, gradients: UnsafeMutablePointer<Float>) {
+    public func accumulateWeightGradients(steps: Int, gradients: UnsafeMutablePointer<Float>) {
         let rows = steps * batch
         let (h, s) = (hiddenSize, locationCount)
         for m in 0..<mapCount {

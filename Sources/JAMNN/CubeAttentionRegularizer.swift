@@ -1,7 +1,7 @@
 // shapes: cube x [S, L, N] (S = B·T steps, L = K·K locations, N channels, non-negative),
 // target att [S, L] (the LSTM's attention; a constant), shares p [S, L], totals [S].
 
-/// The attention-regularisation term of the 3D-convnet loss (paper eq. 1, SPEC §4):
+/// The attention-regularisation term of the 3D-convnet loss (paper eq. 1, docs/DESIGN.md §4):
 ///
 ///     p_{t,i} = Σ_k x_{t,i,k} / Σ_j Σ_k x_{t,j,k}
 ///     loss    = λ Σ_t Σ_i (p_{t,i} − att_{t,i})²

@@ -6,22 +6,13 @@ import Foundation
 import JAMCore
 import JAMTensor
 
-/// How the joint LSTM feeds its branches into the memory cell (paper §3.3, SPEC §4).
-public enum JointLSTMFusion: String, Sendable, Hashable, Codable, CaseIterable {
-    /// c̃_t = tanh(Σ_k W_ck x_tk + U_c h_{t−1} + b_c)
-    case early
-    /// c̃_t = tanh(Σ_k W_ck (x_tk ⊙ i_tk) + U_c h_{t−1} + b_c): each branch passes its own
-    /// input sub-gate before it reaches the cell.
-    case late
-}
-
 /// The joint LSTM: the first layer of the sequence classifier, one input x_tk per branch.
 ///
 /// Per branch k, three tanh sub-gates of the branch's own dimension D_k, then sigmoid gates that
-/// mix the branches (the paper's f and o formulas repeat i_tk: a typo that SPEC resolves):
+/// mix the branches (the paper's f and o formulas repeat i_tk: a typo that docs/DESIGN.md §4 resolves):
 ///
 ///     [i_tk f_tk o_tk] = tanh([x_tk, h_{t−1}] W_sub,k + b_sub,k)          each [B, D_k]
-///     i_t = σ(Σ_k i_tk A_k),  f_t = σ(Σ_k f_tk B_k),  o_t = σ(Σ_k o_tk C_k)   (no bias: SPEC)
+///     i_t = σ(Σ_k i_tk A_k),  f_t = σ(Σ_k f_tk B_k),  o_t = σ(Σ_k o_tk C_k)   (no bias: docs/DESIGN.md §4)
 ///     c̃_t = tanh([u_t0, …, u_t(Kb−1), h_{t−1}] W_cell + b_cell),  u_tk = x_tk (early) or x_tk ⊙ i_tk (late)
 ///     c_t = f_t ⊙ c_{t−1} + i_t ⊙ c̃_t,  h_t = o_t ⊙ tanh(c_t),  h_{−1} = c_{−1} = 0
 ///
@@ -42,10 +33,10 @@ public enum JointLSTMFusion: String, Sendable, Hashable, Codable, CaseIterable {
 /// Internally the four gates live in one `[B, 4H]` block in the order i, f, g (= c̃), o, like the
 /// standard layer, so the cell update is shared. Backward walks the steps in reverse; the weight
 /// gradients are deferred to one GEMM per matrix over all T·B rows.
-public final class JointLSTMLayer {
+public final class JointLSTMLayer: LSTMHiddenStates {
     public let branchInputSizes: [Int]
     public let hiddenSize: Int
-    public let fusion: JointLSTMFusion
+    public let fusion: LSTMFusion
     /// Per branch: `W_sub [D_k + H, 3D_k]`.
     public let subGateWeights: [ParameterView]
     /// Per branch: `b_sub [3D_k]`.
@@ -64,25 +55,25 @@ public final class JointLSTMLayer {
     /// ΣD.
     public let inputSize: Int
 
-    private(set) var batch = 0
+    public private(set) var batch = 0
     private(set) var slots = 0
-    private var branchRows: [LSTMBuffer] = []  // per branch [slots, B, D_k + H]: [x_tk, h_{t−1}]
-    private var subGates: [LSTMBuffer] = []  // per branch [slots, B, 3D_k]: tanh activations i|f|o
-    private var subGateGradients: [LSTMBuffer] = []  // per branch [slots, B, 3D_k] (pre-tanh)
-    private var branchRowGradients: [LSTMBuffer] = []  // per branch [B, D_k + H]
-    private let cellRows = LSTMBuffer()  // [slots, B, ΣD + H]: [u_t0, …, h_{t−1}]
-    private let cellRowGradient = LSTMBuffer()  // [B, ΣD + H]
-    private let gates = LSTMBuffer()  // [slots, B, 4H] activations i|f|g|o
-    private let gateGradients = LSTMBuffer()  // [slots, B, 4H]
-    private let cell = LSTMBuffer()  // [slots, B, H]
-    private let tanhCell = LSTMBuffer()  // [slots, B, H]
-    private let hidden = LSTMBuffer()  // [slots, B, H]
-    private let cellGradient = LSTMBuffer()  // [B, H]
-    private let recurrentGradient = LSTMBuffer()  // [B, H]
+    private var branchRows: [ScratchBuffer<Float>] = []  // per branch [slots, B, D_k + H]: [x_tk, h_{t−1}]
+    private var subGates: [ScratchBuffer<Float>] = []  // per branch [slots, B, 3D_k]: tanh activations i|f|o
+    private var subGateGradients: [ScratchBuffer<Float>] = []  // per branch [slots, B, 3D_k] (pre-tanh)
+    private var branchRowGradients: [ScratchBuffer<Float>] = []  // per branch [B, D_k + H]
+    private let cellRows = ScratchBuffer<Float>()  // [slots, B, ΣD + H]: [u_t0, …, h_{t−1}]
+    private let cellRowGradient = ScratchBuffer<Float>()  // [B, ΣD + H]
+    private let gates = ScratchBuffer<Float>()  // [slots, B, 4H] activations i|f|g|o
+    private let gateGradients = ScratchBuffer<Float>()  // [slots, B, 4H]
+    private let cell = ScratchBuffer<Float>()  // [slots, B, H]
+    private let tanhCell = ScratchBuffer<Float>()  // [slots, B, H]
+    private let hidden = ScratchBuffer<Float>()  // [slots, B, H]
+    private let cellGradient = ScratchBuffer<Float>()  // [B, H]
+    private let recurrentGradient = ScratchBuffer<Float>()  // [B, H]
 
     /// Registers the parameters listed in the type's documentation under `name` in `store`.
     public init(
-        branchInputSizes: [Int], hiddenSize: Int, fusion: JointLSTMFusion,
+        branchInputSizes: [Int], hiddenSize: Int, fusion: LSTMFusion,
         store: ParameterStore, name: String
     ) {
         precondition(!branchInputSizes.isEmpty && branchInputSizes.allSatisfy { $0 > 0 } && hiddenSize > 0,
@@ -119,7 +110,7 @@ public final class JointLSTMLayer {
     }
 
     /// A layer with the same parameters and its own caches.
-    init(sharingParametersOf other: JointLSTMLayer) {
+    public init(sharingParametersOf other: JointLSTMLayer) {
         branchInputSizes = other.branchInputSizes
         hiddenSize = other.hiddenSize
         fusion = other.fusion
@@ -136,16 +127,16 @@ public final class JointLSTMLayer {
     }
 
     private func makeBuffers() {
-        branchRows = branchInputSizes.map { _ in LSTMBuffer() }
-        subGates = branchInputSizes.map { _ in LSTMBuffer() }
-        subGateGradients = branchInputSizes.map { _ in LSTMBuffer() }
-        branchRowGradients = branchInputSizes.map { _ in LSTMBuffer() }
+        branchRows = branchInputSizes.map { _ in ScratchBuffer<Float>() }
+        subGates = branchInputSizes.map { _ in ScratchBuffer<Float>() }
+        subGateGradients = branchInputSizes.map { _ in ScratchBuffer<Float>() }
+        branchRowGradients = branchInputSizes.map { _ in ScratchBuffer<Float>() }
     }
 
     /// Matrices ~ U(−1/√fanIn, 1/√fanIn) with fanIn = D_k + H for W_sub, ΣD for A/B/C (each gate
     /// sums over all branches) and ΣD + H for W_cell; biases 0. The final gates have no bias (the
-    /// SPEC formula), so the forget gate starts near σ(0) = ½ rather than the standard layers' 1.
-    func initialize(_ values: UnsafeMutablePointer<Float>, generator: inout SplitMix64) {
+    /// formula of docs/DESIGN.md §4), so the forget gate starts near σ(0) = ½ rather than the standard layers' 1.
+    public func initialize(_ values: UnsafeMutablePointer<Float>, generator: inout SplitMix64) {
         func fill(_ view: ParameterView, fanIn: Int) {
             let bound = 1 / Float(fanIn).squareRoot()
             for e in 0..<view.count { values[view.offset + e] = generator.nextUniform(bound: bound) }
@@ -162,7 +153,7 @@ public final class JointLSTMLayer {
     }
 
     /// Sizes the caches for `batch` rows and `slots` remembered steps.
-    func prepare(batch: Int, slots: Int) {
+    public func prepare(batch: Int, slots: Int) {
         self.batch = batch
         self.slots = slots
         let rows = batch * slots
@@ -177,17 +168,12 @@ public final class JointLSTMLayer {
         hidden.reserve(rows * hiddenSize)
     }
 
-    /// h of the step held in `slot`: `[B, H]`.
-    func hiddenState(slot: Int) -> UnsafeMutablePointer<Float> {
-        hidden.pointer + slot * batch * hiddenSize
-    }
-
     /// h of all cached steps, `[slots, B, H]`.
-    var hiddenStates: UnsafeMutablePointer<Float> { hidden.pointer }
+    public var hiddenStates: UnsafeMutablePointer<Float> { hidden.pointer }
 
     /// One step forward. `input`: `[B, ΣD]` (branch blocks at `branchOffsets`) with leading
     /// dimension `inputStride`; `previousSlot` is nil at t = 0.
-    func forwardStep(
+    public func forwardStep(
         input: UnsafePointer<Float>, inputStride: Int, slot: Int, previousSlot: Int?,
         values: UnsafePointer<Float>
     ) {
@@ -258,7 +244,7 @@ public final class JointLSTMLayer {
     }
 
     /// Clears the gradients carried between steps; call before the first (last-in-time) step.
-    func beginBackward() {
+    public func beginBackward() {
         for (k, d) in branchInputSizes.enumerated() {
             subGateGradients[k].reserve(slots * batch * 3 * d)
             branchRowGradients[k].reserve(batch * (d + hiddenSize))
@@ -274,7 +260,7 @@ public final class JointLSTMLayer {
     /// - `inputGradient`: `[B, ΣD]` out (overwritten), leading dimension `inputGradientStride`;
     ///   nil when nothing below needs it (no attention).
     /// - `hiddenGradient`: `[B, H]` dLoss/dh_t from above.
-    func backwardStep(
+    public func backwardStep(
         inputGradient: UnsafeMutablePointer<Float>?, inputGradientStride: Int,
         hiddenGradient: UnsafePointer<Float>, slot: Int, previousSlot: Int?,
         values: UnsafePointer<Float>
@@ -344,7 +330,7 @@ public final class JointLSTMLayer {
 
     /// The deferred weight gradients over the first `steps` slots: one GEMM per matrix over
     /// `steps · B` rows.
-    func accumulateWeightGradients(steps: Int, gradients: UnsafeMutablePointer<Float>) {
+    public func accumulateWeightGradients(steps: Int, gradients: UnsafeMutablePointer<Float>) {
         let rows = steps * batch
         let h = hiddenSize
         let h4 = 4 * h

@@ -28,7 +28,7 @@ import JAMTensor
 /// input sequence `[slots, B, In]` lives (the caller keeps it until backward). Backward keeps
 /// dGates for every step and defers the weight gradients to one GEMM per block over all T·B rows
 /// (`accumulateWeightGradients`), far faster than T skinny ones.
-public final class LSTMLayer {
+public final class LSTMLayer: LSTMHiddenStates {
     public let inputSize: Int
     public let hiddenSize: Int
     /// `W: [In + H, 4H]`, W_x over W_h, see the type's documentation.
@@ -36,17 +36,17 @@ public final class LSTMLayer {
     /// `b: [4H]`; the forget-gate block starts at 1 (see `initialize`).
     public let bias: ParameterView
 
-    private(set) var batch = 0
+    public private(set) var batch = 0
     private(set) var slots = 0
     private var inputs: UnsafePointer<Float>?  // [slots, B, In], owned by the caller
-    private let gates = LSTMBuffer()  // [slots, B, 4H] activations
-    private let cell = LSTMBuffer()  // [slots, B, H]
-    private let tanhCell = LSTMBuffer()  // [slots, B, H]
-    private let hidden = LSTMBuffer()  // [slots, B, H]
-    private let gateGradients = LSTMBuffer()  // [slots, B, 4H] dLoss/d(pre-activations)
-    private let cellGradient = LSTMBuffer()  // [B, H], dLoss/dc carried to the previous step
-    private let recurrentGradient = LSTMBuffer()  // [B, H], dLoss/dh carried to the previous step
-    private let rowGradient = LSTMBuffer()  // [B, In + H]: [dx_t, dh_{t−1}] in step mode
+    private let gates = ScratchBuffer<Float>()  // [slots, B, 4H] activations
+    private let cell = ScratchBuffer<Float>()  // [slots, B, H]
+    private let tanhCell = ScratchBuffer<Float>()  // [slots, B, H]
+    private let hidden = ScratchBuffer<Float>()  // [slots, B, H]
+    private let gateGradients = ScratchBuffer<Float>()  // [slots, B, 4H] dLoss/d(pre-activations)
+    private let cellGradient = ScratchBuffer<Float>()  // [B, H], dLoss/dc carried to the previous step
+    private let recurrentGradient = ScratchBuffer<Float>()  // [B, H], dLoss/dh carried to the previous step
+    private let rowGradient = ScratchBuffer<Float>()  // [B, In + H]: [dx_t, dh_{t−1}] in step mode
 
     /// Registers `<name>.W` and `<name>.b` in `store`.
     public init(inputSize: Int, hiddenSize: Int, store: ParameterStore, name: String) {
@@ -58,7 +58,7 @@ public final class LSTMLayer {
     }
 
     /// A layer with the same parameters and its own caches (training and inference keep apart).
-    init(sharingParametersOf other: LSTMLayer) {
+    public init(sharingParametersOf other: LSTMLayer) {
         inputSize = other.inputSize
         hiddenSize = other.hiddenSize
         weights = other.weights
@@ -67,14 +67,14 @@ public final class LSTMLayer {
 
     /// W ~ U(−1/√(In+H), 1/√(In+H)); b = 0 except the forget gate's block, 1 (the usual choice
     /// so that the cell remembers by default early in training).
-    func initialize(_ values: UnsafeMutablePointer<Float>, generator: inout SplitMix64) {
+    public func initialize(_ values: UnsafeMutablePointer<Float>, generator: inout SplitMix64) {
         let bound = 1 / Float(inputSize + hiddenSize).squareRoot()
         for e in 0..<weights.count { values[weights.offset + e] = generator.nextUniform(bound: bound) }
         for j in 0..<(4 * hiddenSize) { values[bias.offset + j] = (hiddenSize..<2 * hiddenSize).contains(j) ? 1 : 0 }
     }
 
     /// Sizes the caches for `batch` rows and `slots` remembered steps.
-    func prepare(batch: Int, slots: Int) {
+    public func prepare(batch: Int, slots: Int) {
         self.batch = batch
         self.slots = slots
         let rows = batch * slots
@@ -84,13 +84,8 @@ public final class LSTMLayer {
         hidden.reserve(rows * hiddenSize)
     }
 
-    /// h of the step held in `slot`: `[B, H]`.
-    func hiddenState(slot: Int) -> UnsafeMutablePointer<Float> {
-        hidden.pointer + slot * batch * hiddenSize
-    }
-
     /// h of all cached steps, `[slots, B, H]`.
-    var hiddenStates: UnsafeMutablePointer<Float> { hidden.pointer }
+    public var hiddenStates: UnsafeMutablePointer<Float> { hidden.pointer }
 
     /// W_x `[In, 4H]` and W_h `[H, 4H]` inside `values`.
     private func inputWeights(_ values: UnsafePointer<Float>) -> UnsafePointer<Float> { values + weights.offset }
@@ -102,7 +97,7 @@ public final class LSTMLayer {
 
     /// One step forward. `inputs`: `[slots, B, In]`, of which the rows of `slot` are read now and
     /// all rows again by `accumulateWeightGradients`; `previousSlot` is nil at t = 0.
-    func forwardStep(inputs: UnsafePointer<Float>, slot: Int, previousSlot: Int?, values: UnsafePointer<Float>) {
+    public func forwardStep(inputs: UnsafePointer<Float>, slot: Int, previousSlot: Int?, values: UnsafePointer<Float>) {
         let (b, n, h4) = (batch, inputSize, 4 * hiddenSize)
         self.inputs = inputs
         let g = gates.pointer + slot * b * h4
@@ -113,7 +108,7 @@ public final class LSTMLayer {
 
     /// The whole sequence forward: x W_x + b for all `steps` in one GEMM, then the recurrence.
     /// `inputs`: `[steps, B, In]`; slot t holds step t.
-    func forwardSequence(inputs: UnsafePointer<Float>, steps: Int, values: UnsafePointer<Float>) {
+    public func forwardSequence(inputs: UnsafePointer<Float>, steps: Int, values: UnsafePointer<Float>) {
         precondition(steps <= slots, "LSTM layer: \(steps) steps for \(slots) slots")
         let (rows, n, h4) = (steps * batch, inputSize, 4 * hiddenSize)
         self.inputs = inputs
@@ -139,7 +134,7 @@ public final class LSTMLayer {
     // MARK: Backward
 
     /// Clears the gradients carried between steps; call before the first (last-in-time) step.
-    func beginBackward() {
+    public func beginBackward() {
         gateGradients.reserve(slots * batch * 4 * hiddenSize)
         cellGradient.reserveZeroed(batch * hiddenSize)
         recurrentGradient.reserveZeroed(batch * hiddenSize)
@@ -151,7 +146,7 @@ public final class LSTMLayer {
     /// - `inputGradient`: `[B, In]` out (overwritten), leading dimension `inputGradientStride`;
     ///   nil when nothing below needs it.
     /// - `hiddenGradient`: `[B, H]` dLoss/dh_t from above (the next layer, the output, attention).
-    func backwardStep(
+    public func backwardStep(
         inputGradient: UnsafeMutablePointer<Float>?, inputGradientStride: Int,
         hiddenGradient: UnsafePointer<Float>, slot: Int, previousSlot: Int?,
         values: UnsafePointer<Float>
@@ -178,7 +173,7 @@ public final class LSTMLayer {
     ///
     /// - `inputGradients`: `[steps, B, In]` out (overwritten); nil when nothing below needs it.
     /// - `hiddenGradients`: `[steps, B, H]` dLoss/dh_t from above.
-    func backwardSequence(
+    public func backwardSequence(
         inputGradients: UnsafeMutablePointer<Float>?, hiddenGradients: UnsafePointer<Float>, steps: Int,
         values: UnsafePointer<Float>
     ) {
@@ -215,7 +210,7 @@ public final class LSTMLayer {
 
     /// dW_x += Σ_t x_tᵀ dGates_t, dW_h += Σ_{t≥1} h_{t−1}ᵀ dGates_t and db += Σ_t dGates_t over the
     /// first `steps` slots (slot t = step t), one GEMM per block over all `steps · B` rows.
-    func accumulateWeightGradients(steps: Int, gradients: UnsafeMutablePointer<Float>) {
+    public func accumulateWeightGradients(steps: Int, gradients: UnsafeMutablePointer<Float>) {
         guard steps > 0, let inputs else { return }
         let (b, n, h4) = (batch, inputSize, 4 * hiddenSize)
         let dW = gradients + weights.offset

@@ -1,34 +1,19 @@
 // shapes: all buffers are row-major Float; `[R, C]` with a leading dimension `ld >= C` when a
 // matrix is a column block of a wider buffer (for example one gate block of `[B, 4H]`).
 //
-// Private helpers of the LSTM family (the sequence classifier, its layers, attention, pyramid).
-// They are prefixed `lstm`/`LSTM` so that they do not collide with the shared kernels of
-// JAMTensor; GEMM and the seeded generator are JAMTensor's `BLAS.sgemm` and JAMCore's `SplitMix64`.
+// Helpers of the LSTM family, shared by its layers (here) and the sequence classifier that
+// stacks them (JAMModel). They are prefixed `lstm`/`LSTM` so that they do not collide with the
+// kernels of JAMTensor; GEMM and the seeded generator are JAMTensor's `BLAS.sgemm` and JAMCore's
+// `SplitMix64`.
 
 import Foundation
 import JAMCore
 import JAMTensor
 
-// MARK: - GEMM
-
-// TEMPORARY: removed when ConvNet3DBranch/SequenceClassifier move (issue 9).
-// SequenceClassifier.swift still calls `lstmGemm`; everything else calls `BLAS.sgemm`, which has
-// the same arguments (beta last) and the same k == 0 rule.
-@inline(__always)
-func lstmGemm(
-    _ c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float,
-    _ a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
-    _ b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
-    m: Int, n: Int, k: Int, alpha: Float = 1
-) {
-    BLAS.sgemm(c, ldc: ldc, a, lda: lda, transposeA: transposeA, b, ldb: ldb, transposeB: transposeB,
-               m: m, n: n, k: k, alpha: alpha, beta: beta)
-}
-
 // MARK: - Elementwise
 
 @inline(__always)
-func lstmSigmoid(_ x: Float) -> Float {
+public func lstmSigmoid(_ x: Float) -> Float {
     // Split by sign so that exp never overflows.
     if x >= 0 {
         return 1 / (1 + expf(-x))
@@ -39,7 +24,7 @@ func lstmSigmoid(_ x: Float) -> Float {
 
 /// Fills each of `rows` rows of `destination` (leading dimension `ld`) with `row` (`count` floats).
 @inline(__always)
-func lstmBroadcastRows(
+public func lstmBroadcastRows(
     _ destination: UnsafeMutablePointer<Float>, ld: Int,
     _ row: UnsafePointer<Float>, rows: Int, count: Int
 ) {
@@ -50,7 +35,7 @@ func lstmBroadcastRows(
 
 /// `sums[j] += Σ_r matrix[r, j]` for a `[rows, count]` block with leading dimension `ld`.
 @inline(__always)
-func lstmAccumulateColumnSums(
+public func lstmAccumulateColumnSums(
     _ sums: UnsafeMutablePointer<Float>,
     _ matrix: UnsafePointer<Float>, ld: Int, rows: Int, count: Int
 ) {
@@ -60,45 +45,7 @@ func lstmAccumulateColumnSums(
     }
 }
 
-// MARK: - Buffers
-
-/// A growable Float buffer owned by one layer's workspace; contents are unspecified after growth.
-final class LSTMBuffer {
-    private(set) var pointer: UnsafeMutablePointer<Float>
-    private(set) var capacity: Int
-
-    init() {
-        capacity = 1
-        pointer = .allocate(capacity: 1)
-    }
-
-    /// Makes room for `count` floats and returns the base address.
-    @discardableResult
-    func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
-        if count > capacity {
-            pointer.deallocate()
-            pointer = .allocate(capacity: count)
-            capacity = count
-        }
-        return pointer
-    }
-
-    /// Makes room for `count` floats, zero-filled.
-    @discardableResult
-    func reserveZeroed(_ count: Int) -> UnsafeMutablePointer<Float> {
-        let p = reserve(count)
-        p.update(repeating: 0, count: count)
-        return p
-    }
-
-    deinit { pointer.deallocate() }
-}
-
 // MARK: - Seeded initialisation
-
-// TEMPORARY: removed when ConvNet3DBranch/SequenceClassifier move (issue 9).
-// SequenceClassifier.swift and SequenceClassifierBenchmark.swift still spell the old name.
-typealias LSTMSplitMix64 = SplitMix64
 
 extension SplitMix64 {
     /// A `Float` uniform in `[-bound, bound)` from the top 24 bits of one `next()` (exact in
@@ -115,7 +62,7 @@ extension SplitMix64 {
 /// Softmax over each row of `logits` `[rows, classes]` into `probabilities`; returns
 /// `Σ_r −log p[r, labels[r]]` accumulated in Double.
 @inline(__always)
-func lstmSoftmaxCrossEntropy(
+public func lstmSoftmaxCrossEntropy(
     probabilities: UnsafeMutablePointer<Float>,
     logits: UnsafePointer<Float>, labels: UnsafePointer<Int>, rows: Int, classes: Int
 ) -> Double {
@@ -123,7 +70,7 @@ func lstmSoftmaxCrossEntropy(
     for r in 0..<rows {
         let z = logits + r &* classes
         let p = probabilities + r &* classes
-        lstmSoftmaxRow(p, z, count: classes)
+        SoftmaxCrossEntropy.softmaxRow(p, z, count: classes)
         // log p from the shifted logits, not log(p), so that a tiny p does not become -inf.
         var maxZ = z[0]
         for j in 1..<classes { maxZ = max(maxZ, z[j]) }
@@ -134,25 +81,9 @@ func lstmSoftmaxCrossEntropy(
     return loss
 }
 
-/// `output = softmax(input)` over `count` entries; the maximum is subtracted before exp so that
-/// large scores cannot overflow.
-@inline(__always)
-func lstmSoftmaxRow(_ output: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, count: Int) {
-    var maxValue = input[0]
-    for j in 1..<count { maxValue = max(maxValue, input[j]) }
-    var sum: Float = 0
-    for j in 0..<count {
-        let e = expf(input[j] - maxValue)
-        output[j] = e
-        sum += e
-    }
-    let inverse = 1 / sum
-    for j in 0..<count { output[j] *= inverse }
-}
-
 /// Backward of a row softmax: `gradientIn[j] = p[j] (gradientOut[j] − Σ_i p[i] gradientOut[i])`.
 @inline(__always)
-func lstmSoftmaxRowBackward(
+public func lstmSoftmaxRowBackward(
     _ gradientIn: UnsafeMutablePointer<Float>,
     _ gradientOut: UnsafePointer<Float>, _ probabilities: UnsafePointer<Float>, count: Int
 ) {
@@ -170,7 +101,7 @@ func lstmSoftmaxRowBackward(
 /// - `c`, `tanhC`, `h`: `[B, H]` outputs.
 /// - `cPrevious`: `[B, H]`, or nil for the zero state at t = 0.
 @inline(__always)
-func lstmCellForward(
+public func lstmCellForward(
     c: UnsafeMutablePointer<Float>, tanhC: UnsafeMutablePointer<Float>,
     h: UnsafeMutablePointer<Float>,
     gates: UnsafeMutablePointer<Float>, cPrevious: UnsafePointer<Float>?,
@@ -206,7 +137,7 @@ func lstmCellForward(
 /// - `hiddenGradient`: `[B, H]` dLoss/dh_t (all routes summed).
 /// - `gates`: `[B, 4H]` the activations saved by forward; `tanhC`: `[B, H]`; `cPrevious` or nil.
 @inline(__always)
-func lstmCellBackward(
+public func lstmCellBackward(
     gateGradients: UnsafeMutablePointer<Float>, cellGradient: UnsafeMutablePointer<Float>,
     hiddenGradient: UnsafePointer<Float>, gates: UnsafePointer<Float>,
     tanhC: UnsafePointer<Float>, cPrevious: UnsafePointer<Float>?,
@@ -230,4 +161,18 @@ func lstmCellBackward(
             cellGradient[index] = dc * f
         }
     }
+}
+
+/// An LSTM layer that caches h of every remembered step, `[slots, B, H]` (both layer kinds).
+public protocol LSTMHiddenStates: AnyObject {
+    var hiddenSize: Int { get }
+    /// B, rows per step.
+    var batch: Int { get }
+    /// h of all cached steps, `[slots, B, H]`.
+    var hiddenStates: UnsafeMutablePointer<Float> { get }
+}
+
+extension LSTMHiddenStates {
+    /// h of the step held in `slot`: `[B, H]`.
+    public func hiddenState(slot: Int) -> UnsafeMutablePointer<Float> { hiddenStates + slot * batch * hiddenSize }
 }

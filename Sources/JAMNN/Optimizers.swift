@@ -142,10 +142,7 @@ public struct NonFiniteParameter: Error, Sendable, Hashable, CustomStringConvert
     public var inGradient: Bool
 
     public init(name: String, index: Int, value: Float, inGradient: Bool) {
-        self.name = name
-        self.index = index
-        self.value = value
-        self.inGradient = inGradient
+        (self.name, self.index, self.value, self.inGradient) = (name, index, value, inGradient)
     }
 
     public var description: String {

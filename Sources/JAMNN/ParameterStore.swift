@@ -12,7 +12,7 @@ public struct ParameterView: Sendable, Hashable, Codable {
     /// `shape.reduce(1, *)`.
     public var count: Int { shape.reduce(1, *) }
     /// Whether weight decay applies (kernels and matrices yes, biases by our convention yes as
-    /// well: SPEC §4 says "weight decay ζ on all weights"; set false to exempt a parameter).
+    /// well: docs/DESIGN.md §4 says "weight decay ζ on all weights"; set false to exempt a parameter).
     public var decays: Bool
 }
 

@@ -35,8 +35,7 @@ public enum SoftmaxCrossEntropy {
         return total
     }
 
-    /// Row-wise softmax `p = exp(z − max z) / Σ exp(z − max z)`; the max is subtracted so
-    /// that `exp` cannot overflow.
+    /// Row-wise softmax `p = exp(z − max z) / Σ exp(z − max z)` (`softmaxRow` per row).
     ///
     /// - Parameters:
     ///   - probabilities: `[M, C]`, overwritten.
@@ -44,20 +43,23 @@ public enum SoftmaxCrossEntropy {
     public static func softmax(
         probabilities: UnsafeMutablePointer<Float>, logits: UnsafePointer<Float>, rows: Int, classes: Int
     ) {
-        for r in 0..<rows {
-            let z = logits + r &* classes
-            let p = probabilities + r &* classes
-            var zMax = z[0]
-            for j in 1..<max(classes, 1) { zMax = max(zMax, z[j]) }
-            var sum: Float = 0
-            for j in 0..<classes {
-                let e = exp(z[j] - zMax)
-                p[j] = e
-                sum += e
-            }
-            let inv = 1 / sum
-            for j in 0..<classes { p[j] *= inv }
+        for r in 0..<rows { softmaxRow(probabilities + r &* classes, logits + r &* classes, count: classes) }
+    }
+
+    /// `output = softmax(input)` over `count` entries; the maximum is subtracted before exp so that
+    /// large scores cannot overflow.
+    @inline(__always)
+    public static func softmaxRow(_ output: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, count: Int) {
+        var maxValue = input[0]
+        for j in 1..<count { maxValue = max(maxValue, input[j]) }
+        var sum: Float = 0
+        for j in 0..<count {
+            let e = expf(input[j] - maxValue)
+            output[j] = e
+            sum += e
         }
+        let inverse = 1 / sum
+        for j in 0..<count { output[j] *= inverse }
     }
 
     /// `logitsGradient += scale · (p − onehot(label))`, the gradient of `scale · loss`.

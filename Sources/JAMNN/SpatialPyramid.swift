@@ -2,7 +2,7 @@
 // is i = row·K + column (the `[K, K, N]` channels-last layout of one cube step). One pyramid row
 // maps attention `[S]` and features `[S, N]` to `[5N]` = [full, q1, q2, q3, q4].
 
-/// The spatial pyramid of paper §3.4 / SPEC §4: the attention-weighted sum over the whole grid,
+/// The spatial pyramid of paper §3.4 / docs/DESIGN.md §4: the attention-weighted sum over the whole grid,
 /// followed by the attention-weighted means of the four quadrants.
 ///
 ///     full = Σ_i att_i X_i,    q = Σ_{i∈q} att_i X_i / Σ_{i∈q} att_i
@@ -117,7 +117,7 @@ public enum SpatialPyramid {
     /// - `quadrantMass`: `[4]` out, Σ_{i∈q} att_i (kept for backward); unused without the pyramid.
     /// - `attention`: `[S]`; `features`: `[S, N]`.
     @inline(__always)
-    static func forwardRow(
+    public static func forwardRow(
         output: UnsafeMutablePointer<Float>, quadrantMass: UnsafeMutablePointer<Float>,
         attention: UnsafePointer<Float>, features: UnsafePointer<Float>,
         gridSize: Int, channels: Int, pyramid: Bool
@@ -156,7 +156,7 @@ public enum SpatialPyramid {
     /// d att_i = e_i · X_i − Σ_{q∋i} (g_q · q) / m_q, because ∂q/∂att_i = (X_i − q) / m_q;
     /// dX_i = att_i e_i.
     @inline(__always)
-    static func backwardRow(
+    public static func backwardRow(
         attentionGradient: UnsafeMutablePointer<Float>, featureGradient: UnsafeMutablePointer<Float>?,
         outputGradient: UnsafePointer<Float>, output: UnsafePointer<Float>,
         quadrantMass: UnsafePointer<Float>, attention: UnsafePointer<Float>,

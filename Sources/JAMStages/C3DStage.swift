@@ -73,8 +73,8 @@ public struct C3DStage: TrainedStage {
     func inputFolder(split: Int) -> URL { featuresFolder }
     var missingInputs: String { "run jam-features first" }
 
-    func check(_ url: URL, identity: VideoIdentity, expected: FeaturesArtifact.MapShape?) throws -> (C3DVideo, FeaturesArtifact.MapShape) {
-        try C3DVideo.scan(url, identity: identity, settings: config.c3d, expected: expected)
+    func check(_ url: URL, entry: VideoEntry, expected: FeaturesArtifact.MapShape?) throws -> (C3DVideo, FeaturesArtifact.MapShape) {
+        try C3DVideo.scan(url, entry: entry, settings: config.c3d, expected: expected)
     }
 
     func train(split: Int, folder: URL, train: [C3DVideo], test: [C3DVideo], shape: FeaturesArtifact.MapShape,
@@ -116,7 +116,7 @@ public struct C3DStage: TrainedStage {
         let splitFolder = ArtifactLayout.splitFolder(attentionFolder, split: split)
         return try train.map { video in
             try AttentionArtifact.readMaps(
-                PipelineConfig.artifactURL(forVideo: video.identity.video, in: splitFolder), video: video.identity.video,
+                PipelineConfig.artifactURL(forVideo: video.entry.relativePath, in: splitFolder), video: video.entry.relativePath,
                 steps: ConvNet3DBranchGeometry.cubeTime(s, frames: video.frames), locations: grid.height * grid.width)
         }
     }
@@ -125,7 +125,7 @@ public struct C3DStage: TrainedStage {
     /// the BLAS threads). Pooling (middle = none) has no state and runs in parallel.
     func exportWorkers(_ policy: RunPolicy, model: C3DModel?) -> Int { model == nil ? policy.workers : 1 }
 
-    func export(_ video: C3DVideo, model: C3DModel?, shape: FeaturesArtifact.MapShape, membership: SplitMembership,
+    func export(_ video: C3DVideo, model: C3DModel?, shape: FeaturesArtifact.MapShape, split: Int, subset: String,
                 classNames: [String], to url: URL) throws {
         let s = config.c3d
         let cubes = try model.map { try $0.export(video) }
@@ -136,7 +136,7 @@ public struct C3DStage: TrainedStage {
             timeOffset: cubes.timeOffset, centering: s.centering.rawValue,
             inputMean: model?.inputNormalization.map(\.mean) ?? [], inputScale: model?.inputNormalization.map(\.scale) ?? [])
         try CubesArtifact.write(
-            cubes: cubes.cubes, steps: cubes.steps, frameIndex: cubes.frameIndex, video: video.identity, membership: membership,
+            cubes: cubes.cubes, steps: cubes.steps, frameIndex: cubes.frameIndex, video: video.entry, split: split, subset: subset,
             provenance: provenance, to: url,
             header: ArtifactHeader(kind: .cubes, producer: "jam-c3d \(jamVersion)", configDigest: settings.digest,
                                    config: settings.canonicalJSON, source: video.features.path))

@@ -64,7 +64,7 @@ public enum DecodeStage {
             let video = try decodeVideo(at: unit.input, options: options)
             try FramesArtifact.write(
                 frames: video.frames, frameIndex: video.frameIndices,
-                video: VideoIdentity(video: entry.relativePath, className: entry.className, label: entry.label),
+                video: entry,
                 decoding: FramesArtifact.Decoding(
                     size: video.size, resize: decode.resize.rawValue, every: decode.every, maxFrames: decode.maxFrames,
                     sourceFPS: video.fps, sourceWidth: video.sourceWidth, sourceHeight: video.sourceHeight,

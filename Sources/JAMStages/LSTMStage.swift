@@ -86,10 +86,10 @@ public struct LSTMStage: TrainedStage {
     func inputFolder(split: Int) -> URL { ArtifactLayout.splitFolder(cubesFolder, split: split) }
     var missingInputs: String { "run jam-c3d --round \(round) first" }
 
-    mutating func check(_ url: URL, identity: VideoIdentity, expected: CubesArtifact.Geometry?) throws
+    mutating func check(_ url: URL, entry: VideoEntry, expected: CubesArtifact.Geometry?) throws
         -> (LSTMVideo, CubesArtifact.Geometry)
     {
-        let result = try LSTMVideo.scan(url, identity: identity, branches: config.c3d.branches.map(\.rawValue),
+        let result = try LSTMVideo.scan(url, entry: entry, branches: config.c3d.branches.map(\.rawValue),
                                         expected: expected, keep: keptBytes < Self.memoryBudget, round: round)
         keptBytes += result.0.cubes.reduce(0) { $0 + 4 * $1.count }
         return result
@@ -134,13 +134,13 @@ public struct LSTMStage: TrainedStage {
     func exportWorkers(_ policy: RunPolicy, model: Trained) -> Int { 1 }
 
     /// Runs the model over the video's export clips and writes its attention artifact.
-    func export(_ video: LSTMVideo, model trained: Trained, shape: CubesArtifact.Geometry, membership: SplitMembership,
+    func export(_ video: LSTMVideo, model trained: Trained, shape: CubesArtifact.Geometry, split: Int, subset: String,
                 classNames: [String], to url: URL) throws {
         let s = config.lstm
         let content = try trained.model.export(video, settings: s, classNames: classNames, round: round,
                                                checkpointStep: trained.step)
         try AttentionArtifact.write(
-            content, video: video.identity, membership: membership, to: url,
+            content, video: video.entry, split: split, subset: subset, to: url,
             header: ArtifactHeader(kind: .attention, producer: "jam-lstm \(jamVersion)", configDigest: settings.digest,
                                    config: settings.canonicalJSON, source: video.url.path))
     }

@@ -3,7 +3,7 @@ import Foundation
 import JAMArtifacts
 import JAMCore
 
-// The shared loop of every per-video stage (SPEC §3): a list of units, each with one output
+// The shared loop of every per-video stage (docs/DESIGN.md §3): a list of units, each with one output
 // file; finished units are skipped unless forced; units run in parallel on a fixed number of
 // workers; a failing unit is reported with its file and reason and the others go on (or the
 // stage stops at the first with --strict); a report of what failed is written beside the
@@ -19,9 +19,7 @@ public struct WorkUnit: Sendable, Hashable {
     public var output: URL
 
     public init(name: String, input: URL, output: URL) {
-        self.name = name
-        self.input = input
-        self.output = output
+        (self.name, self.input, self.output) = (name, input, output)
     }
 }
 
@@ -33,9 +31,7 @@ public struct UnitFailure: Sendable, Codable, Equatable, CustomStringConvertible
     public var reason: String
 
     public init(unit: String, file: String, reason: String) {
-        self.unit = unit
-        self.file = file
-        self.reason = reason
+        (self.unit, self.file, self.reason) = (unit, file, reason)
     }
 
     public var description: String { "\(file): \(reason)" }

@@ -4,7 +4,7 @@ import JAMCore
 import JAMDatasets
 import JAMVideo
 
-/// Stage 0, `jam-synth`: writes the synthetic action dataset of SPEC §6 in UCF101 layout.
+/// Stage 0, `jam-synth`: writes the synthetic action dataset of docs/DESIGN.md §7 in UCF101 layout.
 ///
 ///     <root>/jam_synth.json                      settings and digest (written first)
 ///     <root>/<Class>/v_<Class>_gNN_c01.avi       one video per unit, published by rename

@@ -34,14 +34,14 @@ protocol TrainedStage {
     var missingInputs: String { get }
 
     /// Checks one video's input artifact against the shape of the videos checked before.
-    mutating func check(_ url: URL, identity: VideoIdentity, expected: Shape?) throws -> (Video, Shape)
+    mutating func check(_ url: URL, entry: VideoEntry, expected: Shape?) throws -> (Video, Shape)
     /// Trains the split's model (resuming from its checkpoint) and returns it with its final weights.
     func train(split: Int, folder: URL, train: [Video], test: [Video], shape: Shape, classNames: [String],
                exportDone: Bool, progress: ProgressReporter) throws -> Model
     /// Export workers: 1 when the model keeps state between calls.
     func exportWorkers(_ policy: RunPolicy, model: Model) -> Int
     /// Writes one video's exported artifact.
-    func export(_ video: Video, model: Model, shape: Shape, membership: SplitMembership, classNames: [String],
+    func export(_ video: Video, model: Model, shape: Shape, split: Int, subset: String, classNames: [String],
                 to url: URL) throws
 }
 
@@ -69,8 +69,7 @@ extension TrainedStage {
             for entry in entries {
                 let url = PipelineConfig.artifactURL(forVideo: entry.relativePath, in: inputs)
                 do {
-                    let identity = VideoIdentity(video: entry.relativePath, className: entry.className, label: entry.label)
-                    let (video, here) = try kind.check(url, identity: identity, expected: shape)
+                    let (video, here) = try kind.check(url, entry: entry, expected: shape)
                     shape = here
                     if isTrain { train.append((entry, video)) } else { test.append((entry, video)) }
                 } catch {
@@ -99,7 +98,7 @@ extension TrainedStage {
                                    classNames: dataset.classNames, exportDone: exportDone, progress: progress)
 
         let byUnit = Dictionary(uniqueKeysWithValues: zip(units.map(\.name), videos.enumerated().map {
-            ($0.element.1, SplitMembership(split: split, subset: $0.offset < train.count ? "train" : "test"))
+            ($0.element.1, $0.offset < train.count ? "train" : "test")
         }))
         let exportPolicy = RunPolicy(force: policy.force, strict: policy.strict, workers: exportWorkers(policy, model: model))
         let runner = StageRunner(stage: stage, policy: exportPolicy, progress: ProgressReporter(label: "\(stage) split \(split) export"))
@@ -107,8 +106,9 @@ extension TrainedStage {
         let context = UncheckedSendable((kind, model, shape, byUnit, dataset.classNames))
         var report = runner.run(units: units, knownFailures: failures, configDigest: digest) { unit in
             let (kind, model, shape, byUnit, classNames) = context.value
-            let (video, membership) = byUnit[unit.name]!
-            try kind.export(video, model: model, shape: shape, membership: membership, classNames: classNames, to: unit.output)
+            let (video, subset) = byUnit[unit.name]!
+            try kind.export(video, model: model, shape: shape, split: split, subset: subset, classNames: classNames,
+                            to: unit.output)
         }
         report.totalUnits = dataset.allVideos.count
         return report

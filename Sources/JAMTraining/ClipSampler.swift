@@ -17,7 +17,7 @@ public struct Clip: Sendable, Hashable, Codable, CustomStringConvertible {
     public var description: String { "(video \(video), frame \(start))" }
 }
 
-/// Cuts videos into clips of L1 consecutive frames and orders them for training (SPEC §4,
+/// Cuts videos into clips of L1 consecutive frames and orders them for training (docs/DESIGN.md §4,
 /// "Clips").
 ///
 /// Clip starts are `0, s, 2s, …` up to the last start whose clip fits, `T − L1`; frames after

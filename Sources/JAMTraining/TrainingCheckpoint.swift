@@ -72,10 +72,7 @@ public struct ParameterManifestEntry: Sendable, Hashable, Codable, CustomStringC
     public var decays: Bool
 
     public init(name: String, shape: [Int], offset: Int, decays: Bool) {
-        self.name = name
-        self.shape = shape
-        self.offset = offset
-        self.decays = decays
+        (self.name, self.shape, self.offset, self.decays) = (name, shape, offset, decays)
     }
 
     public init(_ view: ParameterView) {
@@ -141,11 +138,7 @@ public struct TrainingCheckpoint: Sendable, Equatable {
 
     public init(manifest: [ParameterManifestEntry], values: [Float], optimizer: TrainingOptimizer,
                 state: TrainingState, log: [EpochRecord]) {
-        self.manifest = manifest
-        self.values = values
-        self.optimizer = optimizer
-        self.state = state
-        self.log = log
+        (self.manifest, self.values, self.optimizer, self.state, self.log) = (manifest, values, optimizer, state, log)
     }
 
     /// A snapshot of a store (values and manifest) with the optimizer and loop state.
@@ -156,7 +149,7 @@ public struct TrainingCheckpoint: Sendable, Equatable {
     // MARK: - Writing
 
     /// Writes the checkpoint atomically: a temporary sibling, published over `url` by rename,
-    /// so `url` always holds the last complete checkpoint (SPEC §3).
+    /// so `url` always holds the last complete checkpoint (docs/DESIGN.md §3).
     public func write(to url: URL, header: ArtifactHeader) throws {
         let writer = try ArtifactWriter(url: url, header: header)
         let file = writer.file!

@@ -114,7 +114,7 @@ public struct DecodedVideo: Sendable {
 /// `options.allowDamaged`: a read error from the demuxer, or fewer packets than the container
 /// declares frames once the stream has been read to its end (an AVI cut short), is `.truncated`; a packet
 /// the decoder rejects or a frame it marks corrupt (errors concealed) is `.undecodable`. A damaged
-/// video is rejected rather than returned short or smeared, because SPEC §3 makes it a bad input
+/// video is rejected rather than returned short or smeared, because docs/DESIGN.md §3 makes it a bad input
 /// to report; decoding still runs to the end first so that the message says which it was.
 ///
 /// Memory: one `AVFrame` is reused; only kept frames are converted; decoding stops as soon as

@@ -16,21 +16,14 @@ struct C3DBenchmark: ParsableCommand {
         commandName: "c3d",
         abstract: "Time a 3D-convnet training step (one branch) in clips/s and GFLOP/s against the sgemm peak.")
 
-    @Option(name: .long, help: "BLAS threads.")
-    var threads: Int = 2
-
-    @Option(name: .long, help: "Timed steps per shape (the best is reported, after one warm-up step).")
-    var steps: Int = 3
-
-    @Flag(name: .long, help: "Only the default profile's shapes (skips the paper's, ~250 GFLOP per clip).")
-    var skipPaper = false
+    @OptionGroup var options: TrainingBenchmarkOptions
 
     func run() throws {
-        ComputeThreads.set(threads)
+        ComputeThreads.set(options.threads)
         let peak = BLAS.measureSGEMMPeak(size: 2048, repetitions: 3)
-        print(String(format: "sgemm 2048³ (%d threads): %.1f GFLOP/s", threads, peak))
+        print(String(format: "sgemm 2048³ (%d threads): %.1f GFLOP/s", options.threads, peak))
         var shapes: [BenchmarkShape] = []
-        if !skipPaper {
+        if !options.skipPaper {
             shapes.append(BenchmarkShape(name: "paper", side: 24, time: 30, widths: (256, 256, 512), conv1Valid: true, batch: 1))
         }
         shapes.append(BenchmarkShape(name: "default", side: 6, time: 16, widths: (32, 32, 64), conv1Valid: false, batch: 8))
@@ -69,7 +62,7 @@ struct C3DBenchmark: ParsableCommand {
         let labels = (0..<shape.batch).map { $0 % 101 }
         let g = branch.geometry(batch: shape.batch, time: shape.time, height: shape.side, width: shape.side)
         var best = Double.infinity
-        for i in 0...steps {
+        for i in 0...options.steps {
             let start = Date()
             store.zeroGradients()
             _ = input.withUnsafeBufferPointer {

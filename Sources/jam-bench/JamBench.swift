@@ -9,3 +9,15 @@ struct JamBench: ParsableCommand {
         subcommands: [GEMMBenchmark.self, DecodeBenchmark.self, VGGBenchmark.self, C3DBenchmark.self,
                       LSTMBenchmark.self])
 }
+
+/// The options of the training-step benchmarks (`c3d`, `lstm`).
+struct TrainingBenchmarkOptions: ParsableArguments {
+    @Option(name: .long, help: "BLAS threads.")
+    var threads: Int = 2
+
+    @Option(name: .long, help: "Timed steps per shape (the best is reported, after one warm-up step).")
+    var steps: Int = 3
+
+    @Flag(name: .long, help: "Only the default profile's shapes (skips the paper's, which take seconds per step).")
+    var skipPaper = false
+}

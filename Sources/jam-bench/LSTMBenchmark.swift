@@ -1,7 +1,10 @@
 // shapes: per branch cubes [B, T, K, K, N]; the LSTM's input per branch 5·N (pyramid); hidden H.
 import ArgumentParser
 import Foundation
+import JAMArtifacts
+import JAMConfig
 import JAMCore
+import JAMModel
 import JAMNN
 import JAMTensor
 import JAMTraining
@@ -14,49 +17,49 @@ struct LSTMBenchmark: ParsableCommand {
         commandName: "lstm",
         abstract: "Time a joint-attention LSTM training step in s/step and GFLOP/s against the sgemm peak.")
 
-    @Option(name: .long, help: "BLAS threads.")
-    var threads: Int = 2
-
-    @Option(name: .long, help: "Timed steps per shape (best and median reported, after one warm-up step).")
-    var steps: Int = 3
-
-    @Flag(name: .long, help: "Only the default profile (skips the paper's 3 layers of 1024).")
-    var skipPaper = false
+    @OptionGroup var options: TrainingBenchmarkOptions
 
     struct Shape {
         var name: String
-        var configuration: SequenceClassifierConfiguration
+        var shape: SequenceClassifierShape
         var batch: Int
         var time: Int
     }
 
+    /// A joint LSTM of 2 layers of 128 on two branches of 3×3×32 cubes, 6 classes.
+    static var defaultShape: SequenceClassifierShape {
+        var s = LSTMSettings()
+        (s.hidden, s.layers) = (128, 2)
+        return SequenceClassifierShape(settings: s, geometry: CubesArtifact.Geometry(branches: ["pool4", "conv5_3"], grid: 3,
+                                                                                     channels: [32, 32]), classCount: 6)
+    }
+
     func run() throws {
-        ComputeThreads.set(threads)
+        ComputeThreads.set(options.threads)
         print(BLASInfo.current)
 
         var shapes: [Shape] = []
-        if !skipPaper {
+        if !options.skipPaper {
             shapes.append(Shape(name: "paper: joint LSTM, 3×1024, 2 branches 11×11×256, late fusion, joint attention",
-                                configuration: .paper(classCount: 101), batch: 16, time: 30))
+                                shape: .paper(classCount: 101), batch: 16, time: 30))
             // The same sizes as a plain stacked LSTM (input 2 × 5 × 256 = 2560), PyTorch's nn.LSTM's job.
-            var plain = SequenceClassifierConfiguration.paper(classCount: 101)
-            plain.firstLayer = .standard
-            plain.attention = .meanPooling
+            var plain = SequenceClassifierShape.paper(classCount: 101)
+            plain.settings.firstLayer = .standard
+            plain.settings.attention = .none
             shapes.append(Shape(name: "paper sizes, standard first layer, mean pooling (a plain 3×1024 LSTM on 2560 inputs)",
-                                configuration: plain, batch: 16, time: 30))
+                                shape: plain, batch: 16, time: 30))
         }
         shapes.append(Shape(
             name: "default: joint LSTM, 2×128, 2 branches 3×3×32",
-            configuration: SequenceClassifierConfiguration(branchChannels: [32, 32], gridSize: 3, hiddenSize: 128,
-                                                           layerCount: 2, classCount: 6),
+            shape: Self.defaultShape,
             batch: 16, time: 16))
 
         for shape in shapes {
             // Re-measured before each shape: on a shared machine the peak moves with the load.
             let peak = BLAS.measureSGEMMPeak(size: 2048, repetitions: 3)
-            let timing = try SequenceClassifierBenchmark.timeTrainingStep(
-                configuration: shape.configuration, batchSize: shape.batch, steps: shape.time,
-                repetitions: steps, warmup: 1)
+            let timing = try SequenceClassifierTiming.timeTrainingStep(
+                shape: shape.shape, batchSize: shape.batch, steps: shape.time,
+                repetitions: options.steps, warmup: 1)
             let update = timeUpdate(parameterCount: timing.parameterCount)
             let best = timing.bestStepSeconds
             let median = timing.medianStepSeconds
@@ -64,7 +67,7 @@ struct LSTMBenchmark: ParsableCommand {
             let backward = timing.backwardSeconds.min() ?? .nan
             let gflops = timing.trainingGemmFlops / 1e9
             print(shape.name)
-            print(String(format: "  sgemm 2048³ just before (%d threads): %.1f GFLOP/s", threads, peak))
+            print(String(format: "  sgemm 2048³ just before (%d threads): %.1f GFLOP/s", options.threads, peak))
             print(String(format: "  batch %d, T %d, %.1f M parameters, %.1f GFLOP (GEMM) per step",
                          shape.batch, shape.time, Double(timing.parameterCount) / 1e6, gflops))
             print(String(format: "  forward %.3f s + backward %.3f s = %.3f s/step best (median %.3f), %.1f GFLOP/s = %.0f%% of sgemm",
@@ -83,7 +86,7 @@ struct LSTMBenchmark: ParsableCommand {
         for i in 0..<min(parameterCount, 1 << 16) { store.gradients[i] = Float(random.nextUniform()) - 0.5 }
         var optimizer = TrainingOptimizer.adam(parameterCount: parameterCount)
         var adam = Double.infinity, check = Double.infinity
-        for i in 0...steps {
+        for i in 0...options.steps {
             let start = Date()
             optimizer.update(store, learningRate: 1e-4)
             let middle = Date()

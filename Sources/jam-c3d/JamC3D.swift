@@ -37,7 +37,7 @@ struct JamC3D: ParsableCommand {
     }
 
     func run() throws {
-        let config = try PipelineConfig.load(from: options.configURL, profile: options.profile)
+        let config = try options.loadConfig()
         let report = try C3DStage.run(
             config: config, policy: options.policy(defaultWorkers: config.c3d.threads), round: round,
             attentionFolder: attention.map { URL(fileURLWithPath: $0) })

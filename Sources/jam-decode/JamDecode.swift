@@ -18,7 +18,7 @@ struct JamDecode: ParsableCommand {
     @OptionGroup var options: StageOptions
 
     func run() throws {
-        let config = try PipelineConfig.load(from: options.configURL, profile: options.profile)
+        let config = try options.loadConfig()
         let report = try DecodeStage.run(config: config, policy: options.policy(defaultWorkers: config.decode.threads))
         try finish(with: report)
     }

@@ -34,7 +34,7 @@ struct JamEval: ParsableCommand {
     }
 
     func run() throws {
-        let config = try PipelineConfig.load(from: options.configURL, profile: options.profile)
+        let config = try options.loadConfig()
         let result = try EvalStage.run(config: config, rule: PredictionRule(rawValue: rule)!,
                                        variant: variant ?? options.profile ?? "default")
         print(AccuracyTable.render([result.summary]))

@@ -21,7 +21,7 @@ struct JamFeatures: ParsableCommand {
     @OptionGroup var options: StageOptions
 
     func run() throws {
-        let config = try PipelineConfig.load(from: options.configURL, profile: options.profile)
+        let config = try options.loadConfig()
         print("jam-features: BLAS \(BLASInfo.current)")
         let report = try FeaturesStage.run(config: config, policy: options.policy(defaultWorkers: config.features.threads))
         try finish(with: report)

@@ -30,7 +30,7 @@ struct JamLSTM: ParsableCommand {
     }
 
     func run() throws {
-        let config = try PipelineConfig.load(from: options.configURL, profile: options.profile)
+        let config = try options.loadConfig()
         let report = try LSTMStage.run(config: config, policy: options.policy(defaultWorkers: config.lstm.threads), round: round)
         try finish(with: report)
     }

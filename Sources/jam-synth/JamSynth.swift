@@ -17,7 +17,7 @@ struct JamSynth: ParsableCommand {
     @OptionGroup var options: StageOptions
 
     func run() throws {
-        let config = try PipelineConfig.load(from: options.configURL, profile: options.profile)
+        let config = try options.loadConfig()
         guard config.dataset.synthetic else {
             // The pipeline script runs every stage; a real dataset simply has nothing to make.
             print("jam-synth: nothing to do: dataset.synthetic is false (\(config.dataset.root) is read as is)")

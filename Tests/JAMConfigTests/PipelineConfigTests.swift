@@ -56,7 +56,7 @@ func loadError(_ text: String, profile: String? = nil) throws -> String? {
         let c = try PipelineConfig.load(from: repositoryConfig, profile: "paper")
         #expect(c.profile == "paper")
         // The paper's settings for real data, the order-blind control and the variants of the
-        // paper's Tables 2-4 (SPEC §5).
+        // paper's Tables 2-4 (docs/DESIGN.md §6).
         for name in ["paper", "order-blind", "table2-pool4", "table2-conv5_3", "table3-no-middle", "table3-2d",
                      "table3-3d-no-regularisation", "table4-early-fusion", "table4-no-attention",
                      "sharma-soft-attention"] {

@@ -149,7 +149,10 @@ private func relativeError(_ actual: [Float], _ expected: [Double]) -> Double {
 
     /// Frames are independent: a frame's features do not depend on its batch neighbours, and a
     /// smaller call after a larger one (reused buffers) gives the same values. (Blocks 4-5 run
-    /// the batch through one GEMM, so only float rounding may differ: tolerance 1e-6 relative.)
+    /// the batch through one GEMM, so only float rounding may differ: OpenBLAS blocks the sums
+    /// differently for 1 and 3 frames, and a float32 sum of up to K = 9·512 terms differs in
+    /// order by about √K·2⁻²⁴ ≈ 4e-6 relative. Measured: 4e-7 with the Zen kernels, 2.7e-6–4.1e-6
+    /// with the Prescott kernels OpenBLAS 0.3.21 picks on some Xeons: tolerance 1e-5 relative.)
     @Test func batchedFramesMatchSingleFrames() throws {
         let size = 32
         let extractor = VGG16FeatureExtractor(weights: .heInitialized(seed: 2), threads: 2)
@@ -162,8 +165,8 @@ private func relativeError(_ actual: [Float], _ expected: [Double]) -> Double {
                 frameSize: size)
             let pool4 = all.pool4[(b * tap)..<((b + 1) * tap)].map(Double.init)
             let conv53 = all.conv5_3[(b * tap)..<((b + 1) * tap)].map(Double.init)
-            #expect(relativeError(one.pool4, pool4) < 1e-6)
-            #expect(relativeError(one.conv5_3, conv53) < 1e-6)
+            #expect(relativeError(one.pool4, pool4) < 1e-5)
+            #expect(relativeError(one.conv5_3, conv53) < 1e-5)
             #expect(conv53.contains { $0 > 0 })
         }
     }

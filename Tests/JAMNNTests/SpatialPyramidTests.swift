@@ -5,7 +5,7 @@ import JAMReferenceSupport
 import JAMTestSupport
 import Testing
 
-/// The pyramid in Double, from the SPEC formulas: quadrants listed by row and column.
+/// The pyramid in Double, from the formulas of docs/DESIGN.md §4: quadrants listed by row and column.
 private func referencePyramid(attention a: [Double], features x: [Double], grid k: Int, channels n: Int) -> [Double] {
     let s = k * k
     let rows = a.count / s

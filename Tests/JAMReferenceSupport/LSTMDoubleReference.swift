@@ -1,11 +1,12 @@
 // shapes: cubes per branch [B, T, K, K, N_k]; probabilities [B, T, C]; attention maps [B, T, K·K].
 //
 // An independent Double implementation of the joint-attention LSTM classifier's forward pass,
-// written from SPEC §4 with plain loops, one clip and one step at a time, no BLAS and no shared
-// code with JAMNN. It reads the parameters by name from a `ParameterStore`, following the layouts
+// written from docs/DESIGN.md §4 with plain loops, one clip and one step at a time, no BLAS and no shared
+// code with JAMNN or JAMModel. It reads the parameters by name from a `ParameterStore`, following the layouts
 // documented on `SoftAttention`, `JointLSTMLayer`, `LSTMLayer` and `SequenceClassifier`.
 
 import Foundation
+import JAMModel
 import JAMNN
 
 /// A seeded generator for test data (SplitMix64), independent of the model's own.
@@ -37,7 +38,7 @@ public struct LSTMReferenceResult {
 
 /// The whole forward in Double: loss = (1/B) Σ_b Σ_t −log p_t(label_b) + ζ Σ θ².
 public func lstmReferenceForward(
-    configuration cfg: SequenceClassifierConfiguration, store: ParameterStore, theta: [Double],
+    configuration cfg: SequenceClassifierShape, store: ParameterStore, theta: [Double],
     cubes: [[Double]], labels: [Int]
 ) -> LSTMReferenceResult {
     func param(_ name: String) -> (offset: Int, shape: [Int]) {
@@ -78,7 +79,7 @@ public func lstmReferenceForward(
             // Attention from the top layer's h_{t−1}.
             var attention: [[Double]] = []
             for m in 0..<mapCount {
-                if cfg.attention == .meanPooling {
+                if cfg.attention == .none {
                     attention.append([Double](repeating: 1 / Double(s), count: s))
                     continue
                 }

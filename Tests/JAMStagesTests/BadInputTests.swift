@@ -3,7 +3,7 @@ import JAMCore
 import JAMTestSupport
 import Testing
 
-/// SPEC §3: every bad input is reported with the file and the reason, recorded in the stage
+/// docs/DESIGN.md §3: every bad input is reported with the file and the reason, recorded in the stage
 /// report, the other videos go on, and the exit status says something failed.
 @Suite(.serialized) struct BadInputTests {
     /// A UCF101-layout dataset under `dir/bad` whose split 1 lists one good video and one of

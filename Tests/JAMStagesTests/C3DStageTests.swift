@@ -174,7 +174,7 @@ let smallC3D = """
             #expect(config.c3d.centering == .video)
             #expect(try file.stringAttribute("centering") == "video")
             let (video, _) = try C3DVideo.scan(
-                featuresURL, identity: VideoIdentity(video: "MoveUp/v_MoveUp_g10_c01.avi", className: "MoveUp", label: 3),
+                featuresURL, entry: VideoEntry(relativePath: "MoveUp/v_MoveUp_g10_c01.avi", label: 3, className: "MoveUp"),
                 settings: config.c3d, expected: nil)
             // The mean map centring subtracts is the per-element mean over the video's frames.
             let (maps, mapsShape) = try HDF5File.open(at: featuresURL).read("pool4", as: Float.self)

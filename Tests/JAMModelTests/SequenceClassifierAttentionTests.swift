@@ -1,6 +1,8 @@
 // shapes: attention maps [B, T, K·K]; biases [K·K].
 
 import Foundation
+import JAMConfig
+import JAMModel
 import JAMNN
 import JAMReferenceSupport
 import JAMTestSupport
@@ -16,12 +18,10 @@ struct AttentionTests {
     }
 
     @Test("att_0 = softmax(b_att) since h_{-1} = 0; maps are distributions; per-branch maps differ",
-          arguments: [SequenceClassifierConfiguration.AttentionMode.joint, .perBranch])
-    func firstStepAndNormalisation(mode: SequenceClassifierConfiguration.AttentionMode) throws {
-        let configuration = SequenceClassifierConfiguration(
-            branchChannels: [3, 3], gridSize: 3, hiddenSize: 4, layerCount: 2, classCount: 3,
-            attention: mode, firstLayer: .joint, fusion: .late)
-        let model = try SequenceClassifier(configuration: configuration, seed: 9)
+          arguments: [LSTMAttentionSetting.joint, .perBranch])
+    func firstStepAndNormalisation(mode: LSTMAttentionSetting) throws {
+        let shape = lstmShape(channels: [3, 3], grid: 3, hidden: 4, layers: 2, classes: 3, attention: mode, first: .joint, fusion: .late)
+        let model = try SequenceClassifier(shape: shape, seed: 9)
         var random = LSTMTestRandom(seed: 4)
         let names = mode == .joint ? ["lstm.attention.b"] : ["lstm.attention.branch0.b", "lstm.attention.branch1.b"]
         var biases: [[Float]] = []
@@ -56,10 +56,8 @@ struct AttentionTests {
 
     @Test("mean pooling gives the uniform map and no attention parameters")
     func meanPooling() throws {
-        let configuration = SequenceClassifierConfiguration(
-            branchChannels: [2], gridSize: 4, hiddenSize: 3, layerCount: 1, classCount: 2,
-            attention: .meanPooling, firstLayer: .standard)
-        let model = try SequenceClassifier(configuration: configuration, seed: 1)
+        let shape = lstmShape(channels: [2], grid: 4, hidden: 3, layers: 1, classes: 2, attention: .none, first: .standard)
+        let model = try SequenceClassifier(shape: shape, seed: 1)
         #expect(!model.store.views.contains { $0.name.hasPrefix("lstm.attention") })
         var random = LSTMTestRandom(seed: 2)
         let prediction = try model.predict(cubes: [random.floats(1 * 2 * 16 * 2, 0, 1)], batchSize: 1)

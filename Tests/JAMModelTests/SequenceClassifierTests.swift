@@ -5,24 +5,41 @@
 // every parameter entry's analytic gradient against central differences of the Double loss.
 
 import Foundation
+import JAMArtifacts
+import JAMConfig
+import JAMCore
+import JAMModel
 import JAMNN
 import JAMReferenceSupport
 import JAMTestSupport
 import Testing
 
+/// The shape of a classifier on `channels.count` branches of K×K cubes, with an `lstm` section of
+/// H units and the given choices (everything else at its default).
+func lstmShape(
+    channels: [Int], grid: Int, hidden: Int, layers: Int, classes: Int, attention: LSTMAttentionSetting = .joint,
+    first: LSTMFirstLayerSetting = .joint, fusion: LSTMFusion = .late, pyramid: Bool = true, weightDecay: Double = 1e-5
+) -> SequenceClassifierShape {
+    var s = LSTMSettings()
+    (s.hidden, s.layers, s.attention, s.firstLayer, s.fusion, s.pyramid, s.weightDecay)
+        = (hidden, layers, attention, first, fusion, pyramid, weightDecay)
+    let branches = ["pool4", "conv5_3", "conv4_3"].prefix(channels.count).map { $0 }
+    return SequenceClassifierShape(settings: s, geometry: CubesArtifact.Geometry(branches: branches, grid: grid, channels: channels),
+                                   classCount: classes)
+}
+
 struct LSTMCheckCase: Sendable, CustomTestStringConvertible {
     let name: String
-    let configuration: SequenceClassifierConfiguration
+    let configuration: SequenceClassifierShape
     var testDescription: String { name }
 
     static func make(
         _ name: String, channels: [Int], grid: Int, layers: Int,
-        attention: SequenceClassifierConfiguration.AttentionMode,
-        first: SequenceClassifierConfiguration.FirstLayer, fusion: JointLSTMFusion, pyramid: Bool = true
+        attention: LSTMAttentionSetting, first: LSTMFirstLayerSetting, fusion: LSTMFusion, pyramid: Bool = true
     ) -> Self {
-        Self(name: name, configuration: SequenceClassifierConfiguration(
-            branchChannels: channels, gridSize: grid, hiddenSize: 4, layerCount: layers, classCount: 3,
-            attention: attention, firstLayer: first, fusion: fusion, spatialPyramid: pyramid, weightDecay: 1e-3))
+        Self(name: name, configuration: lstmShape(
+            channels: channels, grid: grid, hidden: 4, layers: layers, classes: 3,
+            attention: attention, first: first, fusion: fusion, pyramid: pyramid, weightDecay: 1e-3))
     }
 
     static let all: [Self] = [
@@ -33,23 +50,23 @@ struct LSTMCheckCase: Sendable, CustomTestStringConvertible {
         make("joint LSTM alone, late fusion, N=3 and 2, K=3, L=1", channels: [3, 2], grid: 3, layers: 1,
              attention: .joint, first: .joint, fusion: .late),
         make("mean pooling, late fusion, K=3, L=2", channels: [3, 3], grid: 3, layers: 2,
-             attention: .meanPooling, first: .joint, fusion: .late),
+             attention: .none, first: .joint, fusion: .late),
         make("Sharma: one branch, standard LSTM, no pyramid, K=4, L=2", channels: [3], grid: 4, layers: 2,
              attention: .joint, first: .standard, fusion: .late, pyramid: false),
         make("standard LSTM on two branches, K=3, L=3", channels: [3, 3], grid: 3, layers: 3,
              attention: .joint, first: .standard, fusion: .late),
         // The plain stacked LSTM: every layer runs layer by layer (whole-sequence GEMMs).
         make("mean pooling, standard LSTM on two branches, K=3, L=3", channels: [3, 3], grid: 3, layers: 3,
-             attention: .meanPooling, first: .standard, fusion: .late),
+             attention: .none, first: .standard, fusion: .late),
     ]
 }
 
 /// A model with parameters redrawn in ±0.5 (larger than the initial ones, so that every
 /// nonlinearity bends), non-negative cubes as after a ReLU, and labels.
 private func lstmTestProblem(
-    _ configuration: SequenceClassifierConfiguration, seed: UInt64, batch: Int = 2, steps: Int = 3
+    _ configuration: SequenceClassifierShape, seed: UInt64, batch: Int = 2, steps: Int = 3
 ) throws -> (model: SequenceClassifier, cubes: [[Float]], labels: [Int]) {
-    let model = try SequenceClassifier(configuration: configuration, seed: seed)
+    let model = try SequenceClassifier(shape: configuration, seed: seed)
     var random = LSTMTestRandom(seed: seed &+ 17)
     model.store.values = random.floats(model.store.totalCount, -0.5, 0.5)
     let s = configuration.gridSize * configuration.gridSize
@@ -131,7 +148,7 @@ struct LSTMSequenceClassifierTests {
     @Test("parameters carry readable names and the documented shapes")
     func parameterNames() throws {
         let configuration = LSTMCheckCase.all[1].configuration  // per-branch attention, K = 4, late
-        let model = try SequenceClassifier(configuration: configuration, seed: 1)
+        let model = try SequenceClassifier(shape: configuration, seed: 1)
         let shapes = Dictionary(uniqueKeysWithValues: model.store.views.map { ($0.name, $0.shape) })
         let (d, h, s) = (15, 4, 16)
         #expect(shapes["lstm.attention.branch1.W"] == [h, s])
@@ -142,8 +159,8 @@ struct LSTMSequenceClassifierTests {
         #expect(shapes["lstm.layer2.W"] == [2 * h, 4 * h])
         #expect(shapes["lstm.output.W"] == [h, 3])
         // The same seed gives the same parameters; another seed does not.
-        let again = try SequenceClassifier(configuration: configuration, seed: 1)
-        let other = try SequenceClassifier(configuration: configuration, seed: 2)
+        let again = try SequenceClassifier(shape: configuration, seed: 1)
+        let other = try SequenceClassifier(shape: configuration, seed: 2)
         #expect(again.store.values == model.store.values)
         #expect(other.store.values != model.store.values)
         // Standard layers start with forget-gate bias 1.
@@ -161,8 +178,22 @@ struct LSTMSequenceClassifierTests {
         }
         #expect(throws: SequenceClassifierError.self) { try model.forward(cubes: cubes, labels: [0, 3]) }
         #expect(throws: SequenceClassifierError.self) {
-            _ = try SequenceClassifier(configuration: SequenceClassifierConfiguration(
-                branchChannels: [], gridSize: 3, hiddenSize: 4, layerCount: 1, classCount: 3), seed: 0)
+            _ = try SequenceClassifier(shape: lstmShape(channels: [], grid: 3, hidden: 4, layers: 1, classes: 3), seed: 0)
         }
+        #expect(throws: SequenceClassifierError.self) {
+            _ = try SequenceClassifier(shape: lstmShape(channels: [3], grid: 3, hidden: 4, layers: 1, classes: 1), seed: 0)
+        }
+    }
+
+    /// Per clip and step: attention H·S = 2·4, layer 1 (ΣD + H)·4H = (3 + 2)·8, output H·C = 2·2
+    /// multiply-adds, counted by hand; 2 FLOPs each, B = 2 clips of T = 3 steps.
+    @Test("GEMM FLOP count of a tiny classifier, by hand")
+    func gemmFlops() {
+        let shape = lstmShape(channels: [3], grid: 2, hidden: 2, layers: 1, classes: 2, first: .standard, pyramid: false)
+        #expect(shape.forwardGemmFlops(batchSize: 2, steps: 3) == 2 * (8 + 40 + 4) * 2 * 3)
+        // Joint first layer: sub-gates (D + H)·3D + 3D·H = 45 + 18 and the cell (ΣD + H)·H = 10;
+        // a second layer 2H·4H = 32; with attention 8 and output 4: 117 per row.
+        let joint = lstmShape(channels: [3], grid: 2, hidden: 2, layers: 2, classes: 2, first: .joint, pyramid: false)
+        #expect(joint.forwardGemmFlops(batchSize: 1, steps: 1) == 2 * 117)
     }
 }
