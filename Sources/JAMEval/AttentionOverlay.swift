@@ -87,8 +87,8 @@ public func attentionOverlay(
 }
 
 /// Several frames of a video side by side, as in the paper's Figure 6: the top row with their
-/// attention painted over, the bottom row (with `includeRawFrames`) the frames as they are, and
-/// an optional caption under each column (`"t=12"`).
+/// attention painted over, the bottom row (with `includeRawFrames`) the frames as they are. (The
+/// report names the frames in the figure's caption, set by the browser.)
 ///
 /// - Parameters:
 ///   - frames: n frames, each `[H, W, 3]` RGB24, all the same size.
@@ -98,13 +98,10 @@ public func attentionOverlay(
 public func attentionStrip(
     frames: [RGBImage], attention: [[Float]], gridSize: Int,
     style: AttentionStyle = .default, scale: Float? = nil,
-    includeRawFrames: Bool = true, captions: [String]? = nil, spacing: Int = 4
+    includeRawFrames: Bool = true, spacing: Int = 4
 ) throws -> RGBImage {
     guard !frames.isEmpty, frames.count == attention.count else {
         throw JAMError("an attention strip needs as many maps as frames (at least one), got \(frames.count) frames and \(attention.count) maps")
-    }
-    if let captions, captions.count != frames.count {
-        throw JAMError("\(captions.count) captions for \(frames.count) frames")
     }
     let overlays = try zip(frames, attention).map {
         try attentionOverlay(frame: $0, attention: $1, gridSize: gridSize, style: style, scale: scale)
@@ -113,11 +110,6 @@ public func attentionStrip(
     for (i, overlay) in overlays.enumerated() {
         var parts = [overlay]
         if includeRawFrames { parts.append(frames[i]) }
-        if let captions {
-            var label = RGBImage(width: overlay.width, height: BitmapFont.lineHeight + 2, background: .white)
-            label.drawText(captions[i], x: (overlay.width - BitmapFont.width(of: captions[i])) / 2, y: 2, color: .black)
-            parts.append(label)
-        }
         columns.append(RGBImage.verticalStack(parts, spacing: spacing))
     }
     return RGBImage.horizontalStack(columns, spacing: spacing)

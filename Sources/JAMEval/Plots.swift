@@ -1,5 +1,5 @@
 // shapes: confusion [C, C] (rows: true class, columns: predicted); a series is n points (x, y);
-//         every plot returns an RGBImage ([H, W, 3] RGB24).
+//         every plot returns an SVG document (text): crisp at any zoom, its text set by the browser.
 import Foundation
 
 /// One named curve of a line chart, e.g. the training loss per epoch.
@@ -59,90 +59,67 @@ public func tickLabel(_ value: Double, step: Double) -> String {
     return String(format: "%.\(decimals)f", value)
 }
 
-/// Draws a line chart: several named series, axes with nice ticks and grid lines, axis titles,
-/// a title and a legend (top right inside the plot area). Markers mark the points when there
-/// are few. Non-finite points are skipped, breaking the line. When every x is an integer
+/// Draws a line chart as SVG: several named series, axes with nice ticks and grid lines, axis
+/// titles, a title and a legend (top right inside the plot area). Markers mark the points when
+/// there are few. Non-finite points are skipped, breaking the line. When every x is an integer
 /// (epochs), x ticks are integers too.
 ///
-///     let png = lineChart(series: [PlotSeries(name: "train loss", values: trainLoss),
+///     let svg = lineChart(series: [PlotSeries(name: "train loss", values: trainLoss),
 ///                                  PlotSeries(name: "val loss", values: valLoss)],
 ///                         title: "Loss", xLabel: "epoch", yLabel: "loss")
 public func lineChart(
-    series: [PlotSeries], title: String, xLabel: String, yLabel: String,
-    width: Int = 640, height: Int = 400
-) -> RGBImage {
-    var image = RGBImage(width: width, height: height, background: .white)
+    series: [PlotSeries], title: String, xLabel: String, yLabel: String, width: Int = 640, height: Int = 400
+) -> String {
     let finite = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
     let integerX = !finite.isEmpty && finite.allSatisfy { $0.x == $0.x.rounded() }
     let xTicks = niceTicks(low: finite.map(\.x).min() ?? 0, high: finite.map(\.x).max() ?? 1, target: 6, integers: integerX)
     let yTicks = niceTicks(low: finite.map(\.y).min() ?? 0, high: finite.map(\.y).max() ?? 1, target: 5)
     let xStep = xTicks.count > 1 ? xTicks[1] - xTicks[0] : 1
     let yStep = yTicks.count > 1 ? yTicks[1] - yTicks[0] : 1
-    let yLabels = yTicks.map { tickLabel($0, step: yStep) }
+    let (left, right, top, bottom) = (72.0, Double(width) - 16, 44.0, Double(height) - 48)
+    let (xMin, xMax, yMin, yMax) = (xTicks.first!, xTicks.last!, yTicks.first!, yTicks.last!)
+    func px(_ x: Double) -> Double { left + (x - xMin) / (xMax - xMin) * (right - left) }
+    func py(_ y: Double) -> Double { bottom - (y - yMin) / (yMax - yMin) * (bottom - top) }
 
-    let font = BitmapFont.self
-    let left = 8 + font.glyphHeight + 6 + (yLabels.map { font.width(of: $0) }.max() ?? 0) + 6
-    let top = 8 + font.glyphHeight * 2 + 10
-    let bottom = 6 + font.glyphHeight + 8 + font.glyphHeight + 8
-    let right = 16
-    let plotWidth = max(width - left - right, 10), plotHeight = max(height - top - bottom, 10)
-    let xMin = xTicks.first!, xMax = xTicks.last!, yMin = yTicks.first!, yMax = yTicks.last!
-    func px(_ x: Double) -> Int { left + Int(((x - xMin) / (xMax - xMin) * Double(plotWidth - 1)).rounded()) }
-    func py(_ y: Double) -> Int { top + plotHeight - 1 - Int(((y - yMin) / (yMax - yMin) * Double(plotHeight - 1)).rounded()) }
-
-    // Title, centred, at double size.
-    image.drawText(title, x: (width - font.width(of: title, scale: 2)) / 2, y: 8, color: .black, scale: 2)
-    // Grid and tick labels.
-    for (tick, label) in zip(yTicks, yLabels) {
-        let y = py(tick)
-        image.fill(x: left, y: y, width: plotWidth, height: 1, color: .lightGray)
-        image.fill(x: left - 4, y: y, width: 4, height: 1, color: .black)
-        image.drawText(label, x: left - 6 - font.width(of: label), y: y - font.glyphHeight / 2, color: .black)
+    var svg = SVGDocument(width: width, height: height)
+    svg.text(title, x: Double(width) / 2, y: 26, anchor: "middle", size: 16)
+    for tick in yTicks {
+        svg.line(left - 4, py(tick), right, py(tick), stroke: RGB.lightGray.hex)
+        svg.text(tickLabel(tick, step: yStep), x: left - 8, y: py(tick) + 4, anchor: "end")
     }
     for tick in xTicks {
-        let x = px(tick), label = tickLabel(tick, step: xStep)
-        image.fill(x: x, y: top, width: 1, height: plotHeight, color: .lightGray)
-        image.fill(x: x, y: top + plotHeight, width: 1, height: 4, color: .black)
-        image.drawText(label, x: x - font.width(of: label) / 2, y: top + plotHeight + 6, color: .black)
+        svg.line(px(tick), top, px(tick), bottom + 4, stroke: RGB.lightGray.hex)
+        svg.text(tickLabel(tick, step: xStep), x: px(tick), y: bottom + 18, anchor: "middle")
     }
-    // Axes.
-    image.fill(x: left, y: top, width: 1, height: plotHeight, color: .black)
-    image.fill(x: left, y: top + plotHeight - 1, width: plotWidth, height: 1, color: .black)
-    image.drawText(xLabel, x: left + (plotWidth - font.width(of: xLabel)) / 2,
-                   y: height - 8 - font.glyphHeight, color: .black)
-    image.drawText(yLabel, x: 8, y: top + (plotHeight + font.width(of: yLabel)) / 2, color: .black, vertical: true)
+    svg.line(left, top, left, bottom, stroke: "black")
+    svg.line(left, bottom, right, bottom, stroke: "black")
+    svg.text(xLabel, x: (left + right) / 2, y: Double(height) - 10, anchor: "middle")
+    svg.text(yLabel, x: 18, y: (top + bottom) / 2, anchor: "middle", rotated: true)
 
-    // Series.
     let markers = series.allSatisfy { $0.points.count <= 40 }
     for (i, s) in series.enumerated() {
-        let color = s.color ?? RGB.series(i)
-        var previous: (Int, Int)?
+        let color = (s.color ?? RGB.series(i)).hex
+        // Runs of finite points, each one polyline.
+        var runs: [[(Double, Double)]] = [[]]
         for p in s.points {
-            guard p.x.isFinite, p.y.isFinite else { previous = nil; continue }
-            let point = (px(p.x), py(p.y))
-            if let previous {
-                image.drawLine(fromX: previous.0, y: previous.1, toX: point.0, y: point.1, color: color, thickness: 2)
-            }
-            if markers { image.fill(x: point.0 - 2, y: point.1 - 2, width: 5, height: 5, color: color) }
-            previous = point
+            if p.x.isFinite && p.y.isFinite { runs[runs.count - 1].append((px(p.x), py(p.y))) } else { runs.append([]) }
+        }
+        for run in runs where !run.isEmpty {
+            svg.polyline(run, stroke: color)
+            if markers { for (x, y) in run { svg.circle(x, y, radius: 3, fill: color) } }
         }
     }
-
-    // Legend.
     if !series.isEmpty {
-        let rowHeight = font.lineHeight + 2
-        let legendWidth = 8 + 16 + 6 + (series.map { font.width(of: $0.name) }.max() ?? 0) + 8
-        let legendHeight = 6 + rowHeight * series.count + 2
-        let x0 = left + plotWidth - legendWidth - 8, y0 = top + 8
-        image.fill(x: x0, y: y0, width: legendWidth, height: legendHeight, color: .white)
-        image.strokeRectangle(x: x0, y: y0, width: legendWidth, height: legendHeight, color: .gray)
+        let legendWidth = 40 + 7 * Double(series.map(\.name.count).max() ?? 0)
+        let (x0, y0) = (right - legendWidth - 8, top + 8)
+        svg.rect(x0, y0, legendWidth, 8 + 18 * Double(series.count), fill: "white", stroke: RGB.gray.hex)
         for (i, s) in series.enumerated() {
-            let y = y0 + 6 + i * rowHeight
-            image.fill(x: x0 + 8, y: y + 2, width: 16, height: 3, color: s.color ?? RGB.series(i))
-            image.drawText(s.name, x: x0 + 8 + 16 + 6, y: y, color: .black)
+            let y = y0 + 16 + 18 * Double(i)
+            svg.line(x0 + 8, y - 4, x0 + 28, y - 4, stroke: (s.color ?? RGB.series(i)).hex, width: 3)
+            svg.text(s.name, x: x0 + 34, y: y)
         }
     }
-    return image
+    return svg.finished
 }
 
 /// The colour of a row-normalised confusion value in [0, 1]: white to dark blue.
@@ -150,67 +127,108 @@ public func confusionColor(_ value: Double) -> RGB {
     RGB.mix(.white, RGB(8, 48, 107), value)
 }
 
-/// Draws a confusion matrix as a heatmap (as the paper's Figure 7): cell (t, p) is coloured by
-/// the fraction of class t's videos predicted as p (row-normalised, so every true class is on
+/// Draws a confusion matrix as an SVG heatmap (as the paper's Figure 7): cell (t, p) is coloured
+/// by the fraction of class t's videos predicted as p (row-normalised, so every true class is on
 /// the same scale; rows with no video stay white). True classes run down the left, predicted
-/// classes along the bottom (names read bottom to top); counts are printed in the cells when
-/// they fit. A colour bar on the right shows the scale.
+/// classes along the bottom; counts are printed in the cells when they fit. A colour bar on the
+/// right shows the scale.
 ///
 /// - Parameters:
 ///   - confusion: `[C, C]`, rows true class, columns predicted class.
 ///   - classNames: `[C]`; names longer than 24 characters are shortened.
-public func confusionMatrixPlot(confusion: [[Int]], classNames: [String], title: String) -> RGBImage {
+public func confusionMatrixPlot(confusion: [[Int]], classNames: [String], title: String) -> String {
     let classes = confusion.count
     precondition(confusion.allSatisfy { $0.count == classes } && classNames.count == classes,
                  "confusion must be [C, C] with C class names")
-    let font = BitmapFont.self
-    let names = classNames.map { $0.count > 24 ? String($0.prefix(23)) + "~" : $0 }
-    let nameWidth = names.map { font.width(of: $0) }.max() ?? 0
-    let cell = min(max(720 / max(classes, 1), font.lineHeight + 1), 48)
-    let matrix = cell * classes
-    let left = 8 + font.glyphHeight + 8 + nameWidth + 6
-    let top = 8 + font.glyphHeight * 2 + 12
-    let colorBarGap = 16, colorBarWidth = 14
-    let right = colorBarGap + colorBarWidth + 6 + font.width(of: "100%") + 10
-    let bottom = 6 + nameWidth + 8 + font.glyphHeight + 8
-    let width = max(left + matrix + right, font.width(of: title, scale: 2) + 16)
-    let height = top + matrix + bottom
-    var image = RGBImage(width: width, height: height, background: .white)
-
-    image.drawText(title, x: (width - font.width(of: title, scale: 2)) / 2, y: 8, color: .black, scale: 2)
-    let showCounts = cell >= font.width(of: "000") + 4
+    let names = classNames.map { $0.count > 24 ? String($0.prefix(23)) + "…" : $0 }
+    let nameWidth = 7 * Double(names.map(\.count).max() ?? 0)
+    let cell = Double(min(max(720 / max(classes, 1), 12), 48))
+    let matrix = cell * Double(classes)
+    let (left, top) = (36 + nameWidth, 48.0)
+    let width = Int(left + matrix + 80), height = Int(top + matrix + nameWidth + 48)
+    var svg = SVGDocument(width: max(width, 8 * title.count + 32), height: height)
+    svg.text(title, x: Double(svg.width) / 2, y: 28, anchor: "middle", size: 16)
     for t in 0..<classes {
         let rowTotal = confusion[t].reduce(0, +)
         for p in 0..<classes {
             let count = confusion[t][p]
             let value = rowTotal > 0 ? Double(count) / Double(rowTotal) : 0
-            let x = left + p * cell, y = top + t * cell
-            image.fill(x: x, y: y, width: cell, height: cell, color: confusionColor(value))
-            if showCounts && count > 0 {
-                let text = String(count)
-                image.drawText(text, x: x + (cell - font.width(of: text)) / 2, y: y + (cell - font.glyphHeight) / 2,
-                               color: value > 0.5 ? .white : .black)
+            let (x, y) = (left + Double(p) * cell, top + Double(t) * cell)
+            svg.rect(x, y, cell, cell, fill: confusionColor(value).hex)
+            if cell >= 24 && count > 0 {
+                svg.text(String(count), x: x + cell / 2, y: y + cell / 2 + 4, anchor: "middle",
+                         fill: value > 0.5 ? "white" : "black")
             }
         }
-        let name = names[t]
-        image.drawText(name, x: left - 6 - font.width(of: name), y: top + t * cell + (cell - font.glyphHeight) / 2,
-                       color: .black)
-        image.drawText(name, x: left + t * cell + (cell - font.glyphHeight) / 2,
-                       y: top + matrix + 6 + font.width(of: name), color: .black, vertical: true)
+        let middle = top + (Double(t) + 0.5) * cell
+        svg.text(names[t], x: left - 6, y: middle + 4, anchor: "end")
+        svg.text(names[t], x: left + (Double(t) + 0.5) * cell + 4, y: top + matrix + 6, anchor: "end", rotated: true)
     }
-    image.strokeRectangle(x: left - 1, y: top - 1, width: matrix + 2, height: matrix + 2, color: .gray)
-    image.drawText("true class", x: 8, y: top + (matrix + font.width(of: "true class")) / 2, color: .black, vertical: true)
-    image.drawText("predicted class", x: left + (matrix - font.width(of: "predicted class")) / 2,
-                   y: height - 8 - font.glyphHeight, color: .black)
-
+    svg.rect(left, top, matrix, matrix, fill: "none", stroke: RGB.gray.hex)
+    svg.text("true class", x: 14, y: top + matrix / 2, anchor: "middle", rotated: true)
+    svg.text("predicted class", x: left + matrix / 2, y: Double(height) - 10, anchor: "middle")
     // Colour bar: 100% at the top, 0% at the bottom.
-    let barX = left + matrix + colorBarGap
-    for row in 0..<matrix {
-        let value = 1 - Double(row) / Double(max(matrix - 1, 1))
-        image.fill(x: barX, y: top + row, width: colorBarWidth, height: 1, color: confusionColor(value))
+    let barX = left + matrix + 16
+    svg.verticalGradient(barX, top, 14, matrix, from: confusionColor(1).hex, to: confusionColor(0).hex)
+    svg.text("100%", x: barX + 20, y: top + 10)
+    svg.text("0%", x: barX + 20, y: top + matrix)
+    return svg.finished
+}
+
+/// An SVG document being written: shapes in drawing order, text XML-escaped, coordinates in
+/// pixels with one decimal.
+struct SVGDocument {
+    let width: Int
+    let height: Int
+    private var body = ""
+    private var gradients = 0
+
+    init(width: Int, height: Int) {
+        (self.width, self.height) = (width, height)
+        rect(0, 0, Double(width), Double(height), fill: "white")
     }
-    image.strokeRectangle(x: barX - 1, y: top - 1, width: colorBarWidth + 2, height: matrix + 2, color: .gray)
-    image.drawText("100%", x: barX + colorBarWidth + 6, y: top, color: .black)
-    image.drawText("0%", x: barX + colorBarWidth + 6, y: top + matrix - font.glyphHeight, color: .black)
-    return image
+
+    private static func number(_ v: Double) -> String { String(format: "%.1f", v) }
+
+    mutating func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, stroke: String, width: Double = 1) {
+        let n = Self.number
+        body += "<line x1=\"\(n(x1))\" y1=\"\(n(y1))\" x2=\"\(n(x2))\" y2=\"\(n(y2))\" stroke=\"\(stroke)\" stroke-width=\"\(n(width))\"/>\n"
+    }
+
+    mutating func rect(_ x: Double, _ y: Double, _ w: Double, _ h: Double, fill: String, stroke: String? = nil) {
+        let n = Self.number
+        body += "<rect x=\"\(n(x))\" y=\"\(n(y))\" width=\"\(n(w))\" height=\"\(n(h))\" fill=\"\(fill)\""
+            + (stroke.map { " stroke=\"\($0)\"" } ?? "") + "/>\n"
+    }
+
+    mutating func circle(_ x: Double, _ y: Double, radius: Double, fill: String) {
+        body += "<circle cx=\"\(Self.number(x))\" cy=\"\(Self.number(y))\" r=\"\(Self.number(radius))\" fill=\"\(fill)\"/>\n"
+    }
+
+    mutating func polyline(_ points: [(Double, Double)], stroke: String) {
+        let list = points.map { "\(Self.number($0.0)),\(Self.number($0.1))" }.joined(separator: " ")
+        body += "<polyline points=\"\(list)\" fill=\"none\" stroke=\"\(stroke)\" stroke-width=\"2\"/>\n"
+    }
+
+    /// `anchor`: SVG's text-anchor (start, middle, end); `rotated`: reads bottom to top.
+    mutating func text(_ s: String, x: Double, y: Double, anchor: String = "start", size: Int = 12, fill: String = "black",
+                       rotated: Bool = false) {
+        let (xs, ys) = (Self.number(x), Self.number(y))
+        let turn = rotated ? " transform=\"rotate(-90 \(xs) \(ys))\"" : ""
+        body += "<text x=\"\(xs)\" y=\"\(ys)\" text-anchor=\"\(anchor)\" font-size=\"\(size)\" fill=\"\(fill)\"\(turn)>"
+            + Report.escape(s) + "</text>\n"
+    }
+
+    mutating func verticalGradient(_ x: Double, _ y: Double, _ w: Double, _ h: Double, from top: String, to bottom: String) {
+        gradients += 1
+        body += "<defs><linearGradient id=\"g\(gradients)\" x1=\"0\" y1=\"0\" x2=\"0\" y2=\"1\"><stop offset=\"0\" stop-color=\"\(top)\"/>"
+            + "<stop offset=\"1\" stop-color=\"\(bottom)\"/></linearGradient></defs>\n"
+        rect(x, y, w, h, fill: "url(#g\(gradients))", stroke: RGB.gray.hex)
+    }
+
+    /// The whole document.
+    var finished: String {
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" "
+            + "viewBox=\"0 0 \(width) \(height)\" font-family=\"sans-serif\">\n\(body)</svg>\n"
+    }
 }

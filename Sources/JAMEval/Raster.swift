@@ -34,6 +34,9 @@ public struct RGB: Sendable, Hashable {
         ]
         return palette[((index % palette.count) + palette.count) % palette.count]
     }
+
+    /// `#rrggbb`, for SVG and HTML.
+    public var hex: String { String(format: "#%02x%02x%02x", r, g, b) }
 }
 
 /// An RGB image in memory: `pixels` is `[H, W, 3]` RGB24, row-major, channels last. Drawing
@@ -81,12 +84,6 @@ public struct RGBImage: Sendable, Equatable {
         }
     }
 
-    /// Sets one pixel; does nothing outside the image.
-    public mutating func plot(x: Int, y: Int, color: RGB) {
-        guard x >= 0, y >= 0, x < width, y < height else { return }
-        self[x, y] = color
-    }
-
     /// Fills the rectangle with top-left corner (x, y), clipped to the image.
     public mutating func fill(x: Int, y: Int, width w: Int, height h: Int, color: RGB) {
         let x0 = max(x, 0), y0 = max(y, 0)
@@ -94,51 +91,6 @@ public struct RGBImage: Sendable, Equatable {
         guard x0 < x1, y0 < y1 else { return }
         for row in y0..<y1 {
             for column in x0..<x1 { self[column, row] = color }
-        }
-    }
-
-    /// Draws the one-pixel outline of the rectangle with top-left corner (x, y).
-    public mutating func strokeRectangle(x: Int, y: Int, width w: Int, height h: Int, color: RGB) {
-        guard w > 0, h > 0 else { return }
-        fill(x: x, y: y, width: w, height: 1, color: color)
-        fill(x: x, y: y + h - 1, width: w, height: 1, color: color)
-        fill(x: x, y: y, width: 1, height: h, color: color)
-        fill(x: x + w - 1, y: y, width: 1, height: h, color: color)
-    }
-
-    /// Draws a straight line (Bresenham) with a square brush `thickness` pixels wide.
-    public mutating func drawLine(fromX x0: Int, y y0: Int, toX x1: Int, y y1: Int, color: RGB, thickness: Int = 1) {
-        let dx = abs(x1 - x0), dy = -abs(y1 - y0)
-        let sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1
-        var error = dx + dy
-        var x = x0, y = y0
-        let offset = (thickness - 1) / 2
-        while true {
-            fill(x: x - offset, y: y - offset, width: thickness, height: thickness, color: color)
-            if x == x1 && y == y1 { break }
-            let e2 = 2 * error
-            if e2 >= dy { error += dy; x += sx }
-            if e2 <= dx { error += dx; y += sy }
-        }
-    }
-
-    /// Draws `text` in the built-in 5×7 font (`BitmapFont`), each font pixel a `scale`×`scale`
-    /// square, with the top-left of the first glyph at (x, y). `vertical` turns the text a
-    /// quarter turn anticlockwise (read bottom to top), its first glyph's bottom-left at (x, y).
-    public mutating func drawText(_ text: String, x: Int, y: Int, color: RGB, scale: Int = 1, vertical: Bool = false) {
-        for (i, character) in text.enumerated() {
-            let rows = BitmapFont.rows(of: character)
-            for gy in 0..<BitmapFont.glyphHeight {
-                for gx in 0..<BitmapFont.glyphWidth where rows[gy] & (0b10000 >> UInt8(gx)) != 0 {
-                    let along = (i * BitmapFont.advance + gx) * scale
-                    if vertical {
-                        // A quarter turn anticlockwise: glyph x runs up, glyph y runs right.
-                        fill(x: x + gy * scale, y: y - along - scale, width: scale, height: scale, color: color)
-                    } else {
-                        fill(x: x + along, y: y + gy * scale, width: scale, height: scale, color: color)
-                    }
-                }
-            }
         }
     }
 

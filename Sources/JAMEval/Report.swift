@@ -1,5 +1,5 @@
-// The evaluation report: a folder of PNG figures, metrics.json, accuracy.txt and a
-// self-contained index.html (relative links, inline CSS, no scripts).
+// The evaluation report: a folder of SVG charts and PNG attention pictures, metrics.json,
+// accuracy.txt and a self-contained index.html (relative links, inline CSS, no scripts).
 import Foundation
 import JAMCore
 
@@ -56,7 +56,7 @@ public struct ReportContent: Sendable, Equatable {
 /// Writes the evaluation report into a folder.
 public enum Report {
     /// Writes the report into `folder` (created if missing) and returns the URL of its
-    /// `index.html`. Files: `confusion-N-<variant>.png`, `curves-N-<title>.png`,
+    /// `index.html`. Files: `confusion-N-<variant>.svg`, `curves-N-<title>.svg`,
     /// `attention-N-<caption>.png`, `metrics.json` (the summaries, an array), `accuracy.txt`
     /// (the plain-text table) and `index.html`, which links them by relative paths. Every file
     /// is written atomically and `index.html` last, so a report with an index is complete.
@@ -81,11 +81,11 @@ public enum Report {
         if !content.summaries.isEmpty {
             var html = "<h2>Confusion matrices</h2>\n"
             for (i, s) in content.summaries.enumerated() {
-                let name = "confusion-\(i + 1)-\(slug(s.variant)).png"
+                let name = "confusion-\(i + 1)-\(slug(s.variant)).svg"
                 let splits = s.splits.map(\.split).joined(separator: ", ")
                 let title = "\(s.variant): \(s.splits.count == 1 ? splits : "sum of \(splits)")"
-                let image = confusionMatrixPlot(confusion: s.mean.confusion, classNames: s.classNames, title: title)
-                files.append((name, try PNGWriter.encode(image, what: folder.appendingPathComponent(name).path)))
+                files.append((name, Data(confusionMatrixPlot(confusion: s.mean.confusion, classNames: s.classNames,
+                                                             title: title).utf8)))
                 html += figure(name, caption: "\(title) (rows: true class, columns: predicted; "
                     + "rule \(s.rule.rawValue), last \(s.lastSteps) steps)")
                 html += perClassTable(s)
@@ -96,9 +96,8 @@ public enum Report {
         if !content.curves.isEmpty {
             var html = "<h2>Training curves</h2>\n"
             for (i, c) in content.curves.enumerated() {
-                let name = "curves-\(i + 1)-\(slug(c.title)).png"
-                let image = lineChart(series: c.series, title: c.title, xLabel: c.xLabel, yLabel: c.yLabel)
-                files.append((name, try PNGWriter.encode(image, what: folder.appendingPathComponent(name).path)))
+                let name = "curves-\(i + 1)-\(slug(c.title)).svg"
+                files.append((name, Data(lineChart(series: c.series, title: c.title, xLabel: c.xLabel, yLabel: c.yLabel).utf8)))
                 html += figure(name, caption: c.title)
             }
             sections.append(html)

@@ -156,9 +156,10 @@ public enum EvalStage {
                 pictures.append(RGBImage(width: s, height: s, pixels: pixels))
                 pictureMaps.append(Array(maps[(frame * grid * grid)..<((frame + 1) * grid * grid)]))
             }
-            let strip = try attentionStrip(frames: pictures, attention: pictureMaps, gridSize: grid,
-                                           captions: picks.map { "t=\($0)" })
-            images.append(ReportImage(caption: "split \(split): \(video)", image: strip))
+            let strip = try attentionStrip(frames: pictures, attention: pictureMaps, gridSize: grid)
+            images.append(ReportImage(
+                caption: "split \(split): \(video); frames t = \(picks.map(String.init).joined(separator: ", ")), "
+                    + "attention over the frame (top), the frame (bottom)", image: strip))
         }
         return images
     }

@@ -44,9 +44,9 @@ import Testing
     @Test func stripLaysFramesOutInColumns() throws {
         let frames = (0..<3).map { RGBImage(width: 8, height: 8, background: RGB(UInt8($0 * 50), 0, 0)) }
         let maps = [[Float]](repeating: [0.25, 0.25, 0.25, 0.25], count: 3)
-        let strip = try attentionStrip(frames: frames, attention: maps, gridSize: 2, captions: ["t=0", "t=1", "t=2"])
+        let strip = try attentionStrip(frames: frames, attention: maps, gridSize: 2)
         #expect(strip.width == 3 * 8 + 2 * 4)
-        #expect(strip.height == 8 + 4 + 8 + 4 + BitmapFont.lineHeight + 2)
+        #expect(strip.height == 8 + 4 + 8)
         #expect(strip[12, 12] == RGB(50, 0, 0))  // second column, raw frame row
         #expect(throws: (any Error).self) { try attentionStrip(frames: frames, attention: [], gridSize: 2) }
         #expect(throws: (any Error).self) { try attentionOverlay(frame: frames[0], attention: [1, 2, 3], gridSize: 2) }

@@ -1,3 +1,4 @@
+import Foundation
 import JAMEval
 import JAMTestSupport
 import Testing
@@ -16,35 +17,53 @@ import Testing
         #expect(tickLabel(30, step: 10) == "30")
     }
 
-    @Test func lineChartDrawsEverySeriesAndSurvivesGaps() {
-        let red = RGB(255, 0, 0), blue = RGB(0, 0, 255)
-        let chart = lineChart(
-            series: [PlotSeries(name: "train loss", values: [2.3, 1.5, .nan, 0.9], color: red),
-                     PlotSeries(name: "val loss", values: [2.4, 1.9, 1.7, 1.6], color: blue)],
-            title: "Loss", xLabel: "epoch", yLabel: "loss", width: 320, height: 200)
-        #expect(chart.width == 320 && chart.height == 200)
-        var redPixels: [(Int, Int)] = []
-        var bluePixels = 0
-        for y in 0..<chart.height {
-            for x in 0..<chart.width {
-                if chart[x, y] == red { redPixels.append((x, y)) }
-                if chart[x, y] == blue { bluePixels += 1 }
+    /// The `(x, y)` lists of every `<polyline>` of `svg` drawn in `stroke`.
+    func polylines(_ svg: String, stroke: String) throws -> [[(x: Double, y: Double)]] {
+        let pattern = try NSRegularExpression(pattern: "<polyline points=\"([^\"]*)\"[^>]*stroke=\"\(stroke)\"")
+        return pattern.matches(in: svg, range: NSRange(svg.startIndex..., in: svg)).map { match in
+            String(svg[Range(match.range(at: 1), in: svg)!]).split(separator: " ").map { pair in
+                let xy = pair.split(separator: ",").map { Double($0)! }
+                return (xy[0], xy[1])
             }
         }
-        #expect(!redPixels.isEmpty && bluePixels > 0)
-        // The falling train loss: its leftmost point (epoch 1, 2.3) is above its rightmost (epoch 4, 0.9),
-        // the legend swatch aside (top right).
-        let plotted = redPixels.filter { $0.0 < 240 }
-        let leftmost = plotted.min { $0.0 < $1.0 }!, rightmost = plotted.max { $0.0 < $1.0 }!
-        #expect(leftmost.1 < rightmost.1)
+    }
+
+    /// The position of the `<text>` whose content is exactly `label`.
+    func textPosition(_ svg: String, _ label: String) throws -> (x: Double, y: Double) {
+        let pattern = try NSRegularExpression(pattern: "<text x=\"([-0-9.]+)\" y=\"([-0-9.]+)\"[^>]*>\(label)</text>")
+        let match = try #require(pattern.firstMatch(in: svg, range: NSRange(svg.startIndex..., in: svg)), "no text \(label)")
+        return (Double(svg[Range(match.range(at: 1), in: svg)!])!, Double(svg[Range(match.range(at: 2), in: svg)!])!)
+    }
+
+    @Test func lineChartPlacesPointsOnItsOwnAxesAndBreaksAtGaps() throws {
+        let red = RGB(255, 0, 0), blue = RGB(0, 0, 255)
+        let svg = lineChart(
+            series: [PlotSeries(name: "train loss", values: [2.3, 1.5, .nan, 0.9], color: red),
+                     PlotSeries(name: "val loss", values: [2.4, 1.9, 1.7, 1.6], color: blue)],
+            title: "Loss <&>", xLabel: "epoch", yLabel: "loss", width: 320, height: 200)
+        #expect(svg.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"320\" height=\"200\""))
+        #expect(svg.contains(">Loss &lt;&amp;&gt;</text>") && svg.contains(">train loss</text>"))
+        // The NaN at epoch 3 splits the train loss into epochs 1-2 and epoch 4.
+        let train = try polylines(svg, stroke: red.hex)
+        #expect(train.map(\.count) == [2, 1])
+        #expect(try polylines(svg, stroke: blue.hex).map(\.count) == [4])
+        // y ticks 0.5 ... 2.5 (step 0.5), x ticks 1 ... 4: a point sits on its tick labels'
+        // positions (x labels centred under the tick, y labels 4 px below the tick line).
+        let (one, two, four) = (try textPosition(svg, "1"), try textPosition(svg, "2"), try textPosition(svg, "4"))
+        let (y15, y10) = (try textPosition(svg, "1.5"), try textPosition(svg, "1.0"))
+        #expect(abs(train[0][0].x - one.x) < 0.11 && abs(train[0][1].x - two.x) < 0.11 && abs(train[1][0].x - four.x) < 0.11)
+        #expect(abs(train[0][1].y - (y15.y - 4)) < 0.11)
+        // 0.9 lies a fifth of the way from 1.0 towards 0.5 below it.
+        let perUnit = (y10.y - y15.y) / 0.5
+        #expect(abs(train[1][0].y - (y10.y - 4 + 0.1 * perUnit)) < 0.2)
     }
 
     @Test func confusionHeatmapColoursRowFractions() {
-        let plot = confusionMatrixPlot(confusion: [[3, 1], [0, 0]], classNames: ["a", "b"], title: "CM")
-        var colours: Set<RGB> = []
-        for y in 0..<plot.height { for x in 0..<plot.width { colours.insert(plot[x, y]) } }
-        // Row "a": 3/4 and 1/4 of its videos.
-        #expect(colours.contains(confusionColor(0.75)) && colours.contains(confusionColor(0.25)))
+        let svg = confusionMatrixPlot(confusion: [[3, 1], [0, 0]], classNames: ["a", "b"], title: "CM")
+        // Row "a": 3/4 and 1/4 of its videos, counts written in the cells; row "b" has no video: white.
+        #expect(svg.contains("fill=\"\(confusionColor(0.75).hex)\"") && svg.contains("fill=\"\(confusionColor(0.25).hex)\""))
+        #expect(svg.contains(">3</text>") && svg.contains(">1</text>") && !svg.contains(">0</text>"))
+        #expect(svg.components(separatedBy: "fill=\"#ffffff\"").count - 1 == 2)
         #expect(confusionColor(0) == .white && confusionColor(1) == RGB(8, 48, 107))
     }
 }

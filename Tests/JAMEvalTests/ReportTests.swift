@@ -39,8 +39,8 @@ import Testing
             let links = pattern.matches(in: html, range: NSRange(html.startIndex..., in: html)).map {
                 String(html[Range($0.range(at: 1), in: html)!])
             }
-            let images = links.filter { $0.hasSuffix(".png") }
-            #expect(images.count == 3)  // confusion, curves, attention
+            #expect(links.filter { $0.hasSuffix(".svg") }.count == 2)  // confusion, curves
+            #expect(links.filter { $0.hasSuffix(".png") }.count == 1)  // attention
             #expect(links.contains("metrics.json") && links.contains("accuracy.txt"))
             for link in links {
                 #expect(!link.contains("/"), "relative, in the folder: \(link)")
@@ -48,6 +48,9 @@ import Testing
                 #expect(FileManager.default.fileExists(atPath: url.path), "\(link) exists")
                 if link.hasSuffix(".png") {
                     #expect(try Data(contentsOf: url).prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))
+                }
+                if link.hasSuffix(".svg") {
+                    #expect(try String(contentsOf: url, encoding: .utf8).hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\""))
                 }
             }
             // Escaped text, the config verbatim, no scripts, no temporaries left.
