@@ -1,4 +1,5 @@
 // shapes: a glyph is 7 rows of 5 pixels; bit 4 of a row byte is its leftmost pixel.
+// Tests: Tests/JAMEvalTests/RasterTests.swift (glyph bitmaps drawn, glyphs distinct, unknown characters as '?')
 
 /// A hand-drawn 5×7 pixel font for printable ASCII (32...126), so that plots need no font
 /// library. Lowercase letters with descenders sit higher, as on character LCDs, to stay
