@@ -1,3 +1,4 @@
+// Tests: Tests/JAMStagesTests/C3DStageTests.swift (c3d settings read strictly with JSON paths, the c3d digest, 2d middle and valid kernels), Tests/JAMConfigTests/ArtifactLayoutTests.swift (λ and middle = none in the round-2 digest)
 import JAMCore
 
 /// A VGG16 tap that feeds a branch (docs/DESIGN.md §4): both are `[T, S/16, S/16, 512]`.

@@ -1,3 +1,4 @@
+// Tests: Tests/JAMConfigTests/PipelineConfigTests.swift (dataset, synth, decode and features sections: defaults, unknown keys and bad values by JSON path, relative paths)
 import JAMCore
 
 /// One top-level section of `pipeline.json` (`"decode": {...}`), read strictly: every key has a

@@ -1,3 +1,4 @@
+// Tests: Tests/JAMStagesTests/LSTMConfigTests.swift (lstm settings read strictly with defaults, the paper profile), Tests/JAMConfigTests/ArtifactLayoutTests.swift (what the lstm digest holds)
 import Foundation
 import JAMCore
 

@@ -1,3 +1,4 @@
+// Tests: Tests/JAMCoreTests/StrictJSONReaderTests.swift (the description joins file, location and message)
 import Foundation
 
 /// An error whose `description` is written for the person running the pipeline: it names the

@@ -1,3 +1,4 @@
+// Tests: Tests/JAMCoreTests/JSONValueTests.swift (round trips, syntax errors with line and column, duplicate keys, unicode escapes)
 import Foundation
 
 extension JSONValue {

@@ -1,3 +1,4 @@
+// Tests: Tests/JAMDatasetsTests/DatasetReaderTests.swift (reading each format's splits and problems), Tests/JAMDatasetsTests/SplitWriterTests.swift (rotating splits, problem descriptions)
 import Foundation
 import JAMCore
 

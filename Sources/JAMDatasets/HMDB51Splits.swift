@@ -1,3 +1,4 @@
+// Tests: Tests/JAMDatasetsTests/DatasetReaderTests.swift (HMDB51 split files, a missing per-class file named, wrong layout)
 import Foundation
 import JAMCore
 

@@ -1,3 +1,4 @@
+// Tests: Tests/JAMDatasetsTests/DatasetReaderTests.swift (list lines, bad lines with line numbers, missing files, symlinks escaping the root)
 import Foundation
 import JAMCore
 

@@ -1,3 +1,4 @@
+// Tests: Tests/JAMDatasetsTests/DatasetReaderTests.swift (classInd and train/test lists read, errors with lines), Tests/JAMDatasetsTests/SplitWriterTests.swift (written lists read back)
 import Foundation
 import JAMCore
 

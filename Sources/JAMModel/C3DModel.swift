@@ -1,6 +1,7 @@
 // shapes: a batch of clips per branch x [B, L1, H, W, C]; labels [B]; attention targets
 // [B, T2, K·K]; per-step probabilities [B, T2, classes]; an exported cube [T2, Kh, Kw, N]
 // (T2 = T for temporally "same" convolutions); the pooled map of middle = none [T, K, K, C].
+// Tests: Tests/JAMStagesTests/C3DStageTests.swift (training learns, exported cubes recomputed from the checkpoint, resume and divergence)
 import Foundation
 import JAMArtifacts
 import JAMConfig

@@ -1,5 +1,6 @@
 // shapes: a tap's maps [T, H, W, C] (H = W = S/16, C = 512 for VGG16); a clip of them
 // [L1, H, W, C]; mean maps [H, W, C].
+// Tests: Tests/JAMStagesTests/C3DStageTests.swift (scan, the centring mean map against a naive mean, bad features)
 import Foundation
 import JAMArtifacts
 import JAMConfig

@@ -1,6 +1,7 @@
 // shapes: a batch of clips per branch [B, L1, K, K, N_k]; labels [B]; per-step class
 // probabilities [B, L1, C]; attention maps M × [B, L1, K·K] (M = branches for per-branch
 // attention, else 1).
+// Tests: Tests/JAMStagesTests/LSTMStageTests.swift (predict against the exported attention and probabilities, training, resume and divergence)
 import Foundation
 import JAMArtifacts
 import JAMConfig

@@ -1,5 +1,6 @@
 // shapes: see SequenceClassifier.swift. Caches are time-major (`[slots, B, ...]`): one slot per
 // step in training, two (t mod 2) in inference.
+// Tests: Tests/JAMModelTests/SequenceClassifierTests.swift (forward and backward against the Double reference), Tests/JAMModelTests/SequenceClassifierAttentionTests.swift (attention maps)
 import CBLAS
 import Foundation
 import JAMConfig

@@ -1,5 +1,6 @@
 // shapes: B = clips in the batch, H = hidden size of the top LSTM layer, S = K·K locations,
 // M = attention maps (1 when joint, Kb when per branch); caches `[slots, B, ...]`.
+// Tests: Tests/JAMModelTests/SequenceClassifierTests.swift (forward and finite-difference backward through the Double reference, joint and per-branch), Tests/JAMModelTests/SequenceClassifierAttentionTests.swift (att_0 = softmax(b_att), maps are distributions)
 
 import JAMCore
 import JAMTensor

@@ -1,6 +1,7 @@
 // shapes: B = clips in the batch, Kb = branches, D_k = input size of branch k (5·N_k with the
 // spatial pyramid), ΣD = D_0 + … + D_{Kb−1}, H = hidden size; caches are time-major
 // `[slots, B, ...]` (slot t = step t in training, t mod 2 in inference).
+// Tests: Tests/JAMModelTests/SequenceClassifierTests.swift (forward and finite-difference backward through the Double reference, early and late fusion)
 
 import Foundation
 import JAMCore

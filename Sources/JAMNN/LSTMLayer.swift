@@ -1,6 +1,7 @@
 // shapes: B = clips in the batch, In = input size, H = hidden size, T = steps; caches are
 // time-major `[slots, B, ...]`: slot t holds step t in training (slots = T) and step t mod 2 in
 // inference (slots = 2, only the previous step is kept).
+// Tests: Tests/JAMModelTests/SequenceClassifierTests.swift (forward and finite-difference backward through the Double reference, standard first layer and upper layers)
 
 import JAMCore
 import JAMTensor

@@ -1,5 +1,6 @@
 // shapes: all buffers are row-major Float; `[R, C]` with a leading dimension `ld >= C` when a
 // matrix is a column block of a wider buffer (for example one gate block of `[B, 4H]`).
+// Tests: Tests/JAMModelTests/SequenceClassifierTests.swift (every LSTM-family layer against the Double reference)
 //
 // Helpers of the LSTM family, shared by its layers (here) and the sequence classifier that
 // stacks them (JAMModel). They are prefixed `lstm`/`LSTM` so that they do not collide with the

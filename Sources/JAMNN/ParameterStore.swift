@@ -1,4 +1,5 @@
 // shapes: every parameter is a named, row-major view into one contiguous Float buffer.
+// Tests: Tests/JAMNNTests/OptimizersTests.swift (views, weight decay, updates), Tests/JAMNNTests/ParameterInitializationTests.swift, Tests/JAMModelTests/ConvNet3DBranchTests.swift (names and shapes)
 import CBLAS
 
 /// Where one named parameter lives inside a `ParameterStore`.

@@ -1,3 +1,4 @@
+// Tests: Tests/JAMStagesTests/PipelineTests.swift (jam-eval end to end: metrics.json, predictions.h5, the report's pictures, same metrics after a killed pipeline)
 import Foundation
 import JAMArtifacts
 import JAMConfig

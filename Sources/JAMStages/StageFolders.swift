@@ -1,3 +1,4 @@
+// Tests: Tests/JAMStagesTests/PipelineTests.swift (jam-config paths names the folders every stage wrote), Tests/JAMConfigTests/ArtifactLayoutTests.swift (allFolders order)
 import Foundation
 import JAMConfig
 import JAMEval

@@ -1,3 +1,4 @@
+// Tests: Tests/JAMStagesTests/DecodeStageTests.swift (jam-synth end to end: UCF101 layout and lists, same videos at any thread count), Tests/JAMStagesTests/PipelineTests.swift
 import Foundation
 import JAMConfig
 import JAMCore

@@ -1,3 +1,4 @@
+// Tests: Tests/JAMStagesTests/C3DStageTests.swift, Tests/JAMStagesTests/LSTMStageTests.swift (training per split, bit-identical resume, divergence keeps the last good checkpoint, bad inputs reported)
 import Foundation
 import JAMArtifacts
 import JAMConfig

@@ -1,4 +1,5 @@
 // shapes: none; per-worker blocks of floats whose layout each kernel defines.
+// Tests: Tests/JAMTensorTests/Convolution3x3Tests.swift (every kernel path through a fresh workspace), Tests/JAMModelTests/VGG16FeatureExtractorTests.swift (one workspace reused across layers and calls)
 
 /// Reusable scratch memory for the convolution kernels: one block per worker thread, grown on
 /// demand and kept between calls, so a network run frame after frame allocates nothing after its

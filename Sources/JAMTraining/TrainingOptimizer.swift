@@ -1,4 +1,5 @@
 // shapes: optimizer state buffers are `[ParameterStore.totalCount]`, in the store's layout.
+// Tests: Tests/JAMTrainingTests/TrainingCheckpointTests.swift (Adam and SGD state round trip), Tests/JAMTrainingTests/TrainingLoopTests.swift (Adam and SGD resume bit-identically)
 import JAMNN
 import JAMTensor
 

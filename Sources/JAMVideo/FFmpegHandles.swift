@@ -1,3 +1,4 @@
+// Tests: Tests/JAMVideoTests/VideoDecoderTests.swift (decoding and bad inputs through the handles), Tests/JAMVideoTests/VideoWriterTests.swift
 import CFFmpeg
 import Foundation
 

@@ -1,3 +1,4 @@
+// Tests: Tests/JAMVideoTests/VideoDecoderTests.swift (bad inputs throw errors naming the file and the reason)
 import Foundation
 
 /// A video that could not be read or written, naming the file and the reason.

@@ -30,37 +30,6 @@ import Testing
         }
     }
 
-    @Test func digestsChainRoundsThroughTheAttention() throws {
-        let base = try config("{}")
-        let layout = try ArtifactLayout(base)
-        let f = layout.features.digest
-        func lstm(_ c: PipelineConfig, _ round: Int) throws -> String { try ArtifactLayout(c).lstm(round: round).digest }
-        func cubes(_ c: PipelineConfig, _ round: Int) throws -> String { try ArtifactLayout(c).c3d(round: round).digest }
-        // Settings that change no weight and no exported number are not in the digest.
-        let same = try config(#"{ "threads": 7, "checkpoint_every": 3, "vote_steps": 2 }"#)
-        #expect(try lstm(same, 1) == lstm(base, 1))
-        let wider = try config(#"{ "hidden": 64 }"#)
-        #expect(try lstm(wider, 1) != lstm(base, 1))
-
-        // Round 1 trains on c3d round 1; round 2's cubes are trained against round 1's attention,
-        // whose folder is named by the LSTM digest of round 1 (what jam-c3d --attention receives).
-        #expect(try cubes(base, 1) == base.c3dDigest(featuresDigest: f, round: 1))
-        #expect(try layout.cubesFolder(round: 1).lastPathComponent == cubes(base, 1))
-        let attention = try layout.attentionFolder(round: 1)
-        #expect(attention.lastPathComponent == (try lstm(base, 1)))
-        #expect(attention.deletingLastPathComponent().lastPathComponent == "attention")
-        #expect(try layout.lstmFolder(round: 1).lastPathComponent == lstm(base, 1))
-        #expect(try cubes(base, 2) == base.c3dDigest(featuresDigest: f, round: 2, attentionDigest: attention.lastPathComponent))
-        #expect(try cubes(base, 2) != cubes(base, 1))
-        // A different round-1 LSTM gives different round-2 cubes, and so a different round-2 LSTM.
-        #expect(try cubes(wider, 2) != cubes(base, 2))
-        // With λ = 0 round 2 redoes nothing: the same cubes and the same LSTM as round 1.
-        let noRegularisation = try config("{}", c3d: #"{ "attention_weight": 0 }"#)
-        #expect(try lstm(noRegularisation, 2) == lstm(noRegularisation, 1))
-        // Evaluation reads the last round's LSTM.
-        #expect(try layout.evalFolder(rule: "vote").deletingLastPathComponent().lastPathComponent == lstm(base, base.c3d.rounds))
-    }
-
     @Test func thePaperProfileCarriesThePapersLSTM() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let paper = try PipelineConfig.load(from: root.appendingPathComponent("pipeline.json"), profile: "paper")
