@@ -137,7 +137,8 @@ public enum Report {
             th, td { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: left; }
             td.n { text-align: right; font-variant-numeric: tabular-nums; }
             figure { margin: 1em 0; }
-            img { max-width: 100%; image-rendering: pixelated; }
+            img { max-width: 100%; }
+            img[src$=".png"] { image-rendering: pixelated; }
             pre { background: #f4f4f4; padding: 1em; overflow-x: auto; }
             .note { color: #a04000; }
             .small { font-size: small; color: #666; }
@@ -152,6 +153,12 @@ public enum Report {
             """
         for file in files {
             try AtomicFile.write(file.data, to: folder.appendingPathComponent(file.name))
+        }
+        // Figures of an earlier run that this one did not remake (fewer splits, renamed variants).
+        let written = Set(files.map(\.name))
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        where ["png", "svg"].contains((name as NSString).pathExtension) && !written.contains(name) {
+            try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))
         }
         let indexURL = folder.appendingPathComponent("index.html")
         try AtomicFile.write(index, to: indexURL)

@@ -1,6 +1,9 @@
 // shapes: input [B, T, H, W, Cin], output [B, To, Ho, Wo, Cout], kernel [kt, kh, kw, Cin, Cout],
 // bias [Cout]; channels last, row-major. im2col columns: [rows, kt·kh·kw·Cin], one row per
 // output position, taps in kernel order so that the kernel is already the [patch, Cout] matrix.
+//
+// Longer than our usual 400 lines on purpose: forward, both backward passes and the two lowerings
+// they share (im2col and output taps) index the same buffers, and are read side by side.
 import Dispatch
 import JAMCore
 import JAMTensor

@@ -1,5 +1,8 @@
 // shapes: input [N, H, W, Cin], output [N, H, W, Cout] (or [N, H/2, W/2, Cout] with the fused
 // 2×2 max-pool), kernel HWIO [3, 3, Cin, Cout], bias [Cout]; float32, channels last, row-major.
+//
+// Longer than our usual 400 lines on purpose: the im2col and the Winograd schemes of one layer,
+// with the choice between them, stay together so that their shared tiling reads in one place.
 
 import Foundation
 

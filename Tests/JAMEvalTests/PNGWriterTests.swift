@@ -36,12 +36,15 @@ struct CLIError: Error { var status: Int32 }
         }
     }
 
-    @Test func renderedPlotDecodesBackIdentically() throws {
-        let plot = confusionMatrixPlot(confusion: [[5, 1], [2, 7]], classNames: ["Walk", "Run"], title: "Test")
+    @Test func attentionStripDecodesBackIdentically() throws {
+        let frames = (0..<2).map { i in
+            RGBImage(width: 6, height: 4, pixels: (0..<(6 * 4 * 3)).map { UInt8(truncatingIfNeeded: $0 * 7 + i * 40) })
+        }
+        let strip = try attentionStrip(frames: frames, attention: [[0.1, 0.2, 0.3, 0.4], [0.4, 0.3, 0.2, 0.1]], gridSize: 2)
         try withTemporaryDirectory { dir in
-            let url = dir.appendingPathComponent("plot.png")
-            try PNGWriter.write(plot, to: url)
-            #expect(Array(try decodeWithFFmpegCLI(url)) == plot.pixels)
+            let url = dir.appendingPathComponent("strip.png")
+            try PNGWriter.write(strip, to: url)
+            #expect(Array(try decodeWithFFmpegCLI(url)) == strip.pixels)
         }
     }
 

@@ -58,6 +58,12 @@ import Testing
             #expect(html.contains("joint / late / mean of 2") && html.contains("83.3%") && html.contains("<td class=\"n\">6</td>"))
             let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
             #expect(!files.contains(where: AtomicFile.isTemporaryName))
+            // A rerun with fewer figures leaves none of the earlier run's behind.
+            var fewer = content
+            fewer.curves = []
+            try Report.write(to: folder, content: fewer)
+            let after = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+            #expect(!after.contains { $0.hasPrefix("curves-") } && after.contains { $0.hasPrefix("confusion-") })
             let decoded = try JSONDecoder().decode([MetricsSummary].self, from: Data(contentsOf: folder.appendingPathComponent("metrics.json")))
             #expect(decoded == content.summaries)
             let table = try String(contentsOf: folder.appendingPathComponent("accuracy.txt"), encoding: .utf8)
