@@ -283,12 +283,14 @@ public enum AttentionArtifact {
         return (values, shape[0], shape[1])
     }
 
-    /// The maps `[T, K·K]`, K and the video, for pictures (nil when the file cannot be read).
+    /// The maps `[T, K·K]`, K and the video, for pictures (nil when the file cannot be read or
+    /// its maps are not `[T, K·K]`).
     public static func readForFigure(_ url: URL) throws -> (maps: [Float], steps: Int, grid: Int, video: String)? {
         guard let reader = try? ArtifactReader(url: url, expecting: kind),
               let video = try reader.file.stringAttribute("video"),
               let grid = try reader.file.intAttribute("grid") else { return nil }
         let (maps, shape) = try reader.file.read("attention", as: Float.self)
+        guard shape.count == 2, shape[1] == grid * grid else { return nil }
         return (maps, shape[0], grid, video)
     }
 }
