@@ -68,15 +68,6 @@ public struct LSTMStage: TrainedStage {
                              progress: progress ?? ProgressReporter(label: "jam-lstm"))
     }
 
-    /// The step count of a finished training checkpoint (its epoch equals `epochs`), or nil when
-    /// there is none, it is unreadable, or training is not finished.
-    static func finishedStep(_ url: URL, epochs: Int) -> Int? {
-        guard FileManager.default.fileExists(atPath: url.path),
-              let reader = try? ArtifactReader(url: url, expecting: .lstmCheckpoint),
-              let epoch = try? reader.file.intAttribute("epoch"), epoch == epochs else { return nil }
-        return try? reader.file.intAttribute("step")
-    }
-
     // MARK: What jam-lstm supplies to the trained-stage skeleton
 
     func ownedFolders(split: Int) -> [URL] {
@@ -111,7 +102,9 @@ public struct LSTMStage: TrainedStage {
                                   inputNormalization: LSTMModel.inputNormalization(training: train, geometry: shape))
         // Trained and exported: nothing to load.
         let checkpoint = folder.appendingPathComponent(ArtifactLayout.checkpointFileName)
-        if exportDone, let step = Self.finishedStep(checkpoint, epochs: s.epochs) { return Trained(model: model, step: step) }
+        if exportDone, let position = TrainingCheckpoint.position(at: checkpoint, kind: .lstmCheckpoint), position.epoch == s.epochs {
+            return Trained(model: model, step: position.step)
+        }
 
         let sampler = ClipSampler(frameCounts: train.map(\.steps), clipLength: s.clipLength, stride: s.clipStride)
         let testSampler = test.isEmpty ? nil

@@ -212,6 +212,15 @@ public struct TrainingCheckpoint: Sendable, Equatable {
 
     // MARK: - Reading
 
+    /// The epoch and optimizer step a checkpoint stands at, from its root attributes alone (no
+    /// parameters read); nil when there is none, or it is unreadable or of another kind.
+    public static func position(at url: URL, kind: ArtifactKind) -> (epoch: Int, step: Int)? {
+        guard FileManager.default.fileExists(atPath: url.path),
+              let file = try? ArtifactReader(url: url, expecting: kind).file,
+              let epoch = try? file.intAttribute("epoch"), let step = try? file.intAttribute("step") else { return nil }
+        return (epoch, step)
+    }
+
     /// Reads a checkpoint, checking its kind and schema (an `ArtifactError` names the file, what
     /// it found and what to rerun). Returns it with its header; `validate` then checks that it
     /// belongs to the run at hand.

@@ -56,6 +56,10 @@ struct TrainingCheckpointTests {
             try checkpoint.write(to: url, header: header())
             let (back, readHeader) = try TrainingCheckpoint.read(from: url, expecting: .c3dCheckpoint)
             #expect(back == checkpoint)
+            // Where it stands, from the root attributes alone; nothing for another kind or no file.
+            #expect(TrainingCheckpoint.position(at: url, kind: .c3dCheckpoint)! == (2, 17))
+            #expect(TrainingCheckpoint.position(at: url, kind: .lstmCheckpoint) == nil)
+            #expect(TrainingCheckpoint.position(at: dir.appendingPathComponent("absent.h5"), kind: .c3dCheckpoint) == nil)
             #expect(back.state.random.state == generator.state)
             #expect(readHeader.configDigest == "d1g3st")
             try back.validate(header: readHeader, url: url, configDigest: "d1g3st", store: store,
