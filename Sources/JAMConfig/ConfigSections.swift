@@ -33,8 +33,9 @@ public struct DatasetSettings: PipelineConfigSection {
     /// Which standard splits (1...3) to use, in order.
     public var splits: [Int] = [1]
     /// True when `jam-synth` generates the dataset from the `synth` section (its digest then
-    /// becomes part of every downstream digest).
-    public var synthetic: Bool = true
+    /// becomes part of every downstream digest). False unless the config says so: a folder of
+    /// the user's own videos is read as it is, never written into.
+    public var synthetic: Bool = false
 
     public init() {}
 

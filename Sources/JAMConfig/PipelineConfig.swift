@@ -49,11 +49,44 @@ public struct PipelineConfig: Sendable {
     /// `profiles`; nil uses the base settings. Throws a `JAMError` naming the file, the JSON path
     /// and what was expected (`pipeline.json: $.decode.size: expected a multiple of 16, found 100`).
     /// Does not check that the dataset root or weights file exist: the stages do, when they need them.
+    ///
+    /// `"include": "other.json"` (a path relative to this file) makes the other file's profiles
+    /// available here, applied over this file's base settings; this file's own profiles win over
+    /// included ones of the same name. Included files may include others; a cycle is an error.
     public static func load(from url: URL, profile: String? = nil) throws -> PipelineConfig {
-        let document = try JSONValue.read(contentsOf: url)
+        let document = try withIncludedProfiles(url, seen: [])
         return try PipelineConfig(
             document: document, file: url.relativePath,
             baseDirectory: url.absoluteURL.deletingLastPathComponent(), profile: profile)
+    }
+
+    /// The document at `url` without its `include`, its `profiles` extended by those of the files
+    /// it includes (its own first). `seen`: the files on the way here, for the cycle check.
+    private static func withIncludedProfiles(_ url: URL, seen: [URL]) throws -> JSONValue {
+        let document = try JSONValue.read(contentsOf: url)
+        guard case .object(var members) = document, let include = members.removeValue(forKey: "include") else { return document }
+        guard let path = include.stringValue, !path.isEmpty else {
+            throw JAMError("expected the path of another config file, found \(include.shortDescription)",
+                           file: url.relativePath, location: "$.include")
+        }
+        let included = URL(fileURLWithPath: path, relativeTo: url.absoluteURL.deletingLastPathComponent()).standardizedFileURL
+        let chain = seen + [url.absoluteURL.standardizedFileURL]
+        if chain.contains(included) {
+            throw JAMError("includes \(included.path), which includes this file again "
+                           + "(\((chain + [included]).map(\.lastPathComponent).joined(separator: " → ")))",
+                           file: url.relativePath, location: "$.include")
+        }
+        guard FileManager.default.fileExists(atPath: included.path) else {
+            throw JAMError("the included config \(included.path) does not exist (paths are relative to this file)",
+                           file: url.relativePath, location: "$.include")
+        }
+        var profiles = try withIncludedProfiles(included, seen: chain)["profiles"]?.objectValue ?? [:]
+        if let own = members["profiles"] {
+            guard case .object(let ownProfiles) = own else { return .object(members) }  // the reader reports it
+            profiles.merge(ownProfiles) { _, mine in mine }
+        }
+        members["profiles"] = .object(profiles)
+        return .object(members)
     }
 
     /// Builds a config from an already parsed document; `file` is used in messages and

@@ -93,4 +93,26 @@ public enum FolderDataset {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
         return names.contains { $0.hasPrefix("trainlist") || $0.hasPrefix("testlist") }
     }
+
+    /// The source a clip was cut from, as its name says: the file name, lowercased, without its
+    /// extension and without a trailing segment marker (`_seg2`, `-part3`, `_clip01`, `_c02`,
+    /// `.s1`): `walk_017_seg2.avi` → `walk_017`, `v_Walk_g03_c02.avi` → `v_walk_g03`. A bare
+    /// number (`walk_017`) is not a segment marker: it usually numbers sources.
+    public static func sourceStem(_ fileName: String) -> String {
+        let name = ((fileName as NSString).deletingPathExtension).lowercased()
+        guard let marker = name.range(of: #"[_\-. ](seg|segment|part|clip|c|s)\d+$"#, options: .regularExpression) else {
+            return name
+        }
+        return String(name[..<marker.lowerBound])
+    }
+
+    /// Test videos that share a source (`sourceStem`) with a training video of their class, each
+    /// with one such training video: segments of one source on both sides of a split inflate
+    /// accuracy, since the model has seen the test video's scene and actor.
+    public static func sharedSources(_ split: DatasetSplit) -> [(test: VideoEntry, train: VideoEntry)] {
+        func key(_ e: VideoEntry) -> String { "\(e.label)/" + sourceStem((e.relativePath as NSString).lastPathComponent) }
+        var training: [String: VideoEntry] = [:]
+        for entry in split.train where training[key(entry)] == nil { training[key(entry)] = entry }
+        return split.test.compactMap { test in training[key(test)].map { (test, $0) } }
+    }
 }

@@ -37,6 +37,7 @@ public enum DecodeStage {
 
     public static func run(config: PipelineConfig, policy: RunPolicy, progress: ProgressReporter? = nil) throws -> StageReport {
         let (videos, _, problems) = try videos(config: config)
+        if config.dataset.format == .folders { warnAboutSharedSources(config: config) }
         let folder = config.stageDirectory(ArtifactLayout.framesFolderName, digest: config.decodeDigest)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         removeStaleTemporaries(under: folder)
@@ -82,5 +83,25 @@ func removeStaleTemporaries(under folder: URL) {
     let children = (try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: [.isDirectoryKey])) ?? []
     for child in children where (try? child.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true {
         AtomicFile.removeStaleTemporaries(in: child)
+    }
+}
+
+extension DecodeStage {
+    /// Warns, per split, when test videos look like segments of a training video's source
+    /// (`FolderDataset.sharedSources`): the folder split rotates videos, not sources.
+    static func warnAboutSharedSources(config: PipelineConfig) {
+        for split in config.dataset.splits {
+            guard let result = try? DatasetReader.read(.folders, root: config.datasetRoot, split: split, checkFiles: false)
+            else { continue }
+            let shared = FolderDataset.sharedSources(result.split)
+            guard let example = shared.first else { continue }
+            writeStandardError("""
+                jam-decode: WARNING: split \(split): \(shared.count) of \(result.split.test.count) test videos share a source \
+                name with a training video (e.g. \(example.test.relativePath) and \(example.train.relativePath)); segments \
+                of one source on both sides inflate accuracy. Put split files in \(config.datasetRoot.path)/splits/ \
+                that keep each source on one side (see README, "Real data").
+
+                """)
+        }
     }
 }

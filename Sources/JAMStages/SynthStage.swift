@@ -99,8 +99,9 @@ public enum SynthStage {
             }
         } else if fm.fileExists(atPath: root.path),
                   let contents = try? fm.contentsOfDirectory(atPath: root.path), !contents.isEmpty {
-            throw JAMError("exists and is not a JAM synthetic dataset (no \(manifestName)); "
-                           + "set dataset.root to an empty or new folder", file: root.path)
+            throw JAMError("exists and is not a JAM synthetic dataset (no \(manifestName)), and dataset.synthetic "
+                           + "is true; if these are your own videos, set \"synthetic\": false (or leave the key out), "
+                           + "else set dataset.root to an empty or new folder", file: root.path)
         }
         try AtomicFile.write(manifest, to: manifestURL)
     }

@@ -31,6 +31,58 @@ func loadError(_ text: String, profile: String? = nil) throws -> String? {
 }
 
 @Suite struct PipelineConfigTests {
+    @Test func aConfigIncludesAnothersProfilesOverItsOwnBase() throws {
+        try withTemporaryDirectory { dir in
+            func write(_ name: String, _ text: String) throws {
+                try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
+            }
+            try write("base.json", #"{"decode": {"size": 256}, "profiles": {"big": {"decode": {"size": 64}}, "small": {"decode": {"size": 48}}}}"#)
+            try write("my.json", #"{"include": "base.json", "decode": {"size": 32, "every": 2}, "profiles": {"small": {"decode": {"size": 16}}}}"#)
+            let url = dir.appendingPathComponent("my.json")
+            let base = try PipelineConfig.load(from: url)
+            #expect(base.decode.size == 32 && base.availableProfiles == ["big", "small"])
+            // The included profile applies over this file's base, not the included file's.
+            let big = try PipelineConfig.load(from: url, profile: "big")
+            #expect(big.decode.size == 64 && big.decode.every == 2)
+            // This file's own profile wins over the included one of the same name.
+            #expect(try PipelineConfig.load(from: url, profile: "small").decode.size == 16)
+            // The shipped profiles from a user's own config.
+            try write("mine.json", #"{"include": "\#(repositoryConfig.path)", "artifacts_root": "elsewhere"}"#)
+            let paper = try PipelineConfig.load(from: dir.appendingPathComponent("mine.json"), profile: "paper")
+            #expect(paper.decode.size == 384 && paper.lstm.layers == 3 && paper.dataset.name == "ucf101")
+            #expect(paper.artifactsRootSetting == "elsewhere")
+        }
+    }
+
+    @Test func includesThatCycleOrMissAreRefusedWithTheJSONPath() throws {
+        try withTemporaryDirectory { dir in
+            func write(_ name: String, _ text: String) throws {
+                try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
+            }
+            try write("a.json", #"{"include": "b.json"}"#)
+            try write("b.json", #"{"include": "a.json", "profiles": {"p": {}}}"#)
+            #expect { try PipelineConfig.load(from: dir.appendingPathComponent("a.json")) } throws: {
+                "\($0)".contains("$.include") && "\($0)".contains("a.json → b.json → a.json")
+            }
+            try write("c.json", #"{"include": "nowhere.json"}"#)
+            #expect { try PipelineConfig.load(from: dir.appendingPathComponent("c.json")) } throws: {
+                "\($0)".contains("$.include") && "\($0)".contains(dir.appendingPathComponent("nowhere.json").path)
+            }
+            try write("d.json", #"{"include": 3}"#)
+            #expect { try PipelineConfig.load(from: dir.appendingPathComponent("d.json")) } throws: {
+                "\($0)".contains("$.include") && "\($0)".contains("expected the path of another config file")
+            }
+        }
+    }
+
+    @Test func aDatasetIsSyntheticOnlyWhenItSaysSo() throws {
+        try withTemporaryDirectory { dir in
+            let url = dir.appendingPathComponent("own.json")
+            try #"{"dataset": {"name": "own", "format": "folders", "root": "videos"}}"#.write(to: url, atomically: true, encoding: .utf8)
+            #expect(!(try PipelineConfig.load(from: url)).dataset.synthetic)
+        }
+    }
+
     @Test func loadsTheEmbeddedDefault() throws {
         let c = try PipelineConfig.load(from: repositoryConfig)
         #expect(c.profile == nil)
@@ -74,8 +126,12 @@ func loadError(_ text: String, profile: String? = nil) throws -> String? {
         #expect(try c.featuresDigest(weightsDigest: "sha256:abc").count == 16)
     }
 
+    /// Every default is the embedded file's, but `dataset.synthetic`: a dataset is synthetic only
+    /// when it says so, as pipeline.json does.
     @Test func defaultsEqualTheEmbeddedFile() throws {
-        guard case .success(let empty) = try loadText("{}") else { Issue.record("{} did not load"); return }
+        guard case .success(let empty) = try loadText(#"{"dataset": {"synthetic": true}}"#) else {
+            Issue.record("the config did not load"); return
+        }
         let file = try PipelineConfig.load(from: repositoryConfig)
         #expect(empty.effectiveSettings == file.effectiveSettings)
         #expect(empty.decodeDigest == file.decodeDigest)

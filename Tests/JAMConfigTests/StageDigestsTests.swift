@@ -58,8 +58,9 @@ import Testing
         #expect(try batch.featuresDigest(weightsDigest: nil) != base.featuresDigest(weightsDigest: nil))
 
         // A synth change reaches decode only while the dataset is synthetic.
-        let seed = try config(#"{"synth": {"seed": 1}}"#)
-        #expect(seed.synthDigest != base.synthDigest && seed.decodeDigest != base.decodeDigest)
+        let synthetic = try config(#"{"dataset": {"synthetic": true}}"#)
+        let seed = try config(#"{"dataset": {"synthetic": true}, "synth": {"seed": 1}}"#)
+        #expect(seed.synthDigest != synthetic.synthDigest && seed.decodeDigest != synthetic.decodeDigest)
         let real = try config(#"{"dataset": {"synthetic": false}}"#)
         let realSeed = try config(#"{"dataset": {"synthetic": false}, "synth": {"seed": 1}}"#)
         #expect(real.decodeDigest == realSeed.decodeDigest)

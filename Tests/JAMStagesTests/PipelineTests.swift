@@ -23,6 +23,23 @@ import Testing
                        in: dir, environment: ["JAM_BIN": productsDirectory.path])
     }
 
+    /// A relative `--config` is the user's, relative to where they ran the script (which changes
+    /// to the repository before running the stages): the stages read that file.
+    @Test func aRelativeConfigIsReadFromTheCallersFolder() throws {
+        try withTemporaryDirectory { dir in
+            try #"{"dataset": {"name": "mine", "format": "folders", "root": "no-such-videos"}}"#
+                .write(to: dir.appendingPathComponent("my.json"), atomically: true, encoding: .utf8)
+            let run = try runProcess(URL(fileURLWithPath: "/bin/bash"),
+                                     [repositoryRoot.appendingPathComponent("scripts/run-pipeline.sh").path, "--config", "my.json"],
+                                     in: dir, environment: ["JAM_BIN": productsDirectory.path])
+            // It gets as far as the dataset the config names, and fails there, naming it.
+            #expect(run.status != 0)
+            #expect(run.stdout.contains("jam-synth: nothing to do"), "\(run.stdout)")
+            #expect(run.stderr.contains(dir.appendingPathComponent("no-such-videos").path), "\(run.stderr.suffix(2000))")
+            #expect(!run.stderr.contains("no such config file") && !run.stderr.contains("cannot read"), "\(run.stderr)")
+        }
+    }
+
     @Test func everyStageRunsAndTheArtifactsChain() throws {
         try withTemporaryDirectory { dir in
             let config = try writeTinyConfig(in: dir, frames: 16, training: Self.training)
