@@ -9,7 +9,7 @@ import JAMCore
 ///     <artifacts_root>/<dataset>/cubes/<c3d digest of round r>/split<N>/…       checkpoint, log, cubes
 ///     <artifacts_root>/<dataset>/lstm/<lstm digest of round r>/split<N>/…       checkpoint, log
 ///     <artifacts_root>/<dataset>/attention/<lstm digest of round r>/split<N>/…  attention per video
-///     <artifacts_root>/<dataset>/eval/<lstm digest of the last round>/<rule>/…
+///     <artifacts_root>/<dataset>/eval/<eval digest>/<rule>/…                   metrics, predictions, report
 ///
 /// Each digest covers its upstream digest, so a change anywhere upstream moves every
 /// downstream folder. Round r ≥ 2 of jam-c3d trains against the attention of LSTM round r − 1,
@@ -75,9 +75,16 @@ public struct ArtifactLayout: Sendable {
         config.stageDirectory(Self.attentionFolderName, digest: try lstm(round: round).digest)
     }
 
-    /// `eval/<lstm digest of the last round>/<rule>/`.
+    /// What determines an evaluation: the last round's lstm digest, the prediction rule, L2
+    /// (`lstm.vote_steps`) and the splits evaluated.
+    public func eval(rule: String) throws -> StageSettings {
+        StageSettings(["lstm": .string(try lstm(round: config.c3d.rounds).digest), "rule": .string(rule),
+                       "vote_steps": .int(config.lstm.voteSteps), "splits": .array(config.dataset.splits.map { .int($0) })])
+    }
+
+    /// `eval/<eval digest>/<rule>/`: another L2 or another list of splits writes elsewhere.
     public func evalFolder(rule: String) throws -> URL {
-        config.stageDirectory(Self.evalFolderName, digest: try lstm(round: config.c3d.rounds).digest)
+        config.stageDirectory(Self.evalFolderName, digest: try eval(rule: rule).digest)
             .appendingPathComponent(rule, isDirectory: true)
     }
 

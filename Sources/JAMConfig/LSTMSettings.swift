@@ -29,7 +29,7 @@ public enum LSTMAttentionSetting: String, Sendable, Hashable, CaseIterable, Coda
 ///
 /// `vote_steps` (L2) is used by evaluation, not by training: it is kept here, next to the clip
 /// length it must not exceed, and is not in the LSTM digest (it changes no weight and no
-/// exported number; evaluation reads it from the config).
+/// exported number) but in the evaluation's (`ArtifactLayout.eval`), which reads it.
 public struct LSTMSettings: PipelineConfigSection {
     public static let key = "lstm"
     /// H, units of every layer (paper 1024).
@@ -46,7 +46,7 @@ public struct LSTMSettings: PipelineConfigSection {
     /// s, frames between clip starts, in training and in export.
     public var clipStride: Int = 8
     /// L2, the last steps of a clip whose argmax predictions vote (paper 16); ≤ `clip_length`.
-    /// Read by evaluation; not in the digest.
+    /// Read by evaluation; in the evaluation's digest (`ArtifactLayout.eval`), not the LSTM's.
     public var voteSteps: Int = 8
     public var optimizer: OptimizerSetting = .adam
     public var learningRate: Double = 1e-3

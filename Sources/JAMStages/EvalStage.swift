@@ -10,9 +10,9 @@ import JAMTraining
 /// Stage 5, `jam-eval`: applies the prediction rule to the per-clip probabilities the last
 /// LSTM round exported for each split's test videos, and writes
 ///
-///     <artifacts_root>/<dataset>/eval/<lstm digest>/<rule>/split<N>/predictions.h5   kind `predictions`
-///     <artifacts_root>/<dataset>/eval/<lstm digest>/<rule>/metrics.json              per split and mean
-///     <artifacts_root>/<dataset>/eval/<lstm digest>/<rule>/report/index.html         figures and tables
+///     <artifacts_root>/<dataset>/eval/<eval digest>/<rule>/split<N>/predictions.h5   kind `predictions`
+///     <artifacts_root>/<dataset>/eval/<eval digest>/<rule>/metrics.json              per split and mean
+///     <artifacts_root>/<dataset>/eval/<eval digest>/<rule>/report/index.html         figures and tables
 ///
 /// Nothing here trains; rerunning is cheap, so every run rewrites its outputs.
 public enum EvalStage {
@@ -76,7 +76,7 @@ public enum EvalStage {
             splits.append(try SplitMetrics(split: "split\(split)", outcomes: outcomes, classes: dataset.classNames.count))
             try writePredictions(rows, classNames: dataset.classNames, rule: rule, lastSteps: lastSteps,
                                  to: out.appendingPathComponent("split\(split)/predictions.h5"),
-                                 source: folder.path, settings: try layout.lstm(round: round))
+                                 source: folder.path, settings: try layout.eval(rule: rule.rawValue))
         }
         let summary = try MetricsSummary(variant: variant, classNames: classNames, rule: rule, lastSteps: lastSteps, splits: splits)
         try summary.write(to: out.appendingPathComponent("metrics.json"))

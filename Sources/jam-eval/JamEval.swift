@@ -16,7 +16,7 @@ struct JamEval: ParsableCommand {
             mean probability) to the clip probabilities jam-lstm exported, and writes a \
             predictions artifact per split, metrics.json (top-1, top-5, mean class accuracy, \
             confusion matrix; per split and averaged) and report/index.html under \
-            <artifacts_root>/<dataset>/eval/<lstm digest>/<rule>/. Prints the accuracy table.
+            <artifacts_root>/<dataset>/eval/<eval digest>/<rule>/. Prints the accuracy table.
             """)
 
     @OptionGroup var options: StageOptions

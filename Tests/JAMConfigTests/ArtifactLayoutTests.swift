@@ -7,10 +7,10 @@ import Testing
 // Where every stage's artifacts live and how the rounds chain their digests (docs/DESIGN.md §2, §5).
 
 @Suite struct ArtifactLayoutTests {
-    func config(lstm: String = "{}", c3d: String = "{}", weights: String = "null",
+    func config(lstm: String = "{}", c3d: String = "{}", weights: String = "null", dataset: String = "",
                 base: URL = URL(fileURLWithPath: "/project")) throws -> PipelineConfig {
         let text = """
-            { "artifacts_root": "out", "dataset": { "name": "tiny", "synthetic": false },
+            { "artifacts_root": "out", "dataset": { "name": "tiny", "synthetic": false\(dataset) },
               "features": { "weights": \(weights) }, "c3d": \(c3d), "lstm": \(lstm) }
             """
         return try PipelineConfig(document: try JSONValue.parse(text, file: "test.json"), file: "test.json", baseDirectory: base)
@@ -62,8 +62,8 @@ import Testing
         // With λ = 0 round 2 redoes nothing: the same cubes and the same LSTM as round 1.
         let noRegularisation = try config(c3d: #"{ "attention_weight": 0 }"#)
         #expect(try lstm(noRegularisation, 2) == lstm(noRegularisation, 1))
-        // Evaluation reads the last round's LSTM.
-        #expect(try layout.evalFolder(rule: "vote").deletingLastPathComponent().lastPathComponent == lstm(base, base.c3d.rounds))
+        // Evaluation reads the last round's LSTM: its digest is part of the evaluation's.
+        #expect(try layout.eval(rule: "vote").canonicalJSON.contains("\"lstm\":\"\(lstm(base, base.c3d.rounds))\""))
     }
 
     @Test func roundTwoCubesFollowTheRoundOneLSTMOnlyWhenTheAttentionTermIsOn() throws {
@@ -105,9 +105,20 @@ import Testing
         let three = try ArtifactLayout(try config(c3d: #"{ "rounds": 3 }"#))
         let eval = try three.evalFolder(rule: "last")
         #expect(eval.lastPathComponent == "last")
-        #expect(eval.deletingLastPathComponent().lastPathComponent == (try three.lstmFolder(round: 3).lastPathComponent))
-        #expect(eval.deletingLastPathComponent().lastPathComponent != (try three.lstmFolder(round: 2).lastPathComponent))
-        #expect(eval.path == "/project/out/tiny/eval/\(try three.lstm(round: 3).digest)/last")
+        let settings = try three.eval(rule: "last")
+        #expect(settings.canonicalJSON == #"{"lstm":"\#(try three.lstm(round: 3).digest)","rule":"last","splits":[1],"vote_steps":8}"#)
+        #expect(eval.path == "/project/out/tiny/eval/\(settings.digest)/last")
+    }
+
+    /// Everything that changes metrics.json names its folder: another L2 or another list of
+    /// splits does not overwrite an earlier evaluation; a thread count changes nothing.
+    @Test func evalFoldersDifferByVoteStepsAndSplits() throws {
+        let base = try ArtifactLayout(try config()).evalFolder(rule: "vote")
+        let l2 = try ArtifactLayout(try config(lstm: #"{ "vote_steps": 4 }"#)).evalFolder(rule: "vote")
+        let splits = try ArtifactLayout(try config(dataset: #", "splits": [1, 2]"#)).evalFolder(rule: "vote")
+        let threads = try ArtifactLayout(try config(lstm: #"{ "threads": 1 }"#)).evalFolder(rule: "vote")
+        #expect(Set([base, l2, splits]).count == 3)
+        #expect(threads == base)
     }
 
     @Test func allFoldersListEveryStageInPipelineOrder() throws {
