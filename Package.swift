@@ -86,7 +86,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "jam-config", dependencies: [
-            "JAMStages", "JAMConfig", "JAMCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "JAMStages", "JAMConfig", "JAMCore", "JAMEval", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "jam-bench", dependencies: [
             "JAMStages", "JAMCore", "JAMConfig", "JAMArtifacts", "JAMVideo", "JAMTensor", "JAMModel", "JAMNN", "JAMTraining",

@@ -4,6 +4,7 @@ import JAMArtifacts
 import JAMConfig
 import JAMCore
 import JAMDatasets
+import JAMModel
 import JAMNN
 import JAMTensor
 import JAMTraining
@@ -13,8 +14,8 @@ import JAMTraining
 /// Everything else — the split's folders, `--force`, reading the split, collecting bad inputs,
 /// `--strict`, the resumable export and its report — is the skeleton's.
 protocol TrainedStage {
-    /// A checked input video (`C3DVideo`, `LSTMVideo`).
-    associatedtype Video: Sendable
+    /// A checked input video (`C3DVideo`, `LSTMVideo`), which knows its split entry.
+    associatedtype Video: TrainedStageVideo
     /// What every video of a run must share to be batched (map shape, cube geometry).
     associatedtype Shape: Equatable
     /// The trained model the export reads (nil where nothing is trained).
@@ -46,6 +47,14 @@ protocol TrainedStage {
                 to url: URL) throws
 }
 
+/// What the skeleton needs of a checked input video: the split entry it stands for.
+protocol TrainedStageVideo: Sendable {
+    var entry: VideoEntry { get }
+}
+
+extension C3DVideo: TrainedStageVideo {}
+extension LSTMVideo: TrainedStageVideo {}
+
 extension TrainedStage {
     var digest: String { settings.digest }
 
@@ -65,14 +74,14 @@ extension TrainedStage {
 
         var failures: [UnitFailure] = []
         var shape: Shape?
-        var train: [(VideoEntry, Video)] = [], test: [(VideoEntry, Video)] = []
+        var train: [Video] = [], test: [Video] = []
         for (entries, isTrain) in [(dataset.train, true), (dataset.test, false)] {
             for entry in entries {
                 let url = PipelineConfig.artifactURL(forVideo: entry.relativePath, in: inputs)
                 do {
                     let (video, here) = try kind.check(url, entry: entry, expected: shape)
                     shape = here
-                    if isTrain { train.append((entry, video)) } else { test.append((entry, video)) }
+                    if isTrain { train.append(video) } else { test.append(video) }
                 } catch {
                     failures.append(UnitFailure(unit: "split\(split)/\(entry.relativePath)", file: url.path, reason: describe(error)))
                     if policy.strict {
@@ -91,15 +100,16 @@ extension TrainedStage {
         let output = exportFolder(split: split)
         let videos = train + test
         let units = videos.map {
-            WorkUnit(name: "split\(split)/\($0.0.relativePath)", input: PipelineConfig.artifactURL(forVideo: $0.0.relativePath, in: inputs),
-                     output: PipelineConfig.artifactURL(forVideo: $0.0.relativePath, in: output))
+            WorkUnit(name: "split\(split)/\($0.entry.relativePath)",
+                     input: PipelineConfig.artifactURL(forVideo: $0.entry.relativePath, in: inputs),
+                     output: PipelineConfig.artifactURL(forVideo: $0.entry.relativePath, in: output))
         }
         let exportDone = !policy.force && units.allSatisfy { FileManager.default.fileExists(atPath: $0.output.path) }
-        let model = try kind.train(split: split, folder: folders[0], train: train.map(\.1), test: test.map(\.1), shape: shape,
+        let model = try kind.train(split: split, folder: folders[0], train: train, test: test, shape: shape,
                                    classNames: dataset.classNames, exportDone: exportDone, progress: progress)
 
         let byUnit = Dictionary(uniqueKeysWithValues: zip(units.map(\.name), videos.enumerated().map {
-            ($0.element.1, $0.offset < train.count ? "train" : "test")
+            ($0.element, $0.offset < train.count ? "train" : "test")
         }))
         let exportPolicy = RunPolicy(force: policy.force, strict: policy.strict, workers: exportWorkers(policy, model: model))
         let runner = StageRunner(stage: stage, policy: exportPolicy, progress: ProgressReporter(label: "\(stage) split \(split) export"))

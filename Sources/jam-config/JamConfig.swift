@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import JAMConfig
 import JAMCore
+import JAMEval
 import JAMStages
 
 /// Reads a pipeline config the way the stages do and prints what they would use.
@@ -61,7 +62,7 @@ struct JamConfig: ParsableCommand {
         func run() throws {
             let config = try source.load()
             print("dataset       \(config.datasetRoot.path)")
-            for (stage, folder) in try StageFolders.all(config: config) {
+            for (stage, folder) in try ArtifactLayout(config).allFolders(evalRule: PredictionRule.vote.rawValue) {
                 print("\(stage.padding(toLength: 13, withPad: " ", startingAt: 0)) \(folder.path)")
             }
         }
