@@ -24,11 +24,6 @@ public enum EvalStage {
         public var failures: [UnitFailure]
     }
 
-    /// The folder of an evaluation: the final LSTM round's digest, then the rule.
-    public static func folder(config: PipelineConfig, rule: PredictionRule) throws -> URL {
-        try ArtifactLayout(config).evalFolder(rule: rule.rawValue)
-    }
-
     public static func run(
         config: PipelineConfig, rule: PredictionRule, variant: String, attentionExamples: Int = 4
     ) throws -> Result {

@@ -30,8 +30,9 @@ public enum FeaturesStage {
 
     public static func run(config: PipelineConfig, policy: RunPolicy, progress: ProgressReporter? = nil) throws -> StageReport {
         let (videos, _, problems) = try DecodeStage.videos(config: config)
-                let (weights, identity) = try loadNetwork(config: config)
-        let framesFolder = try ArtifactLayout(config).framesFolder
+        let (weights, identity) = try loadNetwork(config: config)
+        let layout = try ArtifactLayout(config)
+        let framesFolder = layout.framesFolder
         if config.weightsURL == nil {
             writeStandardError("""
                 jam-features: WARNING: no VGG16 weights configured (features.weights is null).
@@ -40,7 +41,6 @@ public enum FeaturesStage {
 
                 """)
         }
-        let layout = try ArtifactLayout(config)
         let stage = layout.features
         let folder = layout.featuresFolder
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
