@@ -9,7 +9,7 @@ public struct StageOptions: ParsableArguments {
     @Option(name: .long, help: "The pipeline configuration file.")
     public var config: String = "pipeline.json"
 
-    @Option(name: .long, help: "A profile of the config to apply over its base settings (e.g. 'paper').")
+    @Option(name: .long, help: "Profiles of the config to apply over its base settings, left to right (e.g. 'paper' or 'paper,hmdb51,early-fusion').")
     public var profile: String?
 
     @Flag(name: .long, help: "Redo units whose output already exists.")

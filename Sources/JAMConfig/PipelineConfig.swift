@@ -14,7 +14,8 @@ import JAMCore
 /// replace) and the result is validated. The base must be valid on its own (it is the
 /// configuration used without a profile), and every profile is validated the same way on every load,
 /// so a typo in an unused profile is reported too; errors about values that came from a profile
-/// point into it (`$.profiles.paper.decode.size`).
+/// point into it (`$.profiles.paper.decode.size`). Several profiles, `"paper,hmdb51"`, merge
+/// left to right; an error then points into the rightmost profile that set the value.
 ///
 /// Later sections (`c3d`, `lstm`, `eval`) plug in through `PipelineConfigSection`.
 public struct PipelineConfig: Sendable {
@@ -121,15 +122,46 @@ public struct PipelineConfig: Sendable {
             availableProfiles = names
             return
         }
-        guard let chosen else {
-            let available = names.map { "\"\($0)\"" }.joined(separator: ", ")
-            throw JAMError(
-                "no profile named \"\(profile)\" ("
-                    + (names.isEmpty ? "the file has no profiles" : "profiles: \(available)") + ")",
-                file: file, location: names.isEmpty ? nil : "$.profiles")
+        let requested = try PipelineConfig.profileNames(profile, available: names, file: file)
+        if requested.count == 1 {
+            self = chosen!
+        } else {
+            // A composition: each profile was valid over the base alone; the merge is checked
+            // as a whole, and an error points into the rightmost profile that set the value.
+            let bodies = requested.map { (name: $0, body: root.members["profiles"]!.objectValue![$0]!) }
+            let merged = bodies.reduce(JSONValue.object(base)) { $0.merging($1.body) }
+            self = try PipelineConfig(
+                effective: merged, file: file, baseDirectory: baseDirectory,
+                profile: requested.joined(separator: ","),
+                renderPath: PipelineConfig.pathRenderer(profiles: bodies))
         }
-        self = chosen
         availableProfiles = names
+    }
+
+    /// The names in a `--profile` value: one name, or several separated by commas, applied
+    /// left to right. Each must be a profile of the file, and none may repeat.
+    static func profileNames(_ value: String, available: [String], file: String) throws -> [String] {
+        let requested = value.split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        let listed = available.map { "\"\($0)\"" }.joined(separator: ", ")
+        var seen: Set<String> = []
+        for name in requested {
+            guard !name.isEmpty else {
+                throw JAMError(
+                    "--profile \"\(value)\" has an empty name; separate profiles with single commas "
+                        + "(e.g. --profile paper,early-fusion)", file: file)
+            }
+            guard available.contains(name) else {
+                throw JAMError(
+                    "no profile named \"\(name)\" ("
+                        + (available.isEmpty ? "the file has no profiles" : "profiles: \(listed)") + ")",
+                    file: file, location: available.isEmpty ? nil : "$.profiles")
+            }
+            guard seen.insert(name).inserted else {
+                throw JAMError("--profile \"\(value)\" names \"\(name)\" twice", file: file)
+            }
+        }
+        return requested
     }
 
     /// Validates an effective (merged, profile-free) document.
@@ -161,21 +193,31 @@ public struct PipelineConfig: Sendable {
     /// Renders a path of the merged document as the place the user must edit: inside the
     /// profile's body when the value (or the replaced array/scalar holding it) came from there.
     private static func pathRenderer(profile: String, body: JSONValue) -> (JSONPath) -> String {
+        pathRenderer(profiles: [(profile, body)])
+    }
+
+    /// The same for profiles applied left to right: the rightmost one that set the value wins.
+    private static func pathRenderer(profiles: [(name: String, body: JSONValue)]) -> (JSONPath) -> String {
         return { path in
-            var node: JSONValue? = body
-            for (depth, component) in path.components.enumerated() {
-                guard case .key(let key) = component, case .object(let members)? = node,
-                      let next = members[key] else {
-                    // Walked off the profile: the value came from the base unless a non-object
-                    // from the profile replaced this whole subtree.
-                    if depth > 0, let node, node.objectValue == nil { break }
-                    return path.description
-                }
-                node = next
+            for (name, body) in profiles.reversed() where PipelineConfig.sets(body, path) {
+                return JSONPath(components: [.key("profiles"), .key(name)] + path.components).description
             }
-            let inProfile = JSONPath(components: [.key("profiles"), .key(profile)] + path.components)
-            return inProfile.description
+            return path.description
         }
+    }
+
+    /// Whether a profile body supplies the value at `path`: it holds the path, or a non-object
+    /// of the body replaced a whole subtree above it.
+    private static func sets(_ body: JSONValue, _ path: JSONPath) -> Bool {
+        var node: JSONValue? = body
+        for (depth, component) in path.components.enumerated() {
+            guard case .key(let key) = component, case .object(let members)? = node,
+                  let next = members[key] else {
+                return depth > 0 && node != nil && node?.objectValue == nil
+            }
+            node = next
+        }
+        return true
     }
 
     // MARK: - Resolved paths

@@ -18,7 +18,7 @@ struct JamConfig: ParsableCommand {
         @Option(name: .long, help: "The pipeline configuration file.")
         var config: String = "pipeline.json"
 
-        @Option(name: .long, help: "A profile of the config to apply over its base settings.")
+        @Option(name: .long, help: "Profiles of the config to apply over its base settings, left to right (e.g. paper,hmdb51).")
         var profile: String?
 
         func load() throws -> PipelineConfig {
