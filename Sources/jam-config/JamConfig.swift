@@ -10,8 +10,8 @@ import JAMStages
 struct JamConfig: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jam-config",
-        abstract: "Show the effective settings of a pipeline config, one value of it, or where its stages write.",
-        subcommands: [Show.self, Get.self, Paths.self],
+        abstract: "Show the effective settings of a pipeline config, one value of it, where its stages write, or what a run will cost.",
+        subcommands: [Show.self, Get.self, Paths.self, Estimate.self],
         defaultSubcommand: Show.self)
 
     struct Source: ParsableArguments {
