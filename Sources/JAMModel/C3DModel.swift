@@ -91,17 +91,7 @@ public final class C3DModel {
                                                 height: mapShape.height, width: mapShape.width)
         let locations = clipGeometry.locations
         if attentionWeight != 0, let attention {
-            // Clip cube step t is video cube step start + t (both shifted by the same offset);
-            // padded clips of short videos repeat the last step.
-            targets = [Float](repeating: 0, count: batch * steps * locations)
-            for (i, clip) in clips.enumerated() {
-                let maps = attention[clip.video]
-                let rows = maps.count / locations
-                for t in 0..<steps {
-                    let row = min(clip.start + t, rows - 1)
-                    for l in 0..<locations { targets[(i * steps + t) * locations + l] = maps[row * locations + l] }
-                }
-            }
+            targets = C3DModel.attentionTargets(clips, attention: attention, steps: steps, locations: locations)
         }
         var loss = 0.0
         var metrics: [String: MetricSum] = [:]
@@ -173,6 +163,24 @@ public final class C3DModel {
         let n = Double(clips.count)
         return ["loss": lossSum / n, "accuracy": Double(correctSteps) / (n * Double(steps * branches.count)),
                 "clip_accuracy": Double(correctClips) / n]
+    }
+
+    /// The round's attention targets of a batch, `[B, T2, K·K]`: clip cube step t is video cube
+    /// step `start + t` (clip and video are shifted by the same temporal offset); padded clips of
+    /// short videos repeat the video's last step.
+    ///
+    /// - Parameter attention: per video `[T2(video), K·K]` (indexed by `Clip.video`).
+    public static func attentionTargets(_ clips: [Clip], attention: [[Float]], steps: Int, locations: Int) -> [Float] {
+        var targets = [Float](repeating: 0, count: clips.count * steps * locations)
+        for (i, clip) in clips.enumerated() {
+            let maps = attention[clip.video]
+            let rows = maps.count / locations
+            for t in 0..<steps {
+                let row = min(clip.start + t, rows - 1)
+                for l in 0..<locations { targets[(i * steps + t) * locations + l] = maps[row * locations + l] }
+            }
+        }
+        return targets
     }
 
     /// One video's cube per branch, `[T2, Kh, Kw, N]`, the convnet run over the whole video at
