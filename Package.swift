@@ -121,7 +121,7 @@ let package = Package(
         ]),
         .testTarget(name: "JAMStagesTests", dependencies: [
             "JAMStages", "JAMArtifacts", "JAMConfig", "JAMCore", "JAMTestSupport", "JAMNN", "JAMTraining",
-            "JAMDatasets", "JAMTensor",
+            "JAMDatasets", "JAMTensor", "JAMVideo",
         ]),
     ]
 )

@@ -9,6 +9,7 @@ packages=(
     libopenblas-dev
     libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
     ffmpeg  # the CLI: reference decoder in the tests and the decode benchmark
+    time    # GNU time: wall time and peak memory per stage in scripts/paper-smoke.sh
 )
 
 missing=()

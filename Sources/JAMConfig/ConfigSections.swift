@@ -73,7 +73,7 @@ public struct SynthSettings: PipelineConfigSection {
     public static let key = "synth"
     /// Seed of everything random in the generator.
     public var seed: Int = 2016
-    /// Number of motion classes, 6...10.
+    /// Number of motion classes, 2...10 (even, so that every class has its time-reversed partner).
     public var classes: Int = 6
     /// Videos per class, at least 3 so that each of the 3 splits has test videos.
     public var videosPerClass: Int = 36
@@ -90,7 +90,7 @@ public struct SynthSettings: PipelineConfigSection {
 
     public init(reading r: JSONObjectReader) throws {
         seed = try r.int("seed", default: seed, min: 0)
-        classes = try r.int("classes", default: classes, min: 6, max: 10)
+        classes = try r.int("classes", default: classes, min: 2, max: 10)
         videosPerClass = try r.int("videos_per_class", default: videosPerClass, min: 3)
         frames = try r.int("frames", default: frames, min: 1)
         width = try r.int("width", default: width, min: 16, max: 4096)

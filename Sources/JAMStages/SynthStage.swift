@@ -72,8 +72,23 @@ public enum SynthStage {
                 throw error
             }
         }
+        try writeMissingTracks(videos, root: root, generator: generator, videosPerClass: settings.videosPerClass)
         try report.write(to: root)
         return report
+    }
+
+    /// The object track beside every video that has none (`ObjectTrack`): each is a pure function
+    /// of the synth settings, like the video, so datasets made before tracks existed get them too.
+    private static func writeMissingTracks(_ videos: [VideoEntry], root: URL, generator: SyntheticActionGenerator,
+                                           videosPerClass: Int) throws {
+        for (index, entry) in videos.enumerated() {
+            let video = entry.url(root: root)
+            let track = ObjectTrack.sidecarURL(forVideo: video)
+            guard FileManager.default.fileExists(atPath: video.path),
+                  !FileManager.default.fileExists(atPath: track.path) else { continue }
+            try generator.objectTrack(classIndex: entry.label, videoIndex: index - entry.label * videosPerClass)
+                .write(to: track)
+        }
     }
 
     /// Writes the manifest on first use; refuses a root made with other settings unless forced,

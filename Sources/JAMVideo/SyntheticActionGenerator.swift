@@ -39,7 +39,7 @@ public struct SyntheticActionGenerator: Sendable {
     /// Frames per video (T).
     public let frames: Int
     public let fps: Double
-    /// Number of classes, 6...10: the first `classes` of `motionNames`.
+    /// Number of classes, 2...10: the first `classes` of `motionNames`.
     public let classes: Int
     public let seed: UInt64
 
@@ -48,7 +48,7 @@ public struct SyntheticActionGenerator: Sendable {
         if width < 16 || height < 16 { throw InvalidSettings(description: "frame size \(width)x\(height): each side must be at least 16") }
         if frames < 2 { throw InvalidSettings(description: "frames \(frames): a motion needs at least 2 frames") }
         if !(fps.isFinite && fps > 0) { throw InvalidSettings(description: "fps \(fps) must be positive") }
-        if !(6...10).contains(classes) { throw InvalidSettings(description: "classes \(classes) must be in 6...10") }
+        if !(2...10).contains(classes) { throw InvalidSettings(description: "classes \(classes) must be in 2...10") }
         self.width = width
         self.height = height
         self.frames = frames
@@ -72,6 +72,32 @@ public struct SyntheticActionGenerator: Sendable {
     public func renderObjectMasks(classIndex: Int, videoIndex: Int) -> [[UInt8]] {
         let scene = ActionScene(self, classIndex: classIndex, videoIndex: videoIndex)
         return (0..<frames).map { scene.renderMask($0) }
+    }
+
+    /// The moving object's track in the same video as `render`: per frame the coverage-weighted
+    /// centre and the bounding box of the pixels it covers at least half (alpha ≥ 0.5), in the
+    /// frame's pixel coordinates. A frame where the object is off screen gets an empty box at
+    /// its last centre (never the case with the generator's margins).
+    public func objectTrack(classIndex: Int, videoIndex: Int) -> ObjectTrack {
+        let scene = ActionScene(self, classIndex: classIndex, videoIndex: videoIndex)
+        var frames: [ObjectTrack.Frame] = []
+        for t in 0..<self.frames {
+            var (sx, sy, weight) = (0.0, 0.0, 0.0)
+            var (x0, y0, x1, y1) = (Int.max, Int.max, Int.min, Int.min)
+            scene.forEachObjectPixel(t) { offset, alpha, _, _, _ in
+                let x = offset % width, y = offset / width
+                sx += alpha * (Double(x) + 0.5)
+                sy += alpha * (Double(y) + 0.5)
+                weight += alpha
+                if alpha >= 0.5 {
+                    (x0, y0, x1, y1) = (min(x0, x), min(y0, y), max(x1, x + 1), max(y1, y + 1))
+                }
+            }
+            let center = weight > 0 ? [sx / weight, sy / weight] : (frames.last?.center ?? [0, 0])
+            let box = x0 <= x1 ? [x0, y0, x1, y1] : [Int(center[0]), Int(center[1]), Int(center[0]), Int(center[1])]
+            frames.append(ObjectTrack.Frame(center: center, box: box))
+        }
+        return ObjectTrack(width: width, height: height, frames: frames)
     }
 
     /// Renders one video and encodes it to `url` (see `VideoWriter` for the determinism of the file).

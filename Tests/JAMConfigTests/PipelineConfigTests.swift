@@ -160,7 +160,7 @@ func loadError(_ text: String, profile: String? = nil) throws -> String? {
         (#"{"decode": {"every": 0}}"#, nil, "pipeline.json: $.decode.every: expected an integer >= 1, found 0"),
         (#"{"decode": {"resize": "fit"}}"#, nil,
          #"pipeline.json: $.decode.resize: expected one of "stretch", "crop", found "fit""#),
-        (#"{"synth": {"classes": 12}}"#, nil, "pipeline.json: $.synth.classes: expected an integer in 6...10, found 12"),
+        (#"{"synth": {"classes": 12}}"#, nil, "pipeline.json: $.synth.classes: expected an integer in 2...10, found 12"),
         (#"{"synth": {"videos_per_class": 2}}"#, nil,
          "pipeline.json: $.synth.videos_per_class: expected an integer >= 3, found 2"),
         (#"{"synth": {"width": 161}}"#, nil, "pipeline.json: $.synth.width: expected an even width (4:2:0 video), found 161"),

@@ -3,6 +3,7 @@ import JAMConfig
 import JAMCore
 import JAMStages
 import JAMTestSupport
+import JAMVideo
 import Testing
 
 /// jam-synth never writes into a user's own dataset: a dataset is synthetic only when its config
@@ -61,6 +62,36 @@ import Testing
                 }
             }
             #expect(try listing(root) == before)
+        }
+    }
+
+    /// Every video gets its object track beside it, equal to the generator's; a dataset made
+    /// before tracks existed (tracks deleted here) gets them on the next run, videos untouched.
+    @Test func everyVideoHasItsObjectTrack() throws {
+        try withTemporaryDirectory { dir in
+            let url = try writeTinyConfig(in: dir, videosPerClass: 3, frames: 6)
+            let first = try runExecutable("jam-synth", ["--config", url.path], in: dir)
+            try #require(first.status == 0, "\(first.stderr)")
+            let root = dir.appendingPathComponent("synth")
+            let videos = try listing(root).filter { $0.hasSuffix(".avi") }
+            #expect(videos.count == 18)
+            let generator = try SyntheticActionGenerator(width: 64, height: 48, frames: 6, fps: 25, classes: 6, seed: 7)
+            for path in videos {
+                let video = root.appendingPathComponent(path)
+                let track = try #require(try ObjectTrack.read(ObjectTrack.sidecarURL(forVideo: video)), "no track for \(path)")
+                // v_<Class>_g0<n>_c01.avi is video n-1 of its class.
+                let name = video.deletingPathExtension().lastPathComponent
+                let className = video.deletingLastPathComponent().lastPathComponent
+                let classIndex = try #require(generator.classNames.firstIndex(of: className))
+                let videoIndex = try #require(Int(name.split(separator: "_")[2].dropFirst())) - 1
+                #expect(track == generator.objectTrack(classIndex: classIndex, videoIndex: videoIndex), "\(path)")
+            }
+            let stamp = try FileManager.default.attributesOfItem(atPath: root.appendingPathComponent(videos[0]).path)[.modificationDate] as? Date
+            for path in videos { try FileManager.default.removeItem(at: ObjectTrack.sidecarURL(forVideo: root.appendingPathComponent(path))) }
+            let second = try runExecutable("jam-synth", ["--config", url.path], in: dir)
+            try #require(second.status == 0, "\(second.stderr)")
+            #expect(try listing(root).filter { $0.hasSuffix(".track.json") }.count == 18)
+            #expect(try FileManager.default.attributesOfItem(atPath: root.appendingPathComponent(videos[0]).path)[.modificationDate] as? Date == stamp)
         }
     }
 }

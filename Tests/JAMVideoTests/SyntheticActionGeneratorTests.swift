@@ -128,7 +128,7 @@ import Testing
     }
 
     @Test func settingsAreValidated() {
-        #expect(throws: SyntheticActionGenerator.InvalidSettings.self) { try SyntheticActionGenerator(classes: 5) }
+        #expect(throws: SyntheticActionGenerator.InvalidSettings.self) { try SyntheticActionGenerator(classes: 1) }
         #expect(throws: SyntheticActionGenerator.InvalidSettings.self) { try SyntheticActionGenerator(classes: 11) }
         #expect(throws: SyntheticActionGenerator.InvalidSettings.self) { try SyntheticActionGenerator(frames: 1) }
         #expect(throws: SyntheticActionGenerator.InvalidSettings.self) { try SyntheticActionGenerator(width: 8) }
@@ -146,6 +146,37 @@ import Testing
         #expect((0..<8).map { _ in h.integer(2...4) } == [3, 3, 2, 2, 3, 2, 3, 4])
         var k = SplitMix64(seed: 42)
         #expect((0..<8).map { _ in k.integer(-3...3) } == [2, 2, -3, -1, 3, 1, -1, 3])
+    }
+
+    /// The track against the rendered masks (an independent route: the box of the pixels the
+    /// mask covers at least half, and the mask-weighted centre), and the motion it follows.
+    @Test func objectTrackFollowsTheRenderedObject() throws {
+        let g = try SyntheticActionGenerator(width: 96, height: 72, frames: 12, classes: 6, seed: 5)
+        for (classIndex, videoIndex) in [(0, 0), (1, 2), (2, 1), (4, 0)] {
+            let track = g.objectTrack(classIndex: classIndex, videoIndex: videoIndex)
+            let masks = g.renderObjectMasks(classIndex: classIndex, videoIndex: videoIndex)
+            #expect(track.width == 96 && track.height == 72 && track.frames.count == 12)
+            for (t, mask) in masks.enumerated() {
+                var (x0, y0, x1, y1) = (Int.max, Int.max, Int.min, Int.min)
+                var (sx, sy, w) = (0.0, 0.0, 0.0)
+                for y in 0..<72 {
+                    for x in 0..<96 where mask[y * 96 + x] > 0 {
+                        let a = Double(mask[y * 96 + x]) / 255
+                        (sx, sy, w) = (sx + a * (Double(x) + 0.5), sy + a * (Double(y) + 0.5), w + a)
+                        if mask[y * 96 + x] >= 128 { (x0, y0, x1, y1) = (min(x0, x), min(y0, y), max(x1, x + 1), max(y1, y + 1)) }
+                    }
+                }
+                #expect(track.frames[t].box == [x0, y0, x1, y1], "class \(classIndex) frame \(t)")
+                // The mask is quantised to 8 bits; the centre agrees to a small fraction of a pixel.
+                #expect(abs(track.frames[t].center[0] - sx / w) < 0.05 && abs(track.frames[t].center[1] - sy / w) < 0.05)
+            }
+        }
+        // MoveRight (class 0) goes right, MoveLeft (1) left, MoveUp (2) up; RotateClockwise (4) stays put.
+        let dx = { (c: Int) in g.objectTrack(classIndex: c, videoIndex: 0).frames.last!.center[0]
+            - g.objectTrack(classIndex: c, videoIndex: 0).frames.first!.center[0] }
+        #expect(dx(0) > 20 && dx(1) < -20)
+        let up = g.objectTrack(classIndex: 2, videoIndex: 0)
+        #expect(up.frames.last!.center[1] < up.frames.first!.center[1] - 20)
     }
 }
 

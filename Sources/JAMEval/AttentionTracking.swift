@@ -1,0 +1,83 @@
+// Tests: Tests/JAMEvalTests/AttentionTrackingTests.swift
+// shapes: attention maps [T2, K·K] (row-major cells, row r = top to bottom); frame_index [T2].
+import JAMCore
+
+/// Does the attention follow the object? For a synthetic dataset, whose object tracks jam-synth
+/// writes (`ObjectTrack`), the attention mass each step puts on the grid cells the object's
+/// box overlaps, next to the share of the grid those cells are (what a uniform map would put
+/// there). A ratio of mass to baseline above 1 means the attention prefers the object.
+///
+/// The K×K grid is taken to tile the S×S frame evenly (cell (r, c) covers columns
+/// [c·S/K, (c+1)·S/K) and likewise rows) — the 3D convnet's cells are about that, within half a
+/// cell where spatially valid convolutions trim the border — and the frame is the source frame
+/// after `decode.resize`.
+public struct AttentionTrackingScore: Sendable, Hashable, Codable {
+    /// Sum over steps of the attention on the object's cells.
+    public var massSum: Double
+    /// Sum over steps of (object's cells) / K².
+    public var baselineSum: Double
+    /// Steps counted.
+    public var steps: Int
+
+    public init(massSum: Double = 0, baselineSum: Double = 0, steps: Int = 0) {
+        self.massSum = massSum
+        self.baselineSum = baselineSum
+        self.steps = steps
+    }
+
+    /// Mean attention mass on the object's cells.
+    public var mass: Double { steps > 0 ? massSum / Double(steps) : .nan }
+    /// Mean share of the grid the object's cells are.
+    public var baseline: Double { steps > 0 ? baselineSum / Double(steps) : .nan }
+    /// mass / baseline.
+    public var ratio: Double { mass / baseline }
+
+    public static func + (a: Self, b: Self) -> Self {
+        Self(massSum: a.massSum + b.massSum, baselineSum: a.baselineSum + b.baselineSum, steps: a.steps + b.steps)
+    }
+}
+
+public enum AttentionTracking {
+    /// The cells (row-major indices into K×K) that the box `[x0, y0, x1, y1]` of a
+    /// `width` × `height` source frame overlaps once resized to a square; an empty box (or
+    /// one outside a centre crop) gives the cell of its corner, clamped into the grid.
+    public static func cells(box: [Int], width: Int, height: Int, resize: ResizeMode, grid k: Int) -> [Int] {
+        // The source square that becomes the S×S frame.
+        let (left, top, sideX, sideY): (Double, Double, Double, Double)
+        switch resize {
+        case .stretch: (left, top, sideX, sideY) = (0, 0, Double(width), Double(height))
+        case .centerCrop:
+            let m = Double(min(width, height))
+            (left, top, sideX, sideY) = ((Double(width) - m) / 2, (Double(height) - m) / 2, m, m)
+        }
+        func span(_ a: Int, _ b: Int, origin: Double, side: Double) -> ClosedRange<Int> {
+            let u0 = (Double(a) - origin) / side * Double(k), u1 = (Double(b) - origin) / side * Double(k)
+            let first = min(max(Int(u0.rounded(.down)), 0), k - 1)
+            let last = min(max(Int(u1.rounded(.up)) - 1, first), k - 1)
+            return first...last
+        }
+        let columns = span(box[0], box[2], origin: left, side: sideX)
+        let rows = span(box[1], box[3], origin: top, side: sideY)
+        return rows.flatMap { r in columns.map { c in r * k + c } }
+    }
+
+    /// One video's score: every step whose source frame the track has.
+    ///
+    /// - Parameters:
+    ///   - maps: `[T2, K·K]`, each row summing to 1.
+    ///   - frameIndex: the source frame of each step.
+    public static func score(maps: [Float], frameIndex: [Int32], track: ObjectTrack, resize: ResizeMode,
+                             grid k: Int) -> AttentionTrackingScore {
+        let cellCount = k * k
+        var score = AttentionTrackingScore()
+        for (step, frame) in frameIndex.enumerated() where Int(frame) < track.frames.count && frame >= 0 {
+            let cells = Self.cells(box: track.frames[Int(frame)].box, width: track.width, height: track.height,
+                                   resize: resize, grid: k)
+            let row = step * cellCount
+            score.massSum += cells.reduce(0.0) { $0 + Double(maps[row + $1]) }
+            score.baselineSum += Double(cells.count) / Double(cellCount)
+            score.steps += 1
+        }
+        return score
+    }
+}
