@@ -75,10 +75,12 @@ public struct ArtifactLayout: Sendable {
         config.stageDirectory(Self.attentionFolderName, digest: try lstm(round: round).digest)
     }
 
-    /// What determines an evaluation: the last round's lstm digest, the prediction rule, L2
+    /// What determines an evaluation: the last round's lstm digest and `lstm.epochs` (the
+    /// attention folder holds the exports of the model as trained last), the prediction rule, L2
     /// (`lstm.vote_steps`) and the splits evaluated.
     public func eval(rule: String) throws -> StageSettings {
-        StageSettings(["lstm": .string(try lstm(round: config.c3d.rounds).digest), "rule": .string(rule),
+        StageSettings(["lstm": .string(try lstm(round: config.c3d.rounds).digest), "lstm_epochs": .int(config.lstm.epochs),
+                       "rule": .string(rule),
                        "vote_steps": .int(config.lstm.voteSteps), "splits": .array(config.dataset.splits.map { .int($0) })])
     }
 
