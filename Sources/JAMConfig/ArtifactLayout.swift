@@ -11,9 +11,10 @@ import JAMCore
 ///     <artifacts_root>/<dataset>/attention/<lstm digest of round r>/split<N>/…  attention per video
 ///     <artifacts_root>/<dataset>/eval/<eval digest>/<rule>/…                   metrics, predictions, report
 ///
-/// Each digest covers its upstream digest, so a change anywhere upstream moves every
-/// downstream folder. Round r ≥ 2 of jam-c3d trains against the attention of LSTM round r − 1,
-/// whose digest is part of round r's c3d digest when λ > 0.
+/// Each digest folder holds `settings.json`, the canonical JSON its name is the digest of
+/// (`StageSettings.record(in:)`). Each digest covers its upstream digest, so a change anywhere
+/// upstream moves every downstream folder. Round r ≥ 2 of jam-c3d trains against the attention
+/// of LSTM round r − 1, whose digest is part of round r's c3d digest when λ > 0.
 public struct ArtifactLayout: Sendable {
     public static let framesFolderName = "frames"
     public static let featuresFolderName = "features"

@@ -89,6 +89,8 @@ public struct C3DSettings: PipelineConfigSection {
     /// The learning rate is multiplied by `lr_decay` every `lr_decay_every` epochs (0: never).
     public var lrDecay: Double = 1
     public var lrDecayEvery: Int = 0
+    /// Not in the digest: raising it continues the trained model (`export.json` records the
+    /// epochs of the exports; what reads them has them in its digest).
     public var epochs: Int = 6
     /// Clips per optimizer step.
     public var batch: Int = 8

@@ -55,6 +55,8 @@ public struct LSTMSettings: PipelineConfigSection {
     /// The learning rate is multiplied by `lr_decay` every `lr_decay_every` epochs (0: never).
     public var lrDecay: Double = 1
     public var lrDecayEvery: Int = 0
+    /// Not in the digest: raising it continues the trained model (`export.json` records the
+    /// epochs of the exports; what reads them has them in its digest).
     public var epochs: Int = 30
     /// Clips per optimizer step (paper profile 16).
     public var batch: Int = 8
