@@ -129,8 +129,8 @@ extension TrainedStage {
                 .filter { FileManager.default.fileExists(atPath: $0.path) }
             for url in stale { try FileManager.default.removeItem(at: url) }
             if !stale.isEmpty {
-                progress.log("split \(split): removed \(stale.count) exports of \(record.map { "the \($0.epochs)-epoch model" } ?? "unrecorded weights"); "
-                             + "exporting the \(trainedEpochs)-epoch model's")
+                let previous = record.map { "the \($0.epochs)-epoch model" } ?? "unrecorded weights"
+                progress.log("split \(split): removed \(stale.count) exports of \(previous); exporting the \(trainedEpochs)-epoch model's")
             }
             let step = TrainingCheckpoint.position(at: folders[0].appendingPathComponent(ArtifactLayout.checkpointFileName),
                                                    kind: checkpointKind)?.step

@@ -50,6 +50,14 @@ import Testing
                             environment: [ProgressReporter.intervalVariable: "0"]) == 0)
             let quietText = try String(contentsOf: quiet, encoding: .utf8)
             #expect(!quietText.contains("/\(total),"), "\(quietText)")
+
+            // A value that is not a number of seconds is named, and the default used.
+            let bad = dir.appendingPathComponent("bad.log")
+            #expect(try run("jam-decode", ["--config", config.path], in: dir, log: bad,
+                            environment: [ProgressReporter.intervalVariable: "soon"]) == 0)
+            let badText = try String(contentsOf: bad, encoding: .utf8)
+            #expect(badText.contains("JAM_PROGRESS_INTERVAL='soon' is not a number of seconds") && badText.contains("using 30 s"),
+                    "\(badText)")
         }
     }
 }
