@@ -11,9 +11,10 @@ import JAMCore
 ///     <artifacts_root>/<dataset>/attention/<lstm digest of round r>/split<N>/…  attention per video
 ///     <artifacts_root>/<dataset>/eval/<eval digest>/<rule>/…                   metrics, predictions, report
 ///
-/// Each digest covers its upstream digest, so a change anywhere upstream moves every
-/// downstream folder. Round r ≥ 2 of jam-c3d trains against the attention of LSTM round r − 1,
-/// whose digest is part of round r's c3d digest when λ > 0.
+/// Each digest folder holds `settings.json`, the canonical JSON its name is the digest of
+/// (`StageSettings.record(in:)`). Each digest covers its upstream digest, so a change anywhere
+/// upstream moves every downstream folder. Round r ≥ 2 of jam-c3d trains against the attention
+/// of LSTM round r − 1, whose digest is part of round r's c3d digest when λ > 0.
 public struct ArtifactLayout: Sendable {
     public static let framesFolderName = "frames"
     public static let featuresFolderName = "features"
@@ -75,10 +76,12 @@ public struct ArtifactLayout: Sendable {
         config.stageDirectory(Self.attentionFolderName, digest: try lstm(round: round).digest)
     }
 
-    /// What determines an evaluation: the last round's lstm digest, the prediction rule, L2
+    /// What determines an evaluation: the last round's lstm digest and `lstm.epochs` (the
+    /// attention folder holds the exports of the model as trained last), the prediction rule, L2
     /// (`lstm.vote_steps`) and the splits evaluated.
     public func eval(rule: String) throws -> StageSettings {
-        StageSettings(["lstm": .string(try lstm(round: config.c3d.rounds).digest), "rule": .string(rule),
+        StageSettings(["lstm": .string(try lstm(round: config.c3d.rounds).digest), "lstm_epochs": .int(config.lstm.epochs),
+                       "rule": .string(rule),
                        "vote_steps": .int(config.lstm.voteSteps), "splits": .array(config.dataset.splits.map { .int($0) })])
     }
 

@@ -89,6 +89,8 @@ public struct C3DSettings: PipelineConfigSection {
     /// The learning rate is multiplied by `lr_decay` every `lr_decay_every` epochs (0: never).
     public var lrDecay: Double = 1
     public var lrDecayEvery: Int = 0
+    /// Not in the digest: raising it continues the trained model (`export.json` records the
+    /// epochs of the exports; what reads them has them in its digest).
     public var epochs: Int = 6
     /// Clips per optimizer step.
     public var batch: Int = 8
@@ -96,6 +98,8 @@ public struct C3DSettings: PipelineConfigSection {
     public var seed: Int = 3
     /// Checkpoint every this many steps (0: only at epoch ends); not in the digest.
     public var checkpointEvery: Int = 50
+    /// Log a training line (running loss, rate, ETA) every this many steps (0: per epoch only); not in the digest.
+    public var logEverySteps: Int = 100
     /// BLAS threads; not in the digest (results are bit-identical only at the same count).
     public var threads: Int = 2
 
@@ -168,14 +172,18 @@ public struct C3DSettings: PipelineConfigSection {
          "rounds": .int(rounds), "weight_decay": .number(weightDecay), "optimizer": .string(optimizer.rawValue),
          "learning_rate": .number(learningRate), "momentum": .number(momentum), "lr_decay": .number(lrDecay),
          "lr_decay_every": .int(lrDecayEvery), "epochs": .int(epochs), "batch": .int(batch), "seed": .int(seed),
-         "checkpoint_every": .int(checkpointEvery), "threads": .int(threads)]
+         "checkpoint_every": .int(checkpointEvery), "log_every_steps": .int(logEverySteps), "threads": .int(threads)]
     }
 }
 
 extension PipelineConfig {
     /// `c3d` of round `round`: the features digest, the attention folder's digest (rounds ≥ 2
     /// with λ > 0), λ as used in that round, and every `c3d` setting except those that cannot
-    /// change the weights or cubes (`threads`, `checkpoint_every`, `rounds`). With
+    /// change the weights or cubes (`threads`, `checkpoint_every`, `log_every_steps`, `rounds`) and
+    /// `epochs`: raising it continues the trained model in the same folder (the learning rate and
+    /// the clip orders depend on the epoch index only), and the exports record the epochs of the
+    /// weights that made them (`export.json`). From round 2 with λ > 0, the attention folder's digest and
+    /// `lstm.epochs` (the epochs of the LSTM that wrote it) are in. With
     /// `middle = none` nothing is trained, so only the settings that shape the pooled cube count.
     ///
     /// - Parameters:
@@ -185,7 +193,7 @@ extension PipelineConfig {
     ///     required when `round ≥ 2`, `middle ≠ none` and λ > 0.
     public func c3dStage(featuresDigest: String, round: Int = 1, attentionDigest: String? = nil) throws -> StageSettings {
         var part = c3d.json.objectValue!
-        for key in ["threads", "checkpoint_every", "rounds"] { part[key] = nil }
+        for key in ["threads", "checkpoint_every", "log_every_steps", "rounds", "epochs"] { part[key] = nil }
         var settings: [String: JSONValue] = ["features": .string(featuresDigest)]
         if c3d.middle == .none {
             part = ["branches": part["branches"]!, "middle": part["middle"]!, "grid": .int(c3d.grid),
@@ -203,6 +211,7 @@ extension PipelineConfig {
                                    file: file, location: "$.c3d.attention_weight")
                 }
                 settings["attention"] = .string(attentionDigest)
+                settings["lstm_epochs"] = .int(lstm.epochs)
             }
         }
         settings["c3d"] = .object(part)
@@ -227,6 +236,7 @@ public protocol TrainingSettings: Sendable {
     var batch: Int { get set }
     var seed: Int { get set }
     var checkpointEvery: Int { get set }
+    var logEverySteps: Int { get set }
 }
 
 extension TrainingSettings {
@@ -242,6 +252,7 @@ extension TrainingSettings {
         batch = try r.int("batch", default: batch, min: 1)
         seed = try r.int("seed", default: seed, min: 0)
         checkpointEvery = try r.int("checkpoint_every", default: checkpointEvery, min: 0)
+        logEverySteps = try r.int("log_every_steps", default: logEverySteps, min: 0)
     }
 }
 

@@ -55,6 +55,8 @@ public struct LSTMSettings: PipelineConfigSection {
     /// The learning rate is multiplied by `lr_decay` every `lr_decay_every` epochs (0: never).
     public var lrDecay: Double = 1
     public var lrDecayEvery: Int = 0
+    /// Not in the digest: raising it continues the trained model (`export.json` records the
+    /// epochs of the exports; what reads them has them in its digest).
     public var epochs: Int = 30
     /// Clips per optimizer step (paper profile 16).
     public var batch: Int = 8
@@ -64,6 +66,8 @@ public struct LSTMSettings: PipelineConfigSection {
     public var weightDecay: Double = 1e-5
     /// Checkpoint every this many steps (0: only at epoch ends); not in the digest.
     public var checkpointEvery: Int = 50
+    /// Log a training line (running loss, rate, ETA) every this many steps (0: per epoch only); not in the digest.
+    public var logEverySteps: Int = 100
     /// BLAS threads; not in the digest (training is bit-identical at the same count).
     public var threads: Int = 2
 
@@ -93,18 +97,23 @@ public struct LSTMSettings: PipelineConfigSection {
          "optimizer": .string(optimizer.rawValue), "learning_rate": .number(learningRate),
          "momentum": .number(momentum), "lr_decay": .number(lrDecay), "lr_decay_every": .int(lrDecayEvery),
          "epochs": .int(epochs), "batch": .int(batch), "seed": .int(seed), "weight_decay": .number(weightDecay),
-         "checkpoint_every": .int(checkpointEvery), "threads": .int(threads)]
+         "checkpoint_every": .int(checkpointEvery), "log_every_steps": .int(logEverySteps), "threads": .int(threads)]
     }
 }
 
 extension PipelineConfig {
     /// `lstm` over the cubes of `cubesDigest` (`ArtifactLayout.lstm(round:)` fills it in): that
-    /// digest and every `lstm` setting except those that change no weight and no exported
-    /// number (`threads`, `checkpoint_every`, `vote_steps`).
+    /// digest, `c3d.epochs` when the middle module is trained (the cubes folder's digest leaves
+    /// it out: the cubes of a longer-trained convnet replace those of the shorter one there), and
+    /// every `lstm` setting except those that change no weight and no exported number
+    /// (`threads`, `checkpoint_every`, `log_every_steps`, `vote_steps`) and `epochs` (raising it
+    /// continues the trained model in the same folder; see `c3dStage`).
     public func lstmStage(cubesDigest: String) -> StageSettings {
         var part = lstm.json.objectValue!
-        for key in ["threads", "checkpoint_every", "vote_steps"] { part[key] = nil }
-        return StageSettings(["cubes": .string(cubesDigest), "lstm": .object(part)])
+        for key in ["threads", "checkpoint_every", "log_every_steps", "vote_steps", "epochs"] { part[key] = nil }
+        var settings: [String: JSONValue] = ["cubes": .string(cubesDigest), "lstm": .object(part)]
+        if c3d.middle != .none { settings["c3d_epochs"] = .int(c3d.epochs) }
+        return StageSettings(.object(settings))
     }
 }
 

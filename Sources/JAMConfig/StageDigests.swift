@@ -24,6 +24,29 @@ public struct StageSettings: Sendable, Hashable {
     public var digest: String { String(SHA256.hex(canonicalJSON).prefix(16)) }
 }
 
+extension StageSettings {
+    /// The file in each digest folder that holds the settings the folder's name is the digest of.
+    public static let fileName = "settings.json"
+
+    /// Writes `canonicalJSON` (no trailing newline, so `sha256sum settings.json` begins with
+    /// the folder's name) as `settings.json` in the digest folder `folder`, atomically. A file
+    /// already there with the same bytes is left as it is; one with other bytes means that
+    /// two different settings share this folder, and nothing is written into it.
+    public func record(in folder: URL) throws {
+        let url = folder.appendingPathComponent(Self.fileName)
+        let data = Data(canonicalJSON.utf8)
+        if let existing = FileManager.default.contents(atPath: url.path) {
+            if existing == data { return }
+            let cause = String(SHA256.hex(existing).prefix(16)) == digest
+                ? "a digest collision: other settings with the same digest \(digest)"
+                : "settings whose digest is not \(digest), the folder's name (the file was edited or the folder renamed)"
+            throw JAMError("holds \(cause); these settings are \(canonicalJSON). Move the folder \(folder.path) aside "
+                           + "(nothing else in it can be trusted to belong to these settings) and rerun", file: url.path)
+        }
+        try AtomicFile.write(data, to: url)
+    }
+}
+
 extension PipelineConfig {
     /// `synth`: every setting of the `synth` section.
     public var synthStage: StageSettings {

@@ -72,6 +72,10 @@ public struct C3DStage: TrainedStage {
     func exportFolder(split: Int) -> URL { ArtifactLayout.splitFolder(folder, split: split) }
     func inputFolder(split: Int) -> URL { featuresFolder }
     var missingInputs: String { "run jam-features first" }
+    var digestFolders: [URL] { [folder] }
+    var checkpointKind: ArtifactKind { .c3dCheckpoint }
+    var trainedEpochs: Int { config.c3d.middle == .none ? 0 : config.c3d.epochs }
+    var inputExports: (epochs: Int, setting: String, rerun: String)? { nil }
 
     func check(_ url: URL, entry: VideoEntry, expected: FeaturesArtifact.MapShape?) throws -> (C3DVideo, FeaturesArtifact.MapShape) {
         try C3DVideo.scan(url, entry: entry, settings: config.c3d, expected: expected)
@@ -114,6 +118,8 @@ public struct C3DStage: TrainedStage {
         let s = config.c3d
         let grid = C3DModel.cubeGrid(s, shape: shape)!
         let splitFolder = ArtifactLayout.splitFolder(attentionFolder, split: split)
+        try ExportRecord.require(epochs: config.lstm.epochs, in: splitFolder, what: "attention maps", setting: "lstm.epochs",
+                                 rerun: "run jam-lstm --round \(round - 1)")
         return try train.map { video in
             try AttentionArtifact.readMaps(
                 PipelineConfig.artifactURL(forVideo: video.entry.relativePath, in: splitFolder), video: video.entry.relativePath,

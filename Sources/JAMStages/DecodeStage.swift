@@ -40,6 +40,7 @@ public enum DecodeStage {
         if config.dataset.format == .folders { warnAboutSharedSources(config: config) }
         let folder = config.stageDirectory(ArtifactLayout.framesFolderName, digest: config.decodeDigest)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try config.decodeStage.record(in: folder)
         removeStaleTemporaries(under: folder)
 
         let root = config.datasetRoot

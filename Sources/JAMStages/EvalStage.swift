@@ -31,6 +31,8 @@ public enum EvalStage {
         let round = config.c3d.rounds
         let attentionRoot = try layout.attentionFolder(round: round)
         let out = try layout.evalFolder(rule: rule.rawValue)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        try layout.eval(rule: rule.rawValue).record(in: out.deletingLastPathComponent())
         let lastSteps = min(config.lstm.voteSteps, config.lstm.clipLength)
 
         var splits: [SplitMetrics] = []
@@ -42,6 +44,8 @@ public enum EvalStage {
                                                  checkFiles: false).split
             classNames = dataset.classNames
             let folder = attentionRoot.appendingPathComponent("split\(split)", isDirectory: true)
+            try ExportRecord.require(epochs: config.lstm.epochs, in: folder, what: "attention artifacts", setting: "lstm.epochs",
+                                     rerun: "run jam-lstm --round \(round)")
             var outcomes: [PredictionOutcome] = []
             var rows: [(video: String, outcome: PredictionOutcome, probabilities: [Float])] = []
             for entry in dataset.test {

@@ -44,6 +44,7 @@ public enum FeaturesStage {
         let stage = layout.features
         let folder = layout.featuresFolder
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try stage.record(in: folder)
         removeStaleTemporaries(under: folder)
 
         // One network, threads inside each layer: videos go through one at a time.

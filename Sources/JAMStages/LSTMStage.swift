@@ -76,6 +76,12 @@ public struct LSTMStage: TrainedStage {
     func exportFolder(split: Int) -> URL { ArtifactLayout.splitFolder(attentionFolder, split: split) }
     func inputFolder(split: Int) -> URL { ArtifactLayout.splitFolder(cubesFolder, split: split) }
     var missingInputs: String { "run jam-c3d --round \(round) first" }
+    var digestFolders: [URL] { [folder, attentionFolder] }
+    var checkpointKind: ArtifactKind { .lstmCheckpoint }
+    var trainedEpochs: Int { config.lstm.epochs }
+    var inputExports: (epochs: Int, setting: String, rerun: String)? {
+        (config.c3d.middle == .none ? 0 : config.c3d.epochs, "c3d.epochs", "run jam-c3d --round \(round)")
+    }
 
     mutating func check(_ url: URL, entry: VideoEntry, expected: CubesArtifact.Geometry?) throws
         -> (LSTMVideo, CubesArtifact.Geometry)

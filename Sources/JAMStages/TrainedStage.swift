@@ -34,6 +34,16 @@ protocol TrainedStage {
     func inputFolder(split: Int) -> URL
     /// What to say when no input video is usable (which stage to run first).
     var missingInputs: String { get }
+    /// The digest folders the stage writes into (each gets `settings.json`).
+    var digestFolders: [URL] { get }
+    /// The kind of the split's training checkpoint (`checkpoint.h5` in `ownedFolders(split:)[0]`).
+    var checkpointKind: ArtifactKind { get }
+    /// Epochs of the weights this run exports from (0 when nothing is trained), as its
+    /// `export.json` records them.
+    var trainedEpochs: Int { get }
+    /// When the inputs are another trained stage's exports: the epochs their `export.json` must
+    /// name, the setting that says so, and the command that makes them; nil otherwise.
+    var inputExports: (epochs: Int, setting: String, rerun: String)? { get }
 
     /// Checks one video's input artifact against the shape of the videos checked before.
     mutating func check(_ url: URL, entry: VideoEntry, expected: Shape?) throws -> (Video, Shape)
@@ -71,6 +81,10 @@ extension TrainedStage {
         }
         let dataset = try Self.readSplit(config: config, split: split)
         let inputs = inputFolder(split: split)
+        if let expected = inputExports {
+            try ExportRecord.require(epochs: expected.epochs, in: inputs, what: "inputs", setting: expected.setting,
+                                     rerun: expected.rerun)
+        }
 
         var failures: [UnitFailure] = []
         var shape: Shape?
@@ -104,15 +118,30 @@ extension TrainedStage {
                      input: PipelineConfig.artifactURL(forVideo: $0.entry.relativePath, in: inputs),
                      output: PipelineConfig.artifactURL(forVideo: $0.entry.relativePath, in: output))
         }
-        let exportDone = !policy.force && units.allSatisfy { FileManager.default.fileExists(atPath: $0.output.path) }
+        // Exports of other weights (fewer epochs) are stale: they go once training has succeeded.
+        let record = ExportRecord.read(in: output)
+        let current = !policy.force && record?.epochs == trainedEpochs
+        let exportDone = current && units.allSatisfy { FileManager.default.fileExists(atPath: $0.output.path) }
         let model = try kind.train(split: split, folder: folders[0], train: train, test: test, shape: shape,
                                    classNames: dataset.classNames, exportDone: exportDone, progress: progress)
+        if !current {
+            let stale = dataset.allVideos.map { PipelineConfig.artifactURL(forVideo: $0.relativePath, in: output) }
+                .filter { FileManager.default.fileExists(atPath: $0.path) }
+            for url in stale { try FileManager.default.removeItem(at: url) }
+            if !stale.isEmpty {
+                let previous = record.map { "the \($0.epochs)-epoch model" } ?? "unrecorded weights"
+                progress.log("split \(split): removed \(stale.count) exports of \(previous); exporting the \(trainedEpochs)-epoch model's")
+            }
+            let step = TrainingCheckpoint.position(at: folders[0].appendingPathComponent(ArtifactLayout.checkpointFileName),
+                                                   kind: checkpointKind)?.step
+            try ExportRecord(epochs: trainedEpochs, step: trainedEpochs > 0 ? step : nil).write(in: output)
+        }
 
         let byUnit = Dictionary(uniqueKeysWithValues: zip(units.map(\.name), videos.enumerated().map {
             ($0.element, $0.offset < train.count ? "train" : "test")
         }))
         let exportPolicy = RunPolicy(force: policy.force, strict: policy.strict, workers: exportWorkers(policy, model: model))
-        let runner = StageRunner(stage: stage, policy: exportPolicy, progress: ProgressReporter(label: "\(stage) split \(split) export"))
+        let runner = StageRunner(stage: stage, policy: exportPolicy, progress: progress.reporter(label: "\(stage) split \(split) export"))
         // The runner calls the closure from one worker at a time unless `exportWorkers` allows more.
         let context = UncheckedSendable((kind, model, shape, byUnit, dataset.classNames))
         var report = runner.run(units: units, knownFailures: failures, configDigest: digest) { unit in
@@ -161,7 +190,7 @@ extension TrainedStage {
 
     /// Epoch summaries as log lines on `progress`, and a step counter on its own progress line.
     func trainingObserver(label: String, progress: ProgressReporter) -> (TrainingObserver, ProgressReporter) {
-        let steps = ProgressReporter(label: "\(stage) \(label) training")
+        let steps = progress.reporter(label: "\(stage) \(label) training")
         var started = false
         let observer = TrainingObserver(
             message: { progress.log("\(label): \($0)") },
@@ -181,6 +210,10 @@ extension TrainedStage {
     /// Runs every configured split and writes the merged `stage-report.json` into `reportFolder`.
     func run(config: PipelineConfig, policy: RunPolicy, reportFolder: URL, progress: ProgressReporter) throws -> StageReport {
         let start = Date()
+        for folder in digestFolders {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try settings.record(in: folder)
+        }
         try FileManager.default.createDirectory(at: reportFolder, withIntermediateDirectories: true)
         AtomicFile.removeStaleTemporaries(in: reportFolder)
         // Reproducible training needs a fixed BLAS thread count: --threads or the setting.
@@ -201,12 +234,12 @@ extension TrainingSettings {
             : .sgd(parameterCount: parameterCount, momentum: Float(momentum))
     }
 
-    /// Epochs, batch, learning-rate schedule, checkpoint interval and seed.
+    /// Epochs, batch, learning-rate schedule, checkpoint and log intervals, and seed.
     var trainingPlan: TrainingPlan {
         TrainingPlan(
             epochs: epochs, batchSize: batch,
             schedule: LearningRateSchedule(initial: Float(learningRate), decayFactor: Float(lrDecay),
                                            decayEveryEpochs: lrDecayEvery),
-            checkpointEvery: checkpointEvery, seed: UInt64(seed))
+            checkpointEvery: checkpointEvery, seed: UInt64(seed), logEverySteps: logEverySteps)
     }
 }

@@ -86,7 +86,8 @@ public struct ParameterManifestEntry: Sendable, Hashable, Codable, CustomStringC
 /// Where a training run stands: everything besides the weights and the optimizer that a
 /// resumed run needs to continue exactly as an uninterrupted one would.
 public struct TrainingState: Sendable, Equatable {
-    /// The epoch in progress (0-based); equals the planned epoch count when training is done.
+    /// The epoch in progress (0-based); at an epoch's start (`position` 0), the epochs done, which
+    /// equals the planned epoch count when training is done (more planned epochs continue from here).
     public var epoch: Int
     /// Optimizer steps taken in total.
     public var step: Int

@@ -6,6 +6,10 @@ import JAMCore
 import JAMNN
 
 /// How long and how a model trains.
+///
+/// Nothing but `epochs` depends on the run's length: the learning rate is a function of the
+/// epoch index (`LearningRateSchedule.rate(epoch:)`) and each epoch's order of `(seed, epoch)`,
+/// so a finished run continues to more epochs exactly as a longer run would have gone on.
 public struct TrainingPlan: Sendable, Hashable {
     public var epochs: Int
     /// Clips per optimizer step (the last batch of an epoch may be smaller).
@@ -17,16 +21,20 @@ public struct TrainingPlan: Sendable, Hashable {
     public var seed: UInt64
     /// Shuffle clips each epoch (false: the sampler's order every epoch).
     public var shuffle: Bool
+    /// Log a line (`StepLogLine`: epoch, step, running loss, rate, ETA) every this many
+    /// optimizer steps (0: only the epoch summaries).
+    public var logEverySteps: Int
 
     public init(epochs: Int, batchSize: Int, schedule: LearningRateSchedule, checkpointEvery: Int,
-                seed: UInt64, shuffle: Bool = true) {
-        precondition(epochs >= 0 && batchSize >= 1 && checkpointEvery >= 0, "TrainingPlan: bad sizes")
+                seed: UInt64, shuffle: Bool = true, logEverySteps: Int = 0) {
+        precondition(epochs >= 0 && batchSize >= 1 && checkpointEvery >= 0 && logEverySteps >= 0, "TrainingPlan: bad sizes")
         self.epochs = epochs
         self.batchSize = batchSize
         self.schedule = schedule
         self.checkpointEvery = checkpointEvery
         self.seed = seed
         self.shuffle = shuffle
+        self.logEverySteps = logEverySteps
     }
 }
 
@@ -190,7 +198,11 @@ public final class TrainingLoop {
         return (saved.state, saved.log)
     }
 
-    /// Trains to `plan.epochs`, resuming from the checkpoint if there is one.
+    /// Trains to `plan.epochs`, resuming from the checkpoint if there is one. A checkpoint of a
+    /// finished run with fewer epochs continues with the next epoch (the schedule and the orders
+    /// depend on the epoch index only, so the weights equal those of a run planned that long
+    /// from the start); one with more epochs done than planned is refused (only the last state
+    /// is kept, so there are no earlier weights to go back to).
     ///
     /// - Parameters:
     ///   - step: runs the model on a batch: must zero-or-overwrite nothing but ADD its
@@ -210,7 +222,18 @@ public final class TrainingLoop {
             state = saved
             log = savedLog
             kept = (checkpoint.url, saved.epoch, saved.step)
-            if state.epoch < plan.epochs {
+            if state.epoch > plan.epochs || (state.epoch == plan.epochs && state.position > 0) {
+                throw JAMError("the checkpoint has trained \(state.epoch) epochs (\(state.step) steps), more than the "
+                               + "\(plan.epochs) planned; only its last state is kept, so there are no \(plan.epochs)-epoch "
+                               + "weights to go back to. Set epochs to \(state.epoch) or more to use it, or rerun with --force "
+                               + "to train \(plan.epochs) epochs afresh", file: checkpoint.url.path)
+            }
+            if state.epoch < plan.epochs && state.position == 0 && state.order.isEmpty {
+                // A finished run, continued: the epoch-end save stores no next order.
+                state.order = order(epoch: state.epoch)
+                observer.message("continuing the finished run in \(checkpoint.url.lastPathComponent) (\(state.epoch) epochs, "
+                                 + "\(state.step) steps) to \(plan.epochs) epochs")
+            } else if state.epoch < plan.epochs {
                 observer.message("resuming from \(checkpoint.url.lastPathComponent): epoch \(state.epoch + 1), "
                                  + "\(state.position) of \(state.order.count) clips done, \(state.step) steps")
             }
@@ -220,6 +243,7 @@ public final class TrainingLoop {
         }
         let totalSteps = plan.epochs * stepsPerEpoch
         var stepsRun = 0
+        let runStart = Date()
         observer.progress(state.step, totalSteps)
 
         while state.epoch < plan.epochs {
@@ -245,6 +269,11 @@ public final class TrainingLoop {
                 state.position = end
                 stepsRun += 1
                 observer.progress(state.step, totalSteps)
+                if plan.logEverySteps > 0 && state.step % plan.logEverySteps == 0 {
+                    observer.message(StepLogLine(epoch: state.epoch, epochs: plan.epochs, step: state.step, totalSteps: totalSteps,
+                                                 running: state.running, stepsRun: stepsRun,
+                                                 seconds: Date().timeIntervalSince(runStart)).text)
+                }
                 if plan.checkpointEvery > 0 && state.step % plan.checkpointEvery == 0 && state.position < state.order.count {
                     try save(state, log)
                     kept = (checkpoint.url, state.epoch, state.step)

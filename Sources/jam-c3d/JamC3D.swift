@@ -18,7 +18,10 @@ struct JamC3D: ParsableCommand {
             the checkpoint and skips finished cubes; --force starts over. Round 1 trains with \
             attention_weight 0; later rounds (--round 2) regularise the cubes towards the attention \
             maps the previous LSTM round wrote (found from the config, or given with --attention). \
-            See docs/ARTIFACTS.md.
+            Raising 'epochs' continues the finished training and exports the cubes again; fewer \
+            epochs than the checkpoint has done are refused. Training logs a line every \
+            'log_every_steps' steps; when standard error is not a terminal, progress lines come \
+            every JAM_PROGRESS_INTERVAL seconds (default 30). See docs/ARTIFACTS.md.
             """)
 
     @OptionGroup var options: StageOptions

@@ -16,8 +16,12 @@ struct JamLSTM: ParsableCommand {
             per video ([T, K*K] maps averaged over the clips covering each step, and the per-step \
             class probabilities of every clip) under <artifacts_root>/<dataset>/attention/<digest>/split<N>/. \
             Rerunning resumes training from the checkpoint (bit-identical at the same --threads) \
-            and skips finished videos; --force starts over. Training that produces NaN or \
-            infinity stops and keeps the last good checkpoint. See docs/ARTIFACTS.md.
+            and skips finished videos; --force starts over. Raising 'epochs' continues the \
+            finished training and exports again; fewer epochs than the checkpoint has done are \
+            refused. Training that produces NaN or infinity stops and keeps the last good \
+            checkpoint. Training logs a line every 'log_every_steps' steps; when standard error \
+            is not a terminal, progress lines come every JAM_PROGRESS_INTERVAL seconds \
+            (default 30). See docs/ARTIFACTS.md.
             """)
 
     @OptionGroup var options: StageOptions

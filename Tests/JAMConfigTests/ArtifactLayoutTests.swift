@@ -106,7 +106,7 @@ import Testing
         let eval = try three.evalFolder(rule: "last")
         #expect(eval.lastPathComponent == "last")
         let settings = try three.eval(rule: "last")
-        #expect(settings.canonicalJSON == #"{"lstm":"\#(try three.lstm(round: 3).digest)","rule":"last","splits":[1],"vote_steps":8}"#)
+        #expect(settings.canonicalJSON == #"{"lstm":"\#(try three.lstm(round: 3).digest)","lstm_epochs":30,"rule":"last","splits":[1],"vote_steps":8}"#)
         #expect(eval.path == "/project/out/tiny/eval/\(settings.digest)/last")
     }
 
@@ -119,6 +119,36 @@ import Testing
         let threads = try ArtifactLayout(try config(lstm: #"{ "threads": 1 }"#)).evalFolder(rule: "vote")
         #expect(Set([base, l2, splits]).count == 3)
         #expect(threads == base)
+    }
+
+    /// Raising `epochs` continues a trained model in its folder (the folder's digest leaves it
+    /// out), and whatever reads that model's exports (the next stage, the next round, the
+    /// evaluation) is named by it, so nothing downstream of a longer-trained model is taken for
+    /// the shorter one's. `log_every_steps` changes no number at all.
+    @Test func epochsNameWhatReadsATrainedStagesExportsNotItsOwnFolder() throws {
+        let base = try ArtifactLayout(try config())
+        let longerC3D = try ArtifactLayout(try config(c3d: #"{ "epochs": 9, "log_every_steps": 1 }"#))
+        let longerLSTM = try ArtifactLayout(try config(lstm: #"{ "epochs": 31, "log_every_steps": 1 }"#))
+        #expect(try longerC3D.cubesFolder(round: 1) == base.cubesFolder(round: 1))
+        #expect(try longerC3D.lstmFolder(round: 1) != base.lstmFolder(round: 1))
+        #expect(try base.lstm(round: 1).canonicalJSON.contains(#""c3d_epochs":6"#))
+        #expect(try longerLSTM.cubesFolder(round: 1) == base.cubesFolder(round: 1))
+        #expect(try longerLSTM.lstmFolder(round: 1) == base.lstmFolder(round: 1))
+        #expect(try longerLSTM.attentionFolder(round: 1) == base.attentionFolder(round: 1))
+        // Round 2 trains against round 1's attention: the epochs of the LSTM that made it count.
+        #expect(try longerLSTM.cubesFolder(round: 2) != base.cubesFolder(round: 2))
+        #expect(try base.c3d(round: 2).canonicalJSON.contains(#""lstm_epochs":30"#))
+        #expect(try longerLSTM.evalFolder(rule: "vote") != base.evalFolder(rule: "vote"))
+        for layout in [base, longerC3D, longerLSTM] {
+            #expect(!(try layout.c3d(round: 1).canonicalJSON.contains("log_every_steps")))
+            #expect(!(try layout.lstm(round: 1).settings["lstm"]!.objectValue!.keys.contains("epochs")))
+            #expect(!(try layout.c3d(round: 1).settings["c3d"]!.objectValue!.keys.contains("epochs")))
+        }
+        // With middle = none nothing is trained: c3d.epochs moves nothing.
+        let none = try ArtifactLayout(try config(c3d: #"{ "middle": "none" }"#))
+        let noneLonger = try ArtifactLayout(try config(c3d: #"{ "middle": "none", "epochs": 9 }"#))
+        #expect(try noneLonger.lstmFolder(round: 1) == none.lstmFolder(round: 1))
+        #expect(!(try none.lstm(round: 1).canonicalJSON.contains("c3d_epochs")))
     }
 
     @Test func allFoldersListEveryStageInPipelineOrder() throws {

@@ -25,6 +25,39 @@ import Testing
         #expect(c.decodeDigest.count == 16 && c.decodeDigest.allSatisfy(\.isHexDigit))
     }
 
+    /// Each digest folder's `settings.json` is the canonical JSON its name is the digest of:
+    /// written once, left alone when the same, and a different one is refused (a collision or an
+    /// edited file), naming the file.
+    @Test func settingsFileHoldsExactlyWhatTheFolderIsTheDigestOf() throws {
+        try withTemporaryDirectory { dir in
+            let c = try config(#"{"decode": {"size": 64}}"#)
+            let settings = c.decodeStage
+            let folder = dir.appendingPathComponent(settings.digest)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try settings.record(in: folder)
+            let url = folder.appendingPathComponent(StageSettings.fileName)
+            let written = try Data(contentsOf: url)
+            #expect(String(decoding: written, as: UTF8.self) == settings.canonicalJSON)
+            // `sha256sum settings.json` begins with the folder's name.
+            #expect(String(SHA256.hex(written).prefix(16)) == folder.lastPathComponent)
+            #expect(try JSONValue.read(contentsOf: url) == settings.settings)
+
+            // The same settings again: nothing is rewritten.
+            let before = try FileManager.default.attributesOfItem(atPath: url.path)[.modificationDate] as? Date
+            usleep(20_000)
+            try settings.record(in: folder)
+            #expect(try FileManager.default.attributesOfItem(atPath: url.path)[.modificationDate] as? Date == before)
+
+            // Other settings claiming the folder are refused and the file is kept.
+            let other = try config(#"{"decode": {"size": 80}}"#).decodeStage
+            #expect { try other.record(in: folder) } throws: { error in
+                let text = "\(error)"
+                return text.contains(url.path) && text.contains("edited") && text.contains("Move the folder")
+            }
+            #expect(try Data(contentsOf: url) == written)
+        }
+    }
+
     @Test func keyOrderAndWhitespaceDoNotMatter() throws {
         let a = try config(#"{"decode": {"size": 64, "resize": "crop"}, "synth": {"seed": 7, "fps": 30}}"#)
         let b = try config("""

@@ -109,7 +109,7 @@ func cubesFolder(_ dir: URL, artifacts: String = "artifacts") throws -> URL {
     try stageFolder(dir.appendingPathComponent(artifacts), "cubes")
 }
 
-let quietProgress = ProgressReporter(label: "test", interactive: false)
+let quietProgress = ProgressReporter(label: "test", interactive: false, interval: 0)
 
 /// A small, fast training configuration.
 let smallC3D = """
@@ -351,7 +351,10 @@ let smallC3D = """
 
             // Attention of the wrong size (K·K = 9, the cubes have 16 locations).
             let attention = dir.appendingPathComponent("artifacts/tiny/attention/0123456789abcdef")
-            func writeAttention(locations: Int) throws {
+            func writeAttention(locations: Int, epochs: Int = config.lstm.epochs) throws {
+                // What jam-lstm records before exporting: the epochs of the model that made the maps.
+                try FileManager.default.createDirectory(at: attention.appendingPathComponent("split1"), withIntermediateDirectories: true)
+                try #"{"epochs": \#(epochs)}"#.write(to: attention.appendingPathComponent("split1/export.json"), atomically: true, encoding: .utf8)
                 for (label, name) in motionClasses.enumerated() {
                     for v in 0..<2 {
                         let path = "\(name)/v_\(name)_g0\(v + 1)_c01.avi"
@@ -368,6 +371,11 @@ let smallC3D = """
             try writeAttention(locations: 9)
             #expect { _ = try C3DStage.run(config: config, policy: RunPolicy(), round: 2, attentionFolder: attention, progress: quietProgress) }
                 throws: { "\($0)".contains("[12, 16]") && "\($0)".contains("rerun jam-lstm") }
+
+            // Maps of an LSTM trained for other epochs than this config's lstm.epochs are refused.
+            try writeAttention(locations: 16, epochs: config.lstm.epochs - 1)
+            #expect { _ = try C3DStage.run(config: config, policy: RunPolicy(), round: 2, attentionFolder: attention, progress: quietProgress) }
+                throws: { "\($0)".contains("trained \(config.lstm.epochs - 1) epochs") && "\($0)".contains("lstm.epochs") }
 
             try writeAttention(locations: 16)
             let report = try C3DStage.run(config: config, policy: RunPolicy(), round: 2, attentionFolder: attention, progress: quietProgress)
@@ -418,6 +426,8 @@ let smallC3D = """
         let base = try config("")
         let digest = try base.c3dDigest(featuresDigest: "f")
         #expect(try config("\"threads\": 7, \"checkpoint_every\": 3, \"rounds\": 4").c3dDigest(featuresDigest: "f") == digest)
+        // More epochs continue the same model in the same folder (docs/ARTIFACTS.md, export.json).
+        #expect(try config("\"epochs\": 99, \"log_every_steps\": 1").c3dDigest(featuresDigest: "f") == digest)
         #expect(try config("\"attention_weight\": 5").c3dDigest(featuresDigest: "f") == digest, "round 1 trains with λ = 0")
         #expect(try config("\"batch\": 3").c3dDigest(featuresDigest: "f") != digest)
         #expect(try config("\"conv1_width\": 3").c3dDigest(featuresDigest: "f") != digest)

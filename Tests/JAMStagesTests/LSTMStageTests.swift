@@ -64,8 +64,12 @@ struct LSTMFixture {
 
         var random = SplitMix64(seed: seed)
         func uniform() -> Float { Float(random.next() >> 40) / Float(1 << 24) }
-        for split in try PipelineConfig.load(from: config).dataset.splits {
+        let pipeline = try PipelineConfig.load(from: config)
+        for split in pipeline.dataset.splits {
             let folder = try cubesFolder(split: split)
+            // What jam-c3d records before exporting: the epochs of the convnet that made the cubes.
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try #"{"epochs": \#(pipeline.c3d.epochs)}"#.write(to: folder.appendingPathComponent("export.json"), atomically: true, encoding: .utf8)
             for (c, name) in lstmFixtureClasses.enumerated() {
                 for g in 0..<(trainPerClass + testPerClass) {
                     let path = "\(name)/v_\(name)_g\(String(format: "%02d", g + 1))_c01.avi"
@@ -127,7 +131,7 @@ struct LSTMFixture {
     }
 
     func run(force: Bool = false, strict: Bool = false, threads: Int = 1) throws -> StageReport {
-        let silent = ProgressReporter(label: "test", interactive: false)
+        let silent = ProgressReporter(label: "test", interactive: false, interval: 0)
         return try LSTMStage.run(config: try PipelineConfig.load(from: config),
                                  policy: RunPolicy(force: force, strict: strict, workers: threads), round: 1, progress: silent)
     }

@@ -65,6 +65,26 @@ import Testing
                 let reader = try ArtifactReader(url: attention, expecting: .attention)
                 #expect(try reader.file.read("attention", as: Float.self).shape == [16, 4])
             }
+            // Every digest folder holds settings.json: the canonical JSON its name is the digest of,
+            // which its artifacts carry as jam_config.
+            #expect(folders.count == 10, "the dataset and 9 digest folders: \(folders.keys.sorted())")
+            for (stage, folder) in folders where stage != "dataset" {
+                let digestFolder = stage == "eval" ? folder.deletingLastPathComponent() : folder
+                let data = try Data(contentsOf: digestFolder.appendingPathComponent("settings.json"))
+                #expect(String(SHA256.hex(data).prefix(16)) == digestFolder.lastPathComponent, "\(stage)")
+                let (kind, file): (ArtifactKind, String) = switch stage.prefix(4) {
+                case "fram": (.frames, video)
+                case "feat": (.features, video)
+                case "cube": (.cubes, "split1/\(video)")
+                case "lstm": (.lstmCheckpoint, "split1/checkpoint.h5")
+                case "atte": (.attention, "split1/\(video)")
+                default: (.predictions, "split1/predictions.h5")
+                }
+                let header = try ArtifactReader(url: folder.appendingPathComponent(file), expecting: kind).header
+                #expect(header.config == String(decoding: data, as: UTF8.self), "\(stage)")
+                #expect(header.configDigest == digestFolder.lastPathComponent, "\(stage)")
+            }
+
             // Round 2's cubes were trained against round 1's attention: their digests chain.
             let round2 = try ArtifactReader(url: folders["cubes r2"]!.appendingPathComponent("split1/\(video)"),
                                             expecting: .cubes)

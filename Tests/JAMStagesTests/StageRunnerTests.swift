@@ -23,7 +23,7 @@ import Testing
     }
 
     func runner(_ policy: RunPolicy) -> StageRunner {
-        StageRunner(stage: "jam-test", policy: policy, progress: ProgressReporter(label: "jam-test", interactive: false))
+        StageRunner(stage: "jam-test", policy: policy, progress: ProgressReporter(label: "jam-test", interactive: false, interval: 0))
     }
 
     func exists(_ url: URL) -> Bool { FileManager.default.fileExists(atPath: url.path) }

@@ -183,4 +183,90 @@ struct TrainingLoopTests {
             #expect { _ = try loop3.loadCheckpoint() } throws: { "\($0)".contains("optimizer is adam") }
         }
     }
+
+    /// Raising the epochs of a finished run continues it from its checkpoint: exactly the added
+    /// epochs run, and the weights, optimizer and log equal those of a run planned that long
+    /// from the start, bit for bit (the schedule decays with the epoch index only). Lowering
+    /// them below what the checkpoint has done is refused, naming both counts and the fixes.
+    @Test func raisingEpochsContinuesAFinishedRunAsIfPlannedSoLoweringIsRefused() throws {
+        try withTemporaryDirectory { dir in
+            func plan(epochs: Int) -> TrainingPlan {
+                TrainingPlan(epochs: epochs, batchSize: 3, schedule: .stepDecay(initial: 0.05, factor: 0.5, everyEpochs: 2),
+                             checkpointEvery: 2, seed: 21)
+            }
+            let reference = ToyModel()
+            let straight = TrainingLoop(store: reference.store, optimizer: .adam(parameterCount: reference.store.totalCount),
+                                        plan: plan(epochs: 3), sampler: reference.sampler, checkpoint: toyTarget(dir.appendingPathComponent("a")))
+            let full = try straight.run(step: reference.step)
+
+            let target = toyTarget(dir.appendingPathComponent("b"))
+            let first = ToyModel()
+            let two = try TrainingLoop(store: first.store, optimizer: .adam(parameterCount: first.store.totalCount),
+                                       plan: plan(epochs: 2), sampler: first.sampler, checkpoint: target).run(step: first.step)
+            #expect(two.state.epoch == 2 && two.state.order.isEmpty)
+
+            let second = ToyModel()
+            var messages: [String] = []
+            var epochsSeen: Set<Int> = []
+            let longer = TrainingLoop(store: second.store, optimizer: .adam(parameterCount: second.store.totalCount),
+                                      plan: plan(epochs: 3), sampler: second.sampler, checkpoint: target,
+                                      observer: TrainingObserver(message: { messages.append($0) }))
+            let three = try longer.run { batch, random in
+                epochsSeen.insert(batch.epoch)
+                return second.step(batch, &random)
+            }
+            #expect(three.stepsRun == longer.stepsPerEpoch, "exactly one more epoch")
+            #expect(epochsSeen == [2])
+            #expect(three.resumedFrom?.epoch == 2)
+            #expect(messages.first?.contains("continuing the finished run") == true, "\(messages)")
+            #expect(second.store.values == reference.store.values,
+                    "max |diff| \(maxAbsDifference(second.store.values, reference.store.values))")
+            #expect(longer.optimizer == straight.optimizer)
+            #expect(three.log.map(\.train) == full.log.map(\.train))
+            #expect(three.log.map(\.learningRate) == [0.05, 0.05, 0.025].map { Double(Float($0)) })
+
+            // Back to 2 epochs: the checkpoint holds only the 3-epoch state.
+            let third = ToyModel()
+            let shorter = TrainingLoop(store: third.store, optimizer: .adam(parameterCount: third.store.totalCount),
+                                       plan: plan(epochs: 2), sampler: third.sampler, checkpoint: target)
+            #expect { _ = try shorter.run(step: third.step) } throws: { error in
+                let text = "\(error)"
+                return text.contains(target.url.path) && text.contains("trained 3 epochs") && text.contains("2 planned")
+                    && text.contains("--force")
+            }
+        }
+    }
+
+    /// With `logEverySteps` N, a line every N steps says the epoch, the step of the run, the
+    /// epoch's running loss, the rate and the time left.
+    @Test func aLineEveryNStepsWithTheRunningLossAndTheTimeLeft() throws {
+        try withTemporaryDirectory { dir in
+            let model = ToyModel()
+            var logged = TrainingPlan(epochs: 2, batchSize: 2, schedule: .constant(0.01), checkpointEvery: 0, seed: 3)
+            logged.logEverySteps = 2
+            var messages: [String] = []
+            let loop = TrainingLoop(store: model.store, optimizer: .adam(parameterCount: model.store.totalCount),
+                                    plan: logged, sampler: model.sampler, checkpoint: toyTarget(dir),
+                                    observer: TrainingObserver(message: { messages.append($0) }))
+            _ = try loop.run(step: model.step)
+            let total = 2 * loop.stepsPerEpoch
+            let stepLines = messages.filter { $0.contains(", step ") }
+            #expect(stepLines.count == total / 2, "\(messages)")
+            let pattern = #/epoch [12]/2, step (\d+)/(\d+): loss \d+\.\d{4}; [0-9.e+-]+ steps/s, ETA (\d+ s|\d+m \d\ds)/#
+            for line in stepLines {
+                let match = try #require(line.wholeMatch(of: pattern), "\(line)")
+                #expect(Int(match.1)! % 2 == 0 && Int(match.2)! == total)
+            }
+            #expect(messages.filter { $0.hasPrefix("epoch ") && $0.contains("lr ") }.count == 2, "the epoch summaries stay")
+        }
+    }
+
+    @Test func durationsReadLikeAClock() {
+        #expect(describeDuration(42.4) == "42 s")
+        #expect(describeDuration(725) == "12m 05s")
+        #expect(describeDuration(3 * 3600 + 12 * 60 + 5) == "3h 12m")
+        #expect(describeDuration(2 * 86400 + 4 * 3600) == "2d 04h")
+        #expect(describeDuration(.nan) == "unknown")
+        #expect(describeRate(0.012345) == "0.0123/s" && describeRate(0.731, unit: " steps") == "0.731 steps/s")
+    }
 }
