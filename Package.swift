@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "JAMTensorTests", dependencies: ["JAMTensor", "JAMCore", "JAMTestSupport"]),
         .testTarget(name: "JAMNNTests", dependencies: ["JAMNN", "JAMCore", "JAMTestSupport", "JAMReferenceSupport"]),
         .testTarget(name: "JAMTrainingTests", dependencies: [
-            "JAMTraining", "JAMNN", "JAMArtifacts", "JAMCore", "JAMTestSupport",
+            "JAMTraining", "JAMNN", "JAMArtifacts", "JAMCore", "JAMTestSupport", "JAMConfig",
         ]),
         .testTarget(name: "JAMModelTests", dependencies: [
             "JAMModel", "JAMNN", "JAMConfig", "JAMTraining", "JAMArtifacts", "JAMCore", "JAMTestSupport",

@@ -99,6 +99,11 @@ public struct C3DSettings: PipelineConfigSection {
     /// Checkpoint every this many steps (0: only at epoch ends); not in the digest.
     public var checkpointEvery: Int = 50
     /// Log a training line (running loss, rate, ETA) every this many steps (0: per epoch only); not in the digest.
+    /// Validate on this many test clips, a seeded sample fixed for the whole run (0: all).
+    /// Not in the digest: validation is only logged.
+    public var validationClips: Int = 0
+    /// Validate after every k-th epoch and after the last (0: never). Not in the digest.
+    public var validateEvery: Int = 1
     public var logEverySteps: Int = 100
     /// BLAS threads; not in the digest (results are bit-identical only at the same count).
     public var threads: Int = 2
@@ -172,7 +177,8 @@ public struct C3DSettings: PipelineConfigSection {
          "rounds": .int(rounds), "weight_decay": .number(weightDecay), "optimizer": .string(optimizer.rawValue),
          "learning_rate": .number(learningRate), "momentum": .number(momentum), "lr_decay": .number(lrDecay),
          "lr_decay_every": .int(lrDecayEvery), "epochs": .int(epochs), "batch": .int(batch), "seed": .int(seed),
-         "checkpoint_every": .int(checkpointEvery), "log_every_steps": .int(logEverySteps), "threads": .int(threads)]
+         "checkpoint_every": .int(checkpointEvery), "log_every_steps": .int(logEverySteps),
+         "validation_clips": .int(validationClips), "validate_every": .int(validateEvery), "threads": .int(threads)]
     }
 }
 
@@ -193,7 +199,7 @@ extension PipelineConfig {
     ///     required when `round ≥ 2`, `middle ≠ none` and λ > 0.
     public func c3dStage(featuresDigest: String, round: Int = 1, attentionDigest: String? = nil) throws -> StageSettings {
         var part = c3d.json.objectValue!
-        for key in ["threads", "checkpoint_every", "log_every_steps", "rounds", "epochs"] { part[key] = nil }
+        for key in ["threads", "checkpoint_every", "log_every_steps", "validation_clips", "validate_every", "rounds", "epochs"] { part[key] = nil }
         var settings: [String: JSONValue] = ["features": .string(featuresDigest)]
         if c3d.middle == .none {
             part = ["branches": part["branches"]!, "middle": part["middle"]!, "grid": .int(c3d.grid),
@@ -237,6 +243,8 @@ public protocol TrainingSettings: Sendable {
     var seed: Int { get set }
     var checkpointEvery: Int { get set }
     var logEverySteps: Int { get set }
+    var validationClips: Int { get set }
+    var validateEvery: Int { get set }
 }
 
 extension TrainingSettings {
@@ -253,6 +261,13 @@ extension TrainingSettings {
         seed = try r.int("seed", default: seed, min: 0)
         checkpointEvery = try r.int("checkpoint_every", default: checkpointEvery, min: 0)
         logEverySteps = try r.int("log_every_steps", default: logEverySteps, min: 0)
+        validationClips = try r.int("validation_clips", default: validationClips, min: 0)
+        validateEvery = try r.int("validate_every", default: validateEvery, min: 0)
+    }
+
+    /// Whether validation runs after the 0-based `epoch`: every `validate_every`-th epoch and the last.
+    public func validates(afterEpoch epoch: Int) -> Bool {
+        validateEvery > 0 && ((epoch + 1) % validateEvery == 0 || epoch + 1 == epochs)
     }
 }
 

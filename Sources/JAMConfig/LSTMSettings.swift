@@ -67,6 +67,11 @@ public struct LSTMSettings: PipelineConfigSection {
     /// Checkpoint every this many steps (0: only at epoch ends); not in the digest.
     public var checkpointEvery: Int = 50
     /// Log a training line (running loss, rate, ETA) every this many steps (0: per epoch only); not in the digest.
+    /// Validate on this many test clips, a seeded sample fixed for the whole run (0: all).
+    /// Not in the digest: validation is only logged.
+    public var validationClips: Int = 0
+    /// Validate after every k-th epoch and after the last (0: never). Not in the digest.
+    public var validateEvery: Int = 1
     public var logEverySteps: Int = 100
     /// BLAS threads; not in the digest (training is bit-identical at the same count).
     public var threads: Int = 2
@@ -97,7 +102,8 @@ public struct LSTMSettings: PipelineConfigSection {
          "optimizer": .string(optimizer.rawValue), "learning_rate": .number(learningRate),
          "momentum": .number(momentum), "lr_decay": .number(lrDecay), "lr_decay_every": .int(lrDecayEvery),
          "epochs": .int(epochs), "batch": .int(batch), "seed": .int(seed), "weight_decay": .number(weightDecay),
-         "checkpoint_every": .int(checkpointEvery), "log_every_steps": .int(logEverySteps), "threads": .int(threads)]
+         "checkpoint_every": .int(checkpointEvery), "log_every_steps": .int(logEverySteps),
+         "validation_clips": .int(validationClips), "validate_every": .int(validateEvery), "threads": .int(threads)]
     }
 }
 
@@ -110,7 +116,7 @@ extension PipelineConfig {
     /// continues the trained model in the same folder; see `c3dStage`).
     public func lstmStage(cubesDigest: String) -> StageSettings {
         var part = lstm.json.objectValue!
-        for key in ["threads", "checkpoint_every", "log_every_steps", "vote_steps", "epochs"] { part[key] = nil }
+        for key in ["threads", "checkpoint_every", "log_every_steps", "validation_clips", "validate_every", "vote_steps", "epochs"] { part[key] = nil }
         var settings: [String: JSONValue] = ["cubes": .string(cubesDigest), "lstm": .object(part)]
         if c3d.middle != .none { settings["c3d_epochs"] = .int(c3d.epochs) }
         return StageSettings(.object(settings))

@@ -99,16 +99,17 @@ public struct C3DStage: TrainedStage {
         model.initialize(seed: s.seed)
         let sampler = ClipSampler(frameCounts: train.map(\.frames), clipLength: s.clipLength, stride: s.clipStride)
         let testSampler = ClipSampler(frameCounts: test.map(\.frames), clipLength: s.clipLength, stride: s.clipStride)
+        let validationClips = testSampler.validationSample(count: s.validationClips, seed: UInt64(s.seed))
         let attention = try attentionTargets(split: split, train: train, shape: shape)
         _ = try runTrainingLoop(
             training: s, store: model.store, sampler: sampler, checkpoint: .c3dCheckpoint, folder: folder, source: featuresFolder,
             split: split,
             description: "training on \(train.count) videos (\(sampler.clips.count) clips of \(s.clipLength) frames), "
-                + "validating on \(test.count) (\(testSampler.clips.count) clips); \(model.store.totalCount) parameters, "
+                + "validating on \(test.count) (\(validationClips.count) of \(testSampler.clips.count) clips); \(model.store.totalCount) parameters, "
                 + "λ = \(attentionWeight), inputs standardized per channel",
             progress: progress,
             step: { try model.trainStep($0.clips, sampler: sampler, videos: train, attention: attention) },
-            validate: { try model.evaluate(testSampler.clips, sampler: testSampler, videos: test, batchSize: s.batch) })
+            validate: { try model.evaluate(validationClips, sampler: testSampler, videos: test, batchSize: s.batch) })
         return model
     }
 

@@ -119,12 +119,13 @@ public struct LSTMStage: TrainedStage {
             training: s, store: model.store, sampler: sampler, checkpoint: .lstmCheckpoint, folder: folder,
             source: inputFolder(split: split), split: split,
             description: "training on \(train.count) videos (\(sampler.clips.count) clips of \(s.clipLength) steps), "
-                + "validating on \(test.count) (\(testSampler?.clips.count ?? 0) clips); cubes \(model.geometry); "
+                + "validating on \(test.count) (\(min(s.validationClips > 0 ? s.validationClips : .max, testSampler?.clips.count ?? 0)) of \(testSampler?.clips.count ?? 0) clips); cubes \(model.geometry); "
                 + "\(model.store.totalCount) parameters",
             progress: progress,
             step: { try model.trainStep($0.clips, sampler: sampler, videos: train) },
             validate: testSampler.map { testSampler in
-                { try model.evaluate(testSampler.clips, sampler: testSampler, videos: test, batchSize: s.batch) }
+                let clips = testSampler.validationSample(count: s.validationClips, seed: UInt64(s.seed))
+                return { try model.evaluate(clips, sampler: testSampler, videos: test, batchSize: s.batch) }
             })
         return Trained(model: model, step: step)
     }

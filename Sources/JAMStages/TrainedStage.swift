@@ -180,7 +180,9 @@ extension TrainedStage {
         let loop = TrainingLoop(store: store, optimizer: training.makeOptimizer(parameterCount: store.totalCount),
                                 plan: training.trainingPlan, sampler: sampler, checkpoint: target, observer: observer)
         progress.log("\(label): \(description)")
-        let outcome = try loop.run(step: { batch, _ in try step(batch) }, validate: validate.map { v in { _ in try v() } })
+        // `validate_every`: the loop logs no validation metrics (NaN in the log) for the epochs skipped.
+        let outcome = try loop.run(step: { batch, _ in try step(batch) },
+                                   validate: validate.map { v in { epoch in training.validates(afterEpoch: epoch) ? try v() : [:] } })
         trainingProgress.finish()
         if outcome.stepsRun == 0, let last = outcome.log.last {
             progress.log("\(label): already trained (\(outcome.log.count) epochs; last: \(last.line))")

@@ -91,6 +91,17 @@ public struct ClipSampler: Sendable, Hashable {
         mix64(seed ^ mix64(UInt64(truncatingIfNeeded: epoch) &+ 0x632B_E59B_D9B4_E019))
     }
 
+    /// The validation clips: `count` of `clips` drawn once with `seed` (the same every epoch,
+    /// so the curve compares like with like), in their original order; all of them when
+    /// `count` is 0 or at least their number.
+    public func validationSample(count: Int, seed: UInt64) -> [Clip] {
+        guard count > 0, count < clips.count else { return clips }
+        var indices = Array(clips.indices)
+        var random = SplitMix64(seed: mix64(seed ^ 0x5641_4C49_4441_5445))  // "VALIDATE"
+        shuffle(&indices, using: &random)
+        return indices.prefix(count).sorted().map { clips[$0] }
+    }
+
     /// Digest-friendly identity of the clip list (frame counts, L1, s), for checkpoints: a
     /// checkpoint's stored order is only meaningful for the same list.
     public var identity: String {

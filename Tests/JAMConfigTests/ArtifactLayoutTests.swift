@@ -151,6 +151,15 @@ import Testing
         #expect(!(try none.lstm(round: 1).canonicalJSON.contains("c3d_epochs")))
     }
 
+    /// Validation is only logged: sampling it or skipping epochs of it moves no folder.
+    @Test func validationSettingsMoveNoFolder() throws {
+        let base = try ArtifactLayout(try config(c3d: #"{ "rounds": 2 }"#)).allFolders(evalRule: "vote")
+        let sparse = try ArtifactLayout(try config(
+            lstm: #"{ "validation_clips": 7, "validate_every": 0 }"#,
+            c3d: #"{ "rounds": 2, "validation_clips": 50, "validate_every": 4 }"#)).allFolders(evalRule: "vote")
+        #expect(base.map(\.folder) == sparse.map(\.folder))
+    }
+
     @Test func allFoldersListEveryStageInPipelineOrder() throws {
         let layout = try ArtifactLayout(try config(c3d: #"{ "rounds": 2 }"#))
         let folders = try layout.allFolders(evalRule: "vote")

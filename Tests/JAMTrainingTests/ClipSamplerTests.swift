@@ -1,3 +1,4 @@
+import JAMConfig
 import JAMCore
 import JAMNN
 import JAMTraining
@@ -62,5 +63,33 @@ struct ClipSamplerTests {
         let first = (0..<8).map { _ in a.next() }
         let second = (0..<9).map { _ in b.next() }
         #expect(Set(first).isDisjoint(with: second))
+    }
+
+    /// `validation_clips`: a seeded sample, fixed for the run, in the clips' order.
+    @Test func validationSampleIsASeededSubsetInOrder() {
+        let sampler = ClipSampler(frameCounts: [40, 17, 33, 25], clipLength: 8, stride: 4)
+        let all = sampler.clips
+        #expect(all.count > 12)
+        #expect(sampler.validationSample(count: 0, seed: 3) == all)
+        #expect(sampler.validationSample(count: all.count, seed: 3) == all)
+        let sample = sampler.validationSample(count: 5, seed: 3)
+        #expect(sample.count == 5 && Set(sample).count == 5 && Set(sample).isSubset(of: Set(all)))
+        let positions = sample.map { all.firstIndex(of: $0)! }
+        #expect(positions == positions.sorted())
+        #expect(sampler.validationSample(count: 5, seed: 3) == sample)
+        // Another seed, another sample (for these clips, checked once: not a tautology of the rule).
+        #expect(sampler.validationSample(count: 5, seed: 4) != sample)
+    }
+
+    /// `validate_every`: every k-th epoch (1-based) and the last; 0 never.
+    @Test func validationScheduleKeepsTheLastEpoch() {
+        var s = LSTMSettings()
+        s.epochs = 5
+        s.validateEvery = 2
+        #expect((0..<5).filter { s.validates(afterEpoch: $0) } == [1, 3, 4])
+        s.validateEvery = 1
+        #expect((0..<5).filter { s.validates(afterEpoch: $0) } == [0, 1, 2, 3, 4])
+        s.validateEvery = 0
+        #expect((0..<5).filter { s.validates(afterEpoch: $0) }.isEmpty)
     }
 }
