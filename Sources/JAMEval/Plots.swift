@@ -9,20 +9,24 @@ public struct PlotSeries: Sendable, Equatable {
     public var points: [(x: Double, y: Double)]
     /// `nil`: the chart picks `RGB.series(i)` for the i-th series.
     public var color: RGB?
+    /// Drawn dashed (e.g. validation beside a solid training curve of the same colour).
+    public var dashed: Bool
 
-    public init(name: String, points: [(x: Double, y: Double)], color: RGB? = nil) {
+    public init(name: String, points: [(x: Double, y: Double)], color: RGB? = nil, dashed: Bool = false) {
         self.name = name
         self.points = points
         self.color = color
+        self.dashed = dashed
     }
 
     /// A series over x = 1, 2, 3, ... (epochs, counted from 1).
-    public init(name: String, values: [Double], color: RGB? = nil) {
-        self.init(name: name, points: values.enumerated().map { (Double($0.offset + 1), $0.element) }, color: color)
+    public init(name: String, values: [Double], color: RGB? = nil, dashed: Bool = false) {
+        self.init(name: name, points: values.enumerated().map { (Double($0.offset + 1), $0.element) }, color: color,
+                  dashed: dashed)
     }
 
     public static func == (a: PlotSeries, b: PlotSeries) -> Bool {
-        a.name == b.name && a.color == b.color && a.points.count == b.points.count
+        a.name == b.name && a.color == b.color && a.dashed == b.dashed && a.points.count == b.points.count
             && zip(a.points, b.points).allSatisfy { $0.x == $1.x && $0.y == $1.y }
     }
 }
@@ -105,7 +109,7 @@ public func lineChart(
             if p.x.isFinite && p.y.isFinite { runs[runs.count - 1].append((px(p.x), py(p.y))) } else { runs.append([]) }
         }
         for run in runs where !run.isEmpty {
-            svg.polyline(run, stroke: color)
+            svg.polyline(run, stroke: color, dashed: s.dashed)
             if markers { for (x, y) in run { svg.circle(x, y, radius: 3, fill: color) } }
         }
     }
@@ -115,7 +119,7 @@ public func lineChart(
         svg.rect(x0, y0, legendWidth, 8 + 18 * Double(series.count), fill: "white", stroke: RGB.gray.hex)
         for (i, s) in series.enumerated() {
             let y = y0 + 16 + 18 * Double(i)
-            svg.line(x0 + 8, y - 4, x0 + 28, y - 4, stroke: (s.color ?? RGB.series(i)).hex, width: 3)
+            svg.line(x0 + 8, y - 4, x0 + 28, y - 4, stroke: (s.color ?? RGB.series(i)).hex, width: 3, dashed: s.dashed)
             svg.text(s.name, x: x0 + 34, y: y)
         }
     }
@@ -190,9 +194,11 @@ struct SVGDocument {
 
     private static func number(_ v: Double) -> String { String(format: "%.1f", v) }
 
-    mutating func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, stroke: String, width: Double = 1) {
+    mutating func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, stroke: String, width: Double = 1,
+                       dashed: Bool = false) {
         let n = Self.number
-        body += "<line x1=\"\(n(x1))\" y1=\"\(n(y1))\" x2=\"\(n(x2))\" y2=\"\(n(y2))\" stroke=\"\(stroke)\" stroke-width=\"\(n(width))\"/>\n"
+        body += "<line x1=\"\(n(x1))\" y1=\"\(n(y1))\" x2=\"\(n(x2))\" y2=\"\(n(y2))\" stroke=\"\(stroke)\" stroke-width=\"\(n(width))\""
+            + (dashed ? " stroke-dasharray=\"6 4\"" : "") + "/>\n"
     }
 
     mutating func rect(_ x: Double, _ y: Double, _ w: Double, _ h: Double, fill: String, stroke: String? = nil) {
@@ -205,9 +211,10 @@ struct SVGDocument {
         body += "<circle cx=\"\(Self.number(x))\" cy=\"\(Self.number(y))\" r=\"\(Self.number(radius))\" fill=\"\(fill)\"/>\n"
     }
 
-    mutating func polyline(_ points: [(Double, Double)], stroke: String) {
+    mutating func polyline(_ points: [(Double, Double)], stroke: String, dashed: Bool = false) {
         let list = points.map { "\(Self.number($0.0)),\(Self.number($0.1))" }.joined(separator: " ")
-        body += "<polyline points=\"\(list)\" fill=\"none\" stroke=\"\(stroke)\" stroke-width=\"2\"/>\n"
+        body += "<polyline points=\"\(list)\" fill=\"none\" stroke=\"\(stroke)\" stroke-width=\"2\""
+            + (dashed ? " stroke-dasharray=\"6 4\"" : "") + "/>\n"
     }
 
     /// `anchor`: SVG's text-anchor (start, middle, end); `rotated`: reads bottom to top.
@@ -220,10 +227,25 @@ struct SVGDocument {
     }
 
     mutating func verticalGradient(_ x: Double, _ y: Double, _ w: Double, _ h: Double, from top: String, to bottom: String) {
+        gradient(x, y, w, h, stops: [(0, top), (1, bottom)], horizontal: false)
+    }
+
+    /// A rectangle filled left to right through `stops` (offset in [0, 1], colour).
+    mutating func horizontalGradient(_ x: Double, _ y: Double, _ w: Double, _ h: Double, stops: [(Double, String)]) {
+        gradient(x, y, w, h, stops: stops, horizontal: true)
+    }
+
+    private mutating func gradient(_ x: Double, _ y: Double, _ w: Double, _ h: Double, stops: [(Double, String)],
+                                   horizontal: Bool) {
         gradients += 1
-        body += "<defs><linearGradient id=\"g\(gradients)\" x1=\"0\" y1=\"0\" x2=\"0\" y2=\"1\"><stop offset=\"0\" stop-color=\"\(top)\"/>"
-            + "<stop offset=\"1\" stop-color=\"\(bottom)\"/></linearGradient></defs>\n"
-        rect(x, y, w, h, fill: "url(#g\(gradients))", stroke: RGB.gray.hex)
+        // Ids are unique within the document; an inlined SVG shares the page's id space, so
+        // the id carries the document's size too.
+        let id = "g\(width)x\(height)-\(gradients)"
+        let end = horizontal ? "x2=\"1\" y2=\"0\"" : "x2=\"0\" y2=\"1\""
+        body += "<defs><linearGradient id=\"\(id)\" x1=\"0\" y1=\"0\" \(end)>"
+            + stops.map { "<stop offset=\"\(Self.number($0.0))\" stop-color=\"\($0.1)\"/>" }.joined()
+            + "</linearGradient></defs>\n"
+        rect(x, y, w, h, fill: "url(#\(id))", stroke: RGB.gray.hex)
     }
 
     /// The whole document.
