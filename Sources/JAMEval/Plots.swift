@@ -101,6 +101,7 @@ public func lineChart(
     svg.text(yLabel, x: 18, y: (top + bottom) / 2, anchor: "middle", rotated: true)
 
     let markers = series.allSatisfy { $0.points.count <= 40 }
+    var drawn: [[(Double, Double)]] = []
     for (i, s) in series.enumerated() {
         let color = (s.color ?? RGB.series(i)).hex
         // Runs of finite points, each one polyline.
@@ -109,14 +110,17 @@ public func lineChart(
             if p.x.isFinite && p.y.isFinite { runs[runs.count - 1].append((px(p.x), py(p.y))) } else { runs.append([]) }
         }
         for run in runs where !run.isEmpty {
+            drawn.append(run)
             svg.polyline(run, stroke: color, dashed: s.dashed)
             if markers { for (x, y) in run { svg.circle(x, y, radius: 3, fill: color) } }
         }
     }
     if !series.isEmpty {
         let legendWidth = 40 + 7 * Double(series.map(\.name.count).max() ?? 0)
-        let (x0, y0) = (right - legendWidth - 8, top + 8)
-        svg.rect(x0, y0, legendWidth, 8 + 18 * Double(series.count), fill: "white", stroke: RGB.gray.hex)
+        let legendHeight = 8 + 18 * Double(series.count)
+        let (x0, y0) = legendCorner(width: legendWidth, height: legendHeight, left: left, right: right, top: top,
+                                    bottom: bottom, lines: drawn)
+        svg.rect(x0, y0, legendWidth, legendHeight, fill: "white", stroke: RGB.gray.hex)
         for (i, s) in series.enumerated() {
             let y = y0 + 16 + 18 * Double(i)
             svg.line(x0 + 8, y - 4, x0 + 28, y - 4, stroke: (s.color ?? RGB.series(i)).hex, width: 3, dashed: s.dashed)
@@ -124,6 +128,34 @@ public func lineChart(
         }
     }
     return svg.finished
+}
+
+/// The top-left corner of a chart's legend: the corner of the plot area (top right, bottom
+/// right, top left, bottom left, in that order of preference) whose box covers the fewest points
+/// of the drawn lines (each segment sampled every few pixels), so that the legend hides no data
+/// when some corner is free.
+func legendCorner(width: Double, height: Double, left: Double, right: Double, top: Double, bottom: Double,
+                  lines: [[(Double, Double)]]) -> (x: Double, y: Double) {
+    let corners = [(right - width - 8, top + 8), (right - width - 8, bottom - height - 8),
+                   (left + 8, top + 8), (left + 8, bottom - height - 8)]
+    var samples: [(Double, Double)] = []
+    for line in lines {
+        samples += line
+        for (a, b) in zip(line, line.dropFirst()) {
+            let steps = max(1, Int((abs(b.0 - a.0) + abs(b.1 - a.1)) / 4))
+            for k in 1..<steps {
+                let t = Double(k) / Double(steps)
+                samples.append((a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t))
+            }
+        }
+    }
+    func covered(_ corner: (Double, Double)) -> Int {
+        samples.filter {
+            $0.0 >= corner.0 - 4 && $0.0 <= corner.0 + width + 4 && $0.1 >= corner.1 - 4 && $0.1 <= corner.1 + height + 4
+        }.count
+    }
+    let scores = corners.map(covered)
+    return corners[scores.indices.min { scores[$0] < scores[$1] }!]
 }
 
 /// The colour of a row-normalised confusion value in [0, 1]: white to dark blue.

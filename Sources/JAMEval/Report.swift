@@ -10,9 +10,11 @@ public struct CurveFigure: Sendable, Equatable {
     public var xLabel: String
     public var yLabel: String
     public var series: [PlotSeries]
+    /// Shown under the chart when set (the title is in the chart itself).
+    public var caption: String?
 
-    public init(title: String, xLabel: String = "epoch", yLabel: String, series: [PlotSeries]) {
-        (self.title, self.xLabel, self.yLabel, self.series) = (title, xLabel, yLabel, series)
+    public init(title: String, xLabel: String = "epoch", yLabel: String, series: [PlotSeries], caption: String? = nil) {
+        (self.title, self.xLabel, self.yLabel, self.series, self.caption) = (title, xLabel, yLabel, series, caption)
     }
 }
 
@@ -173,7 +175,7 @@ public enum Report {
             for (i, c) in content.curves.enumerated() {
                 let name = "curves-\(i + 1)-\(slug(c.title)).svg"
                 files.append((name, Data(lineChart(series: c.series, title: c.title, xLabel: c.xLabel, yLabel: c.yLabel).utf8)))
-                html += ReportHTML.figure(name, caption: c.title)
+                html += ReportHTML.figure(name, alt: c.title, caption: c.caption)
             }
             sections.append(html + "</div>")
         }
@@ -197,7 +199,8 @@ public enum Report {
         }
 
         if !content.configJSON.isEmpty {
-            sections.append("<h2>Configuration</h2>\n<pre>\(escape(content.configJSON))</pre>")
+            sections.append("<h2>Configuration</h2>\n<details><summary>The settings this evaluation ran with "
+                + "(every key, defaults filled in)</summary>\n<pre>\(escape(content.configJSON))</pre></details>")
         }
         sections.append("<p class=\"small\">Files: <a href=\"metrics.json\">metrics.json</a>, "
             + "<a href=\"accuracy.txt\">accuracy.txt</a>. Written by JAM \(escape(jamVersion)).</p>")

@@ -60,8 +60,13 @@ enum ReportHTML {
     }
 
     static func figure(_ file: String, caption: String) -> String {
-        "<figure><img src=\"\(Report.escape(file))\" alt=\"\(Report.escape(caption))\">"
-            + "<figcaption>\(Report.escape(caption))</figcaption></figure>\n"
+        figure(file, alt: caption, caption: caption)
+    }
+
+    /// A figure whose picture holds its own title (`alt`); `caption` under it when given.
+    static func figure(_ file: String, alt: String, caption: String?) -> String {
+        "<figure><img src=\"\(Report.escape(file))\" alt=\"\(Report.escape(alt))\">"
+            + (caption.map { "<figcaption>\(Report.escape($0))</figcaption>" } ?? "") + "</figure>\n"
     }
 
     /// An attention strip, its colour bar (inline SVG: crisp, text set by the browser) and a
@@ -70,7 +75,9 @@ enum ReportHTML {
         var html = "<figure><img src=\"\(Report.escape(file))\" alt=\"\(Report.escape(image.caption))\">"
         var caption = Report.escape(image.caption)
         if let scale = image.colorScale {
-            html += "\n<div>" + colorBar(scale: scale, title: "attention weight (this video's colour scale)") + "</div>"
+            let width = max(360, image.image.width)
+            html += "\n<div>" + colorBar(scale: scale, title: "attention weight (this video's colour scale)", width: width)
+                + "</div>"
             caption += "<br>" + Report.escape(scale.describe(locations: image.locations))
         }
         return html + "<figcaption>\(caption)</figcaption></figure>\n"

@@ -113,7 +113,6 @@ public enum TrainingCurves {
     public static func figures(_ logs: StageTrainingLogs) -> [CurveFigure] {
         let suffix = logs.split.map { " (\($0))" } ?? ""
         var crossEntropy: [PlotSeries] = [], attention: [PlotSeries] = [], accuracy: [PlotSeries] = []
-        var attentionColor = 0
         for (index, (round, epochs)) in logs.rounds.enumerated() where !epochs.isEmpty {
             let color = RGB.series(index)
             func series(_ name: String, dashed: Bool = false, color: RGB = color,
@@ -129,12 +128,13 @@ public enum TrainingCurves {
                 series("validation", dashed: true) { $0.validation["cross_entropy"] ?? $0.validation["loss"] },
             ].compactMap { $0 }
             let taps = Set(epochs.flatMap { $0.train.keys.filter { $0.hasPrefix("attention_") } }).sorted()
-            for tap in taps {
-                // One colour per (round, tap): several taps of one round must stay apart.
-                attention += [series("train " + String(tap.dropFirst("attention_".count)), color: RGB.series(attentionColor)) {
+            for (t, tap) in taps.enumerated() {
+                // The round's colour, lighter for each further tap: taps of a round stay apart,
+                // and a round keeps its colour across charts.
+                let shade = RGB.mix(color, .white, min(0.2 * Double(t), 0.6))
+                attention += [series("train " + String(tap.dropFirst("attention_".count)), color: shade) {
                     $0.train[tap]
                 }].compactMap { $0 }
-                attentionColor += 1
             }
             accuracy += [
                 series("train") { $0.train["accuracy"] },
@@ -150,8 +150,14 @@ public enum TrainingCurves {
                                        series: crossEntropy))
         }
         if !attention.isEmpty {
-            figures.append(CurveFigure(title: "\(logs.stage): attention term\(suffix)", yLabel: "λ·attention loss per clip",
-                                       series: attention))
+            let silent = logs.rounds.filter { round in
+                !round.epochs.isEmpty && !round.epochs.contains { $0.train.keys.contains { $0.hasPrefix("attention_") } }
+            }.map { "r\($0.round)" }
+            figures.append(CurveFigure(
+                title: "\(logs.stage): attention term\(suffix)", yLabel: "λ·attention loss per clip", series: attention,
+                caption: "The attention-regularisation term λ·Σ(p − att)² of each branch (training, per clip, summed "
+                    + "over its steps), apart from the cross-entropy"
+                    + (silent.isEmpty ? "." : "; \(silent.joined(separator: ", ")) trained with λ = 0 and logged none.")))
         }
         if !accuracy.isEmpty {
             figures.append(CurveFigure(title: "\(logs.stage): accuracy\(suffix)", yLabel: "accuracy", series: accuracy))

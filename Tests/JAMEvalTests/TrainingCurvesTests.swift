@@ -77,6 +77,10 @@ import Testing
         // The attention term: only round 2 logged it, one series per tap.
         #expect(figures[1].series.map(\.name) == ["r2 train conv5_3", "r2 train pool4"])
         #expect(try series(1, "r2 train conv5_3").points.map(\.y) == [1.75])
+        #expect(try series(1, "r2 train conv5_3").color == RGB.series(1), "round 2 keeps its colour")
+        #expect(try series(1, "r2 train pool4").color != (try series(1, "r2 train conv5_3").color))
+        #expect(figures[1].caption?.contains("r1 trained with λ = 0 and logged none") == true)
+        #expect(figures[0].caption == nil)
         #expect(try series(2, "r1 validation per clip").points.map(\.y) == [0.3, 0.5])
 
         // The LSTM logs its cross-entropy as `loss` and no attention term: two charts.
