@@ -87,7 +87,7 @@ public enum EvalStage {
                 curves: try curves(layout: layout),
                 attention: meanPooling ? [] : try attentionFigures(examples.map { ($0.split, $0.url) },
                                                                    framesFolder: layout.framesFolder),
-                attentionKind: meanPooling ? .meanPooling(locations: try locations(examples.first?.url)) : .learned,
+                attentionKind: meanPooling ? .meanPooling(locations: locations(examples.first?.url)) : .learned,
                 misclassified: misclassified,
                 featuresWeights: layout.features.settings["weights"]?.stringValue,
                 configJSON: config.effectiveSettings.prettyString,
@@ -147,9 +147,10 @@ public enum EvalStage {
         return checkpoint.log.map { TrainingLogEpoch(epoch: $0.epoch, train: $0.train, validation: $0.validation) }
     }
 
-    /// K², read off an attention artifact (nil when there is none to read).
-    static func locations(_ url: URL?) throws -> Int? {
-        guard let url, let figure = try AttentionArtifact.readForFigure(url) else { return nil }
+    /// K², read off an attention artifact (nil when there is none to read: the note then
+    /// leaves the number out).
+    static func locations(_ url: URL?) -> Int? {
+        guard let url, let figure = try? AttentionArtifact.readForFigure(url) else { return nil }
         return figure.grid * figure.grid
     }
 
