@@ -55,22 +55,22 @@ public func jetColor(_ t: Double) -> RGB {
 
 /// Paints an attention map over its frame (the paper's Figure 6).
 ///
-/// The `[K, K]` map is upsampled to the frame's size (`upsampleBilinear`), divided by `scale`
-/// (default: the map's own maximum, so the most attended cell is full strength; a softmax map
-/// sums to 1 and is otherwise faint), clamped to [0, 1], and painted in `style`.
+/// The `[K, K]` map is upsampled to the frame's size (`upsampleBilinear`), placed on
+/// `colorScale` (its `low` ↦ 0, its `high` ↦ 1; default: 0 to the map's own maximum, so the most
+/// attended cell is full strength), clamped to [0, 1], and painted in `style`.
 ///
 /// - Parameters:
 ///   - frame: `[H, W, 3]` RGB24 (the paper's S×S frame).
 ///   - attention: `[K, K]`, row-major, non-negative (softmax weights over the K² locations).
 public func attentionOverlay(
     frame: RGBImage, attention: [Float], gridSize: Int,
-    style: AttentionStyle = .default, scale: Float? = nil
+    style: AttentionStyle = .default, colorScale: AttentionColorScale? = nil
 ) throws -> RGBImage {
     let upsampled = try upsampleBilinear(map: attention, gridSize: gridSize, width: frame.width, height: frame.height)
-    let divisor = scale ?? attention.max() ?? 1
+    let scale = colorScale ?? AttentionColorScale(low: 0, high: max(attention.max() ?? 0, 0))
     var result = frame
     for i in 0..<(frame.width * frame.height) {
-        let a = Double(divisor > 0 ? min(max(upsampled[i] / divisor, 0), 1) : 0)
+        let a = scale.fraction(upsampled[i])
         let p = i * 3
         switch style {
         case .heat(let opacity):
@@ -93,18 +93,19 @@ public func attentionOverlay(
 /// - Parameters:
 ///   - frames: n frames, each `[H, W, 3]` RGB24, all the same size.
 ///   - attention: n maps, each `[K, K]`.
-///   - scale: `nil`: each map scaled by its own maximum; a value: one shared scale, so that
-///     strengths compare across frames.
+///   - colorScale: `nil`: each map from 0 to its own maximum; a scale: one for every frame, so
+///     that strengths compare across frames (the report uses the video's min..max, see
+///     `AttentionColorScale(spanning:)`).
 public func attentionStrip(
     frames: [RGBImage], attention: [[Float]], gridSize: Int,
-    style: AttentionStyle = .default, scale: Float? = nil,
+    style: AttentionStyle = .default, colorScale: AttentionColorScale? = nil,
     includeRawFrames: Bool = true, spacing: Int = 4
 ) throws -> RGBImage {
     guard !frames.isEmpty, frames.count == attention.count else {
         throw JAMError("an attention strip needs as many maps as frames (at least one), got \(frames.count) frames and \(attention.count) maps")
     }
     let overlays = try zip(frames, attention).map {
-        try attentionOverlay(frame: $0, attention: $1, gridSize: gridSize, style: style, scale: scale)
+        try attentionOverlay(frame: $0, attention: $1, gridSize: gridSize, style: style, colorScale: colorScale)
     }
     var columns: [RGBImage] = []
     for (i, overlay) in overlays.enumerated() {

@@ -167,13 +167,15 @@ public struct AccuracyRow: Sendable, Equatable {
     /// What the row is: `"joint-late / split1"`, `"joint-late / mean of 3"`.
     public var label: String
     public var top1: Double
-    public var top5: Double
+    /// nil where it says nothing: with 5 classes or fewer every video's true class is among
+    /// its top 5 (`AccuracyTable.rows` leaves it out then).
+    public var top5: Double?
     public var meanClassAccuracy: Double
     public var chance: Double
     /// Test videos behind the row (`nil`: not known, e.g. a figure quoted from a paper).
     public var videoCount: Int?
 
-    public init(label: String, top1: Double, top5: Double, meanClassAccuracy: Double, chance: Double, videoCount: Int? = nil) {
+    public init(label: String, top1: Double, top5: Double?, meanClassAccuracy: Double, chance: Double, videoCount: Int? = nil) {
         self.label = label
         self.top1 = top1
         self.top5 = top5
@@ -184,7 +186,9 @@ public struct AccuracyRow: Sendable, Equatable {
 }
 
 /// The accuracy table the pipeline prints at the end: rows are variants and splits, columns
-/// top-1, top-5, mean class accuracy and chance level 1/C, in percent.
+/// top-1, top-5, mean class accuracy and chance level 1/C, in percent. Top-5 is left out for a
+/// variant with 5 classes or fewer (it is 100% by construction), and the column with it when no
+/// row has one; `top5Note` says so under the table.
 public enum AccuracyTable {
     public static let columnTitles = ["top-1", "top-5", "mean class", "chance"]
 
@@ -192,14 +196,15 @@ public enum AccuracyTable {
     public static func rows(_ summaries: [MetricsSummary]) -> [AccuracyRow] {
         var rows: [AccuracyRow] = []
         for s in summaries {
+            let top5 = s.classNames.count > 5
             for split in s.splits {
                 rows.append(AccuracyRow(
-                    label: "\(s.variant) / \(split.split)", top1: split.top1, top5: split.top5,
+                    label: "\(s.variant) / \(split.split)", top1: split.top1, top5: top5 ? split.top5 : nil,
                     meanClassAccuracy: split.meanClassAccuracy, chance: split.chance, videoCount: split.videoCount))
             }
             if s.splits.count > 1 {
                 rows.append(AccuracyRow(
-                    label: "\(s.variant) / mean of \(s.mean.splitCount)", top1: s.mean.top1, top5: s.mean.top5,
+                    label: "\(s.variant) / mean of \(s.mean.splitCount)", top1: s.mean.top1, top5: top5 ? s.mean.top5 : nil,
                     meanClassAccuracy: s.mean.meanClassAccuracy, chance: s.mean.chance,
                     videoCount: s.mean.videoCount))
             }
@@ -211,22 +216,40 @@ public enum AccuracyTable {
     ///
     ///     variant / split      top-1   top-5  mean class  chance
     ///     joint / split1       81.2%   97.0%       80.9%   10.0%
+    ///
+    /// Without a top-5 column when no row has top-5, and with `top5Note` as a last line when
+    /// some row has none.
     public static func render(_ rows: [AccuracyRow]) -> String {
         let header = "variant / split"
+        let top5 = showsTop5(rows)
+        let titles = columnTitles.filter { top5 || $0 != "top-5" }
         let labelWidth = max(header.count, rows.map(\.label.count).max() ?? 0)
-        let widths = columnTitles.map { max($0.count, 7) }
+        let widths = titles.map { max($0.count, 7) }
         func pad(_ s: String, _ width: Int, left: Bool) -> String {
             let fill = String(repeating: " ", count: max(0, width - s.count))
             return left ? s + fill : fill + s
         }
-        var lines = [pad(header, labelWidth, left: true) + zip(columnTitles, widths)
+        var lines = [pad(header, labelWidth, left: true) + zip(titles, widths)
             .map { "  " + pad($0, $1, left: false) }.joined()]
         for r in rows {
-            let cells = [r.top1, r.top5, r.meanClassAccuracy, r.chance].map(percent)
+            let values: [Double?] = top5 ? [r.top1, r.top5, r.meanClassAccuracy, r.chance] : [r.top1, r.meanClassAccuracy, r.chance]
+            let cells = values.map { $0.map(percent) ?? "-" }
             lines.append(pad(r.label, labelWidth, left: true) + zip(cells, widths)
                 .map { "  " + pad($0, $1, left: false) }.joined())
         }
+        if let note = top5Note(rows) { lines.append(note) }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Whether any row has a top-5 figure (else the column is left out).
+    public static func showsTop5(_ rows: [AccuracyRow]) -> Bool {
+        rows.contains { $0.top5 != nil }
+    }
+
+    /// The line under the table when some row has no top-5 figure, else nil.
+    public static func top5Note(_ rows: [AccuracyRow]) -> String? {
+        guard rows.contains(where: { $0.top5 == nil }) else { return nil }
+        return "Top-5 omitted: with 5 classes or fewer every video's true class is among its top 5, so it is 100% by construction."
     }
 
     /// The table of `rows(summaries)`.

@@ -9,20 +9,24 @@ public struct PlotSeries: Sendable, Equatable {
     public var points: [(x: Double, y: Double)]
     /// `nil`: the chart picks `RGB.series(i)` for the i-th series.
     public var color: RGB?
+    /// Drawn dashed (e.g. validation beside a solid training curve of the same colour).
+    public var dashed: Bool
 
-    public init(name: String, points: [(x: Double, y: Double)], color: RGB? = nil) {
+    public init(name: String, points: [(x: Double, y: Double)], color: RGB? = nil, dashed: Bool = false) {
         self.name = name
         self.points = points
         self.color = color
+        self.dashed = dashed
     }
 
     /// A series over x = 1, 2, 3, ... (epochs, counted from 1).
-    public init(name: String, values: [Double], color: RGB? = nil) {
-        self.init(name: name, points: values.enumerated().map { (Double($0.offset + 1), $0.element) }, color: color)
+    public init(name: String, values: [Double], color: RGB? = nil, dashed: Bool = false) {
+        self.init(name: name, points: values.enumerated().map { (Double($0.offset + 1), $0.element) }, color: color,
+                  dashed: dashed)
     }
 
     public static func == (a: PlotSeries, b: PlotSeries) -> Bool {
-        a.name == b.name && a.color == b.color && a.points.count == b.points.count
+        a.name == b.name && a.color == b.color && a.dashed == b.dashed && a.points.count == b.points.count
             && zip(a.points, b.points).allSatisfy { $0.x == $1.x && $0.y == $1.y }
     }
 }
@@ -97,6 +101,7 @@ public func lineChart(
     svg.text(yLabel, x: 18, y: (top + bottom) / 2, anchor: "middle", rotated: true)
 
     let markers = series.allSatisfy { $0.points.count <= 40 }
+    var drawn: [[(Double, Double)]] = []
     for (i, s) in series.enumerated() {
         let color = (s.color ?? RGB.series(i)).hex
         // Runs of finite points, each one polyline.
@@ -105,21 +110,52 @@ public func lineChart(
             if p.x.isFinite && p.y.isFinite { runs[runs.count - 1].append((px(p.x), py(p.y))) } else { runs.append([]) }
         }
         for run in runs where !run.isEmpty {
-            svg.polyline(run, stroke: color)
+            drawn.append(run)
+            svg.polyline(run, stroke: color, dashed: s.dashed)
             if markers { for (x, y) in run { svg.circle(x, y, radius: 3, fill: color) } }
         }
     }
     if !series.isEmpty {
         let legendWidth = 40 + 7 * Double(series.map(\.name.count).max() ?? 0)
-        let (x0, y0) = (right - legendWidth - 8, top + 8)
-        svg.rect(x0, y0, legendWidth, 8 + 18 * Double(series.count), fill: "white", stroke: RGB.gray.hex)
+        let legendHeight = 8 + 18 * Double(series.count)
+        let (x0, y0) = legendCorner(width: legendWidth, height: legendHeight, left: left, right: right, top: top,
+                                    bottom: bottom, lines: drawn)
+        svg.rect(x0, y0, legendWidth, legendHeight, fill: "white", stroke: RGB.gray.hex)
         for (i, s) in series.enumerated() {
             let y = y0 + 16 + 18 * Double(i)
-            svg.line(x0 + 8, y - 4, x0 + 28, y - 4, stroke: (s.color ?? RGB.series(i)).hex, width: 3)
+            svg.line(x0 + 8, y - 4, x0 + 28, y - 4, stroke: (s.color ?? RGB.series(i)).hex, width: 3, dashed: s.dashed)
             svg.text(s.name, x: x0 + 34, y: y)
         }
     }
     return svg.finished
+}
+
+/// The top-left corner of a chart's legend: the corner of the plot area (top right, bottom
+/// right, top left, bottom left, in that order of preference) whose box covers the fewest points
+/// of the drawn lines (each segment sampled every few pixels), so that the legend hides no data
+/// when some corner is free.
+func legendCorner(width: Double, height: Double, left: Double, right: Double, top: Double, bottom: Double,
+                  lines: [[(Double, Double)]]) -> (x: Double, y: Double) {
+    let corners = [(right - width - 8, top + 8), (right - width - 8, bottom - height - 8),
+                   (left + 8, top + 8), (left + 8, bottom - height - 8)]
+    var samples: [(Double, Double)] = []
+    for line in lines {
+        samples += line
+        for (a, b) in zip(line, line.dropFirst()) {
+            let steps = max(1, Int((abs(b.0 - a.0) + abs(b.1 - a.1)) / 4))
+            for k in 1..<steps {
+                let t = Double(k) / Double(steps)
+                samples.append((a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t))
+            }
+        }
+    }
+    func covered(_ corner: (Double, Double)) -> Int {
+        samples.filter {
+            $0.0 >= corner.0 - 4 && $0.0 <= corner.0 + width + 4 && $0.1 >= corner.1 - 4 && $0.1 <= corner.1 + height + 4
+        }.count
+    }
+    let scores = corners.map(covered)
+    return corners[scores.indices.min { scores[$0] < scores[$1] }!]
 }
 
 /// The colour of a row-normalised confusion value in [0, 1]: white to dark blue.
@@ -190,9 +226,11 @@ struct SVGDocument {
 
     private static func number(_ v: Double) -> String { String(format: "%.1f", v) }
 
-    mutating func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, stroke: String, width: Double = 1) {
+    mutating func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, stroke: String, width: Double = 1,
+                       dashed: Bool = false) {
         let n = Self.number
-        body += "<line x1=\"\(n(x1))\" y1=\"\(n(y1))\" x2=\"\(n(x2))\" y2=\"\(n(y2))\" stroke=\"\(stroke)\" stroke-width=\"\(n(width))\"/>\n"
+        body += "<line x1=\"\(n(x1))\" y1=\"\(n(y1))\" x2=\"\(n(x2))\" y2=\"\(n(y2))\" stroke=\"\(stroke)\" stroke-width=\"\(n(width))\""
+            + (dashed ? " stroke-dasharray=\"6 4\"" : "") + "/>\n"
     }
 
     mutating func rect(_ x: Double, _ y: Double, _ w: Double, _ h: Double, fill: String, stroke: String? = nil) {
@@ -205,9 +243,10 @@ struct SVGDocument {
         body += "<circle cx=\"\(Self.number(x))\" cy=\"\(Self.number(y))\" r=\"\(Self.number(radius))\" fill=\"\(fill)\"/>\n"
     }
 
-    mutating func polyline(_ points: [(Double, Double)], stroke: String) {
+    mutating func polyline(_ points: [(Double, Double)], stroke: String, dashed: Bool = false) {
         let list = points.map { "\(Self.number($0.0)),\(Self.number($0.1))" }.joined(separator: " ")
-        body += "<polyline points=\"\(list)\" fill=\"none\" stroke=\"\(stroke)\" stroke-width=\"2\"/>\n"
+        body += "<polyline points=\"\(list)\" fill=\"none\" stroke=\"\(stroke)\" stroke-width=\"2\""
+            + (dashed ? " stroke-dasharray=\"6 4\"" : "") + "/>\n"
     }
 
     /// `anchor`: SVG's text-anchor (start, middle, end); `rotated`: reads bottom to top.
@@ -220,10 +259,25 @@ struct SVGDocument {
     }
 
     mutating func verticalGradient(_ x: Double, _ y: Double, _ w: Double, _ h: Double, from top: String, to bottom: String) {
+        gradient(x, y, w, h, stops: [(0, top), (1, bottom)], horizontal: false)
+    }
+
+    /// A rectangle filled left to right through `stops` (offset in [0, 1], colour).
+    mutating func horizontalGradient(_ x: Double, _ y: Double, _ w: Double, _ h: Double, stops: [(Double, String)]) {
+        gradient(x, y, w, h, stops: stops, horizontal: true)
+    }
+
+    private mutating func gradient(_ x: Double, _ y: Double, _ w: Double, _ h: Double, stops: [(Double, String)],
+                                   horizontal: Bool) {
         gradients += 1
-        body += "<defs><linearGradient id=\"g\(gradients)\" x1=\"0\" y1=\"0\" x2=\"0\" y2=\"1\"><stop offset=\"0\" stop-color=\"\(top)\"/>"
-            + "<stop offset=\"1\" stop-color=\"\(bottom)\"/></linearGradient></defs>\n"
-        rect(x, y, w, h, fill: "url(#g\(gradients))", stroke: RGB.gray.hex)
+        // Ids are unique within the document; an inlined SVG shares the page's id space, so
+        // the id carries the document's size too.
+        let id = "g\(width)x\(height)-\(gradients)"
+        let end = horizontal ? "x2=\"1\" y2=\"0\"" : "x2=\"0\" y2=\"1\""
+        body += "<defs><linearGradient id=\"\(id)\" x1=\"0\" y1=\"0\" \(end)>"
+            + stops.map { "<stop offset=\"\(Self.number($0.0))\" stop-color=\"\($0.1)\"/>" }.joined()
+            + "</linearGradient></defs>\n"
+        rect(x, y, w, h, fill: "url(#\(id))", stroke: RGB.gray.hex)
     }
 
     /// The whole document.

@@ -1,5 +1,6 @@
 // The evaluation report: a folder of SVG charts and PNG attention pictures, metrics.json,
-// accuracy.txt and a self-contained index.html (relative links, inline CSS, no scripts).
+// accuracy.txt and a self-contained index.html (relative links, inline CSS and SVG, no scripts),
+// published whole: built under a temporary name, then renamed into place.
 import Foundation
 import JAMCore
 
@@ -9,9 +10,11 @@ public struct CurveFigure: Sendable, Equatable {
     public var xLabel: String
     public var yLabel: String
     public var series: [PlotSeries]
+    /// Shown under the chart when set (the title is in the chart itself).
+    public var caption: String?
 
-    public init(title: String, xLabel: String = "epoch", yLabel: String, series: [PlotSeries]) {
-        (self.title, self.xLabel, self.yLabel, self.series) = (title, xLabel, yLabel, series)
+    public init(title: String, xLabel: String = "epoch", yLabel: String, series: [PlotSeries], caption: String? = nil) {
+        (self.title, self.xLabel, self.yLabel, self.series, self.caption) = (title, xLabel, yLabel, series, caption)
     }
 }
 
@@ -19,11 +22,27 @@ public struct CurveFigure: Sendable, Equatable {
 public struct ReportImage: Sendable, Equatable {
     public var caption: String
     public var image: RGBImage
+    /// The colour scale the picture is painted in: the report draws its colour bar under it
+    /// and prints its range (nil: none).
+    public var colorScale: AttentionColorScale?
+    /// K², the locations an attention map weighs: the report says what uniform would be.
+    public var locations: Int?
 
-    public init(caption: String, image: RGBImage) {
+    public init(caption: String, image: RGBImage, colorScale: AttentionColorScale? = nil, locations: Int? = nil) {
         self.caption = caption
         self.image = image
+        self.colorScale = colorScale
+        self.locations = locations
     }
+}
+
+/// How the evaluated model looks at the K×K locations, which decides the attention section.
+public enum AttentionKind: Sendable, Equatable {
+    /// Learned attention: the report shows maps (`ReportContent.attention`).
+    case learned
+    /// `lstm.attention: none`: the model mean-pools the locations (weight 1/K² each), so there is
+    /// no map to show and the report says so. `locations`: K², when known.
+    case meanPooling(locations: Int?)
 }
 
 /// What goes into a report.
@@ -35,19 +54,30 @@ public struct ReportContent: Sendable, Equatable {
     public var curves: [CurveFigure]
     /// Attention strips (Figure 6 style), in the order given.
     public var attention: [ReportImage]
+    public var attentionKind: AttentionKind
+    /// The test videos predicted wrongly, every split, with their votes.
+    public var misclassified: [MisclassifiedVideo]
+    /// The VGG16 the features came from, as the features digest records it (`he-init:<seed>`
+    /// for a randomly initialised network, `keras:sha256:…` for a weights file); a random one
+    /// puts a banner at the top. nil: not known.
+    public var featuresWeights: String?
     /// The pipeline configuration as JSON text, shown verbatim.
     public var configJSON: String
-    /// Lines shown under the title, e.g. "VGG16: deterministic He initialisation (no weights file)".
+    /// Lines shown under the title (failed videos, for example).
     public var notes: [String]
 
     public init(
         title: String, summaries: [MetricsSummary], curves: [CurveFigure] = [], attention: [ReportImage] = [],
+        attentionKind: AttentionKind = .learned, misclassified: [MisclassifiedVideo] = [], featuresWeights: String? = nil,
         configJSON: String = "", notes: [String] = []
     ) {
         self.title = title
         self.summaries = summaries
         self.curves = curves
         self.attention = attention
+        self.attentionKind = attentionKind
+        self.misclassified = misclassified
+        self.featuresWeights = featuresWeights
         self.configJSON = configJSON
         self.notes = notes
     }
@@ -55,29 +85,73 @@ public struct ReportContent: Sendable, Equatable {
 
 /// Writes the evaluation report into a folder.
 public enum Report {
-    /// Writes the report into `folder` (created if missing) and returns the URL of its
-    /// `index.html`. Files: `confusion-N-<variant>.svg`, `curves-N-<title>.svg`,
-    /// `attention-N-<caption>.png`, `metrics.json` (the summaries, an array), `accuracy.txt`
-    /// (the plain-text table) and `index.html`, which links them by relative paths. Every file
-    /// is written atomically and `index.html` last, so a report with an index is complete.
+    /// Writes the report as the folder `folder` and returns the URL of its `index.html`. Files:
+    /// `confusion-N-<variant>.svg`, `curves-N-<title>.svg`, `attention-N-<caption>.png`,
+    /// `metrics.json` (the summaries, an array), `accuracy.txt` (the plain-text table) and
+    /// `index.html`, which links them by relative paths.
+    ///
+    /// The folder is built under a temporary sibling name (`<folder>.tmp-<pid>-<random>`) and
+    /// renamed into place when complete, replacing an earlier report whole: a rerun leaves none
+    /// of the earlier run's files, and a killed run leaves only a temporary folder, never a
+    /// half-written report under the final name. Temporary folders of writers no longer
+    /// running are swept first.
     @discardableResult
     public static func write(to folder: URL, content: ReportContent) throws -> URL {
+        let parent = folder.deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+        } catch {
+            throw JAMError("cannot create the report's parent folder: \(error.localizedDescription)", file: parent.path)
+        }
+        AtomicFile.removeStaleTemporaries(in: parent)
+        let staging = AtomicFile.temporaryURL(for: folder)
+        var published = false
+        defer { if !published { try? FileManager.default.removeItem(at: staging) } }
+        do {
+            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: false)
+        } catch {
+            throw JAMError("cannot create the report's temporary folder: \(error.localizedDescription)", file: staging.path)
+        }
+        for (name, data) in try files(content, folder: folder) {
+            try AtomicFile.write(data, to: staging.appendingPathComponent(name))
+        }
+        try publish(staging, as: folder)
+        published = true
+        return folder.appendingPathComponent("index.html")
+    }
+
+    /// Renames the finished `staging` folder to `folder`. An existing `folder` is first renamed
+    /// to a temporary name, then deleted: between the two renames a reader finds no report,
+    /// never a mixture; a crash there leaves the old report as a temporary the next run sweeps.
+    static func publish(_ staging: URL, as folder: URL) throws {
+        let fm = FileManager.default
+        var old: URL?
+        if fm.fileExists(atPath: folder.path) {
+            let aside = AtomicFile.temporaryURL(for: folder)
+            guard rename(folder.path, aside.path) == 0 else {
+                throw JAMError("cannot move the earlier report aside: \(String(cString: strerror(errno)))", file: folder.path)
+            }
+            old = aside
+        }
+        guard rename(staging.path, folder.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            if let old { _ = rename(old.path, folder.path) }
+            throw JAMError("cannot rename the finished report into place: \(reason)", file: folder.path)
+        }
+        let dir = open(folder.deletingLastPathComponent().path, O_RDONLY | O_CLOEXEC)
+        if dir >= 0 {
+            _ = fsync(dir)  // best effort, as AtomicFile.commit
+            close(dir)
+        }
+        if let old { try? fm.removeItem(at: old) }
+    }
+
+    /// Every file of the report, `index.html` last.
+    static func files(_ content: ReportContent, folder: URL) throws -> [(name: String, data: Data)] {
         var sections: [String] = []
         var files: [(name: String, data: Data)] = []
 
-        let rows = AccuracyTable.rows(content.summaries)
-        var table = "<table>\n<tr><th>variant / split</th>"
-            + AccuracyTable.columnTitles.map { "<th>\(escape($0))</th>" }.joined() + "<th>videos</th></tr>\n"
-        for row in rows {
-            let cells = [row.top1, row.top5, row.meanClassAccuracy, row.chance].map(AccuracyTable.percent)
-            table += "<tr><td>\(escape(row.label))</td>" + cells.map { "<td class=\"n\">\($0)</td>" }.joined()
-                + "<td class=\"n\">\(row.videoCount.map(String.init) ?? "-")</td></tr>\n"
-        }
-        table += "</table>"
-        sections.append("<h2>Accuracy</h2>\n\(table)\n<p>Mean class accuracy: the mean over classes of "
-            + "per-class recall, over classes with at least one test video. Means over splits are plain "
-            + "means of the split figures. Chance: 1/C.</p>")
-
+        sections.append(ReportHTML.accuracySection(content.summaries))
         if !content.summaries.isEmpty {
             var html = "<h2>Confusion matrices</h2>\n"
             for (i, s) in content.summaries.enumerated() {
@@ -86,35 +160,47 @@ public enum Report {
                 let title = "\(s.variant): \(s.splits.count == 1 ? splits : "sum of \(splits)")"
                 files.append((name, Data(confusionMatrixPlot(confusion: s.mean.confusion, classNames: s.classNames,
                                                              title: title).utf8)))
-                html += figure(name, caption: "\(title) (rows: true class, columns: predicted; "
+                html += ReportHTML.figure(name, caption: "\(title) (rows: true class, columns: predicted; "
                     + "rule \(s.rule.rawValue), last \(s.lastSteps) steps)")
-                html += perClassTable(s)
+                html += ReportHTML.perClassTable(s)
             }
             sections.append(html)
+            sections.append(ReportHTML.misclassifiedSection(content.misclassified, summaries: content.summaries))
         }
 
         if !content.curves.isEmpty {
-            var html = "<h2>Training curves</h2>\n"
+            var html = "<h2>Training curves</h2>\n<p>Every round of each trained stage, in its own colour (r1, r2, …): "
+                + "training solid, validation (the split's test videos) dashed. The attention-regularisation "
+                + "term of the 3D convnet has its own chart; rounds with λ = 0 do not log it.</p>\n<div class=\"grid\">\n"
             for (i, c) in content.curves.enumerated() {
                 let name = "curves-\(i + 1)-\(slug(c.title)).svg"
                 files.append((name, Data(lineChart(series: c.series, title: c.title, xLabel: c.xLabel, yLabel: c.yLabel).utf8)))
-                html += figure(name, caption: c.title)
+                html += ReportHTML.figure(name, alt: c.title, caption: c.caption)
             }
-            sections.append(html)
+            sections.append(html + "</div>")
         }
 
-        if !content.attention.isEmpty {
+        switch content.attentionKind {
+        case .meanPooling(let locations):
+            let weight = locations.map { " (weight 1/\($0) each)" } ?? ""
+            sections.append("<h2>Attention</h2>\n<p class=\"note\">This model has no attention maps: with "
+                + "<code>lstm.attention: none</code> the LSTM mean-pools the feature cube over its locations"
+                + "\(weight), so every map would be uniform and none is shown.</p>")
+        case .learned where !content.attention.isEmpty:
             var html = "<h2>Attention</h2>\n"
             for (i, a) in content.attention.enumerated() {
                 let name = "attention-\(i + 1)-\(slug(a.caption)).png"
                 files.append((name, try PNGWriter.encode(a.image, what: folder.appendingPathComponent(name).path)))
-                html += figure(name, caption: a.caption)
+                html += ReportHTML.attentionFigure(name, a)
             }
             sections.append(html)
+        case .learned:
+            break
         }
 
         if !content.configJSON.isEmpty {
-            sections.append("<h2>Configuration</h2>\n<pre>\(escape(content.configJSON))</pre>")
+            sections.append("<h2>Configuration</h2>\n<details><summary>The settings this evaluation ran with "
+                + "(every key, defaults filled in)</summary>\n<pre>\(escape(content.configJSON))</pre></details>")
         }
         sections.append("<p class=\"small\">Files: <a href=\"metrics.json\">metrics.json</a>, "
             + "<a href=\"accuracy.txt\">accuracy.txt</a>. Written by JAM \(escape(jamVersion)).</p>")
@@ -122,47 +208,22 @@ public enum Report {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         files.append(("metrics.json", try encoder.encode(content.summaries)))
-        files.append(("accuracy.txt", Data(AccuracyTable.render(rows).utf8)))
-
-        let notes = content.notes.map { "<p class=\"note\">\(escape($0))</p>\n" }.joined()
-        let index = """
-            <!DOCTYPE html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <title>\(escape(content.title))</title>
-            <style>
-            body { font-family: sans-serif; margin: 2em; max-width: 1200px; }
-            table { border-collapse: collapse; margin: 0.5em 0; }
-            th, td { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: left; }
-            td.n { text-align: right; font-variant-numeric: tabular-nums; }
-            figure { margin: 1em 0; }
-            img { max-width: 100%; }
-            img[src$=".png"] { image-rendering: pixelated; }
-            pre { background: #f4f4f4; padding: 1em; overflow-x: auto; }
-            .note { color: #a04000; }
-            .small { font-size: small; color: #666; }
-            </style>
-            </head>
-            <body>
-            <h1>\(escape(content.title))</h1>
-            \(notes)\(sections.joined(separator: "\n"))
-            </body>
-            </html>
-
-            """
-        for file in files {
-            try AtomicFile.write(file.data, to: folder.appendingPathComponent(file.name))
+        files.append(("accuracy.txt", Data(AccuracyTable.render(content.summaries).utf8)))
+        var top = content.notes.map { "<p class=\"note\">\(escape($0))</p>\n" }.joined()
+        if let banner = randomFeaturesBanner(weightsIdentity: content.featuresWeights) {
+            top = "<div class=\"banner\">\(escape(banner))</div>\n" + top
         }
-        // Figures of an earlier run that this one did not remake (fewer splits, renamed variants).
-        let written = Set(files.map(\.name))
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-        where ["png", "svg"].contains((name as NSString).pathExtension) && !written.contains(name) {
-            try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))
-        }
-        let indexURL = folder.appendingPathComponent("index.html")
-        try AtomicFile.write(index, to: indexURL)
-        return indexURL
+        files.append(("index.html", Data(ReportHTML.page(title: content.title, top: top, sections: sections).utf8)))
+        return files
+    }
+
+    /// The banner's text when the features came from a randomly initialised VGG16 (the
+    /// identity `he-init:<seed>` that jam-features records), else nil.
+    public static func randomFeaturesBanner(weightsIdentity: String?) -> String? {
+        guard let identity = weightsIdentity, identity.hasPrefix("he-init:") else { return nil }
+        return "These features come from a randomly initialised VGG16 (\(identity)), not from ImageNet weights: "
+            + "the accuracy below says how the pipeline runs, not how the paper's model performs. "
+            + "Set features.weights to the Keras VGG16 notop file and rerun from jam-features."
     }
 
     /// `s` with `&`, `<`, `>` and `"` escaped for HTML text and attribute values.
@@ -195,26 +256,5 @@ public enum Report {
         while out.hasSuffix("-") { out.removeLast() }
         let short = String(out.prefix(40))
         return short.isEmpty ? "figure" : short
-    }
-
-    private static func figure(_ file: String, caption: String) -> String {
-        "<figure><img src=\"\(escape(file))\" alt=\"\(escape(caption))\"><figcaption>\(escape(caption))</figcaption></figure>\n"
-    }
-
-    /// Per class: test videos and recall per split, in a collapsed `<details>`.
-    private static func perClassTable(_ s: MetricsSummary) -> String {
-        var html = "<details><summary>Per-class accuracy: \(escape(s.variant))</summary>\n<table>\n<tr><th>class</th>"
-        html += s.splits.map { "<th>\(escape($0.split)) videos</th><th>\(escape($0.split)) recall</th>" }.joined()
-        html += "</tr>\n"
-        for (c, name) in s.classNames.enumerated() {
-            html += "<tr><td>\(c) \(escape(name))</td>"
-            for split in s.splits {
-                let videos = split.confusion[c].reduce(0, +)
-                let recall = split.perClassAccuracy[c].map(AccuracyTable.percent) ?? "-"
-                html += "<td class=\"n\">\(videos)</td><td class=\"n\">\(recall)</td>"
-            }
-            html += "</tr>\n"
-        }
-        return html + "</table></details>\n"
     }
 }

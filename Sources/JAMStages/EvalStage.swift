@@ -36,6 +36,7 @@ public enum EvalStage {
         let lastSteps = min(config.lstm.voteSteps, config.lstm.clipLength)
 
         var splits: [SplitMetrics] = []
+        var misclassified: [MisclassifiedVideo] = []
         var failures: [UnitFailure] = []
         var classNames: [String] = []
         var examples: [(split: Int, label: Int, url: URL)] = []
@@ -48,6 +49,7 @@ public enum EvalStage {
                                      rerun: "run jam-lstm --round \(round)")
             var outcomes: [PredictionOutcome] = []
             var rows: [(video: String, outcome: PredictionOutcome, probabilities: [Float])] = []
+            var predictions: [(video: String, trueLabel: Int, prediction: VideoPrediction)] = []
             for entry in dataset.test {
                 let url = PipelineConfig.artifactURL(forVideo: entry.relativePath, in: folder)
                 do {
@@ -59,6 +61,7 @@ public enum EvalStage {
                     let outcome = PredictionOutcome(trueLabel: entry.label, prediction: prediction)
                     outcomes.append(outcome)
                     rows.append((entry.relativePath, outcome, prediction.meanProbabilities))
+                    predictions.append((entry.relativePath, entry.label, prediction))
                     // Figure 6: the first split's first test video of each of a few classes.
                     if split == config.dataset.splits[0], examples.count < attentionExamples,
                        !examples.contains(where: { $0.label == entry.label }) {
@@ -73,18 +76,24 @@ public enum EvalStage {
                                + "run jam-lstm --round \(round) first", file: folder.path)
             }
             splits.append(try SplitMetrics(split: "split\(split)", outcomes: outcomes, classes: dataset.classNames.count))
+            misclassified += MisclassifiedVideo.list(split: "split\(split)", videos: predictions)
             try writePredictions(rows, classNames: dataset.classNames, rule: rule, lastSteps: lastSteps,
                                  to: out.appendingPathComponent("split\(split)/predictions.h5"),
                                  source: folder.path, settings: try layout.eval(rule: rule.rawValue))
         }
         let summary = try MetricsSummary(variant: variant, classNames: classNames, rule: rule, lastSteps: lastSteps, splits: splits)
         try summary.write(to: out.appendingPathComponent("metrics.json"))
+        let meanPooling = config.lstm.attention == .none
         let report = try Report.write(
             to: out.appendingPathComponent("report", isDirectory: true),
             content: ReportContent(
                 title: "JAM: \(variant) on \(config.dataset.name)", summaries: [summary],
                 curves: try curves(layout: layout),
-                attention: try attentionFigures(examples.map { ($0.split, $0.url) }, framesFolder: layout.framesFolder),
+                attention: meanPooling ? [] : try attentionFigures(examples.map { ($0.split, $0.url) },
+                                                                   framesFolder: layout.framesFolder),
+                attentionKind: meanPooling ? .meanPooling(locations: locations(examples.first?.url)) : .learned,
+                misclassified: misclassified,
+                featuresWeights: layout.features.settings["weights"]?.stringValue,
                 configJSON: config.effectiveSettings.prettyString,
                 notes: failures.map(\.description)))
         return Result(summary: summary, folder: out, report: report, failures: failures)
@@ -105,41 +114,53 @@ public enum EvalStage {
                                    config: settings.canonicalJSON, source: source))
     }
 
-    /// Per-epoch loss and accuracy of both trained stages (every split, the last round), read
-    /// from their checkpoints.
+    /// The training curves of both trained stages, every round, per split, from each split
+    /// folder's `training-log.json` (read tolerantly), or the checkpoint's log when a run
+    /// predates that file.
     static func curves(layout: ArtifactLayout) throws -> [CurveFigure] {
         let config = layout.config
-        let round = config.c3d.rounds
-        var figures: [CurveFigure] = []
-        let stages: [(String, URL, ArtifactKind)] = [
-            ("3D convnet", try layout.cubesFolder(round: round), .c3dCheckpoint),
-            ("joint LSTM", try layout.lstmFolder(round: round), .lstmCheckpoint),
+        let rounds = Array(1...max(1, config.c3d.rounds))
+        let stages: [(name: String, folder: (Int) throws -> URL, kind: ArtifactKind)] = [
+            ("3D convnet", { try layout.cubesFolder(round: $0) }, .c3dCheckpoint),
+            (config.lstm.attention == .none ? "LSTM (mean pooling)" : "attention LSTM",
+             { try layout.lstmFolder(round: $0) }, .lstmCheckpoint),
         ]
-        for (name, folder, kind) in stages {
+        var figures: [CurveFigure] = []
+        for stage in stages {
             for split in config.dataset.splits {
-                let url = ArtifactLayout.splitFolder(folder, split: split).appendingPathComponent(ArtifactLayout.checkpointFileName)
-                guard FileManager.default.fileExists(atPath: url.path),
-                      let (checkpoint, _) = try? TrainingCheckpoint.read(from: url, expecting: kind),
-                      !checkpoint.log.isEmpty else { continue }
-                let log = checkpoint.log
-                func series(_ label: String, _ values: (EpochRecord) -> Double?) -> PlotSeries? {
-                    let points = log.compactMap { r in values(r).map { (Double(r.epoch), $0) } }
-                    return points.isEmpty ? nil : PlotSeries(name: label, points: points)
+                let logs = try rounds.map { round in
+                    (round: round, epochs: trainingLog(ArtifactLayout.splitFolder(try stage.folder(round), split: split),
+                                                       kind: stage.kind))
                 }
-                let suffix = config.dataset.splits.count > 1 ? " (split \(split))" : ""
-                figures.append(CurveFigure(title: "\(name) loss\(suffix)", yLabel: "loss", series: [
-                    series("train", { $0.train["loss"] }), series("validation", { $0.validation["loss"] }),
-                ].compactMap { $0 }))
-                figures.append(CurveFigure(title: "\(name) per-step accuracy\(suffix)", yLabel: "accuracy", series: [
-                    series("train", { $0.train["accuracy"] }), series("validation", { $0.validation["accuracy"] }),
-                ].compactMap { $0 }))
+                figures += TrainingCurves.figures(StageTrainingLogs(
+                    stage: stage.name, split: config.dataset.splits.count > 1 ? "split \(split)" : nil, rounds: logs))
             }
         }
         return figures
     }
 
+    /// One split folder's epoch records; empty when the stage has not trained there.
+    static func trainingLog(_ folder: URL, kind: ArtifactKind) -> [TrainingLogEpoch] {
+        if let epochs = try? TrainingLogReader.read(folder.appendingPathComponent(ArtifactLayout.trainingLogFileName)),
+           !epochs.isEmpty {
+            return epochs
+        }
+        let url = folder.appendingPathComponent(ArtifactLayout.checkpointFileName)
+        guard FileManager.default.fileExists(atPath: url.path),
+              let (checkpoint, _) = try? TrainingCheckpoint.read(from: url, expecting: kind) else { return [] }
+        return checkpoint.log.map { TrainingLogEpoch(epoch: $0.epoch, train: $0.train, validation: $0.validation) }
+    }
+
+    /// K², read off an attention artifact (nil when there is none to read: the note then
+    /// leaves the number out).
+    static func locations(_ url: URL?) -> Int? {
+        guard let url, let figure = try? AttentionArtifact.readForFigure(url) else { return nil }
+        return figure.grid * figure.grid
+    }
+
     /// Attention over frames (the paper's Figure 6) for a few test videos: every few frames,
-    /// the frame with its attention map overlaid, raw frames below.
+    /// the frame with its attention map overlaid, raw frames below. One colour scale per video,
+    /// the min..max of all its maps, which the report prints beside a colour bar.
     static func attentionFigures(_ examples: [(split: Int, url: URL)], framesFolder: URL) throws -> [ReportImage] {
         var images: [ReportImage] = []
         for (split, url) in examples {
@@ -156,10 +177,12 @@ public enum EvalStage {
                 pictures.append(RGBImage(width: s, height: s, pixels: pixels))
                 pictureMaps.append(Array(maps[(frame * grid * grid)..<((frame + 1) * grid * grid)]))
             }
-            let strip = try attentionStrip(frames: pictures, attention: pictureMaps, gridSize: grid)
+            let scale = AttentionColorScale(spanning: maps)
+            let strip = try attentionStrip(frames: pictures, attention: pictureMaps, gridSize: grid, colorScale: scale)
             images.append(ReportImage(
                 caption: "split \(split): \(video); frames t = \(picks.map(String.init).joined(separator: ", ")), "
-                    + "attention over the frame (top), the frame (bottom)", image: strip))
+                    + "attention over the frame (top), the frame (bottom)", image: strip, colorScale: scale,
+                locations: grid * grid))
         }
         return images
     }

@@ -16,7 +16,16 @@ struct JamEval: ParsableCommand {
             mean probability) to the clip probabilities jam-lstm exported, and writes a \
             predictions artifact per split, metrics.json (top-1, top-5, mean class accuracy, \
             confusion matrix; per split and averaged) and report/index.html under \
-            <artifacts_root>/<dataset>/eval/<eval digest>/<rule>/. Prints the accuracy table.
+            <artifacts_root>/<dataset>/eval/<eval digest>/<rule>/. Prints the accuracy table \
+            (top-5 left out, with a note, for 5 classes or fewer).
+
+            The report shows the accuracy table, confusion matrices, the misclassified test \
+            videos with their clip votes, training curves of every round of jam-c3d and jam-lstm \
+            (the attention-regularisation term in its own chart), and attention over frames on \
+            one colour scale per video with its range printed (or, with lstm.attention none, a \
+            note that the model mean-pools); a banner warns when the features came from a \
+            randomly initialised VGG16. The folder is built under a temporary name and renamed \
+            into place. scripts/report-screenshot.sh renders it in headless Chromium.
             """)
 
     @OptionGroup var options: StageOptions

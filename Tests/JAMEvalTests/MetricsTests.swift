@@ -42,13 +42,21 @@ import Testing
         #expect(summary.mean.videoCount == 8)
         #expect(summary.mean.confusion == [[2, 1, 1, 0], [0, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
 
+        // Four classes: top-5 says nothing (a real top 5 holds every class), so it is left out.
         let table = AccuracyTable.render([summary])
         let lines = table.split(separator: "\n")
-        #expect(lines.count == 4)  // header, two splits, mean
+        #expect(lines.count == 5)  // header, two splits, mean, the note
+        #expect(lines[0] == "variant / split      top-1  mean class   chance")
         #expect(lines[1].hasPrefix("joint / split1"))
-        #expect(lines[1].hasSuffix("66.7%    83.3%       72.2%    25.0%"))
+        #expect(lines[1].hasSuffix("66.7%       72.2%    25.0%"))
         #expect(lines[3].hasPrefix("joint / mean of 2"))
         #expect(lines[3].contains("58.3%"))
+        #expect(lines[4].hasPrefix("Top-5 omitted: with 5 classes or fewer"))
+        // Given rows keep the column: a row without top-5 shows "-".
+        let rows = [AccuracyRow(label: "a", top1: 0.5, top5: 0.75, meanClassAccuracy: 0.5, chance: 0.1),
+                    AccuracyRow(label: "b", top1: 0.5, top5: nil, meanClassAccuracy: 0.5, chance: 0.25)]
+        let mixed = AccuracyTable.render(rows).split(separator: "\n")
+        #expect(mixed[0].contains("top-5") && mixed[1].contains("75.0%") && mixed[2].contains("    -  "))
     }
 
     @Test func summaryRoundTripsThroughJSON() throws {

@@ -58,6 +58,23 @@ import Testing
         #expect(abs(train[1][0].y - (y10.y - 4 + 0.1 * perUnit)) < 0.2)
     }
 
+    @Test func theLegendTakesACornerFreeOfData() throws {
+        // The box of the legend: the white rectangle with a grey border.
+        func legend(_ svg: String) throws -> (x: Double, y: Double) {
+            let pattern = try NSRegularExpression(pattern: "<rect x=\"([-0-9.]+)\" y=\"([-0-9.]+)\"[^>]*fill=\"white\" stroke=")
+            let match = try #require(pattern.firstMatch(in: svg, range: NSRange(svg.startIndex..., in: svg)))
+            return (Double(svg[Range(match.range(at: 1), in: svg)!])!, Double(svg[Range(match.range(at: 2), in: svg)!])!)
+        }
+        // A falling loss leaves the top right free; a rising accuracy fills it, and the bottom right is free.
+        let falling = lineChart(series: [PlotSeries(name: "loss", values: [1, 0.5, 0.3, 0.2, 0.15, 0.1])],
+                                title: "t", xLabel: "x", yLabel: "y", width: 400, height: 300)
+        let rising = lineChart(series: [PlotSeries(name: "accuracy", values: [0, 0.8, 0.9, 0.95, 1, 1])],
+                               title: "t", xLabel: "x", yLabel: "y", width: 400, height: 300)
+        let (f, r) = (try legend(falling), try legend(rising))
+        #expect(f.y < 100 && f.x > 200, "top right: \(f)")
+        #expect(r.y > 150 && r.x > 200, "bottom right: \(r)")
+    }
+
     @Test func confusionHeatmapColoursRowFractions() {
         let svg = confusionMatrixPlot(confusion: [[3, 1], [0, 0]], classNames: ["a", "b"], title: "CM")
         // Row "a": 3/4 and 1/4 of its videos, counts written in the cells; row "b" has no video: white.
