@@ -283,6 +283,22 @@ public enum AttentionArtifact {
         return (values, shape[0], shape[1])
     }
 
+    /// The maps `[T, K·K]`, the source frame of each step and K, for the attention-tracking
+    /// score; throws a `JAMError` naming the file when they do not fit together.
+    public static func readMapsAndFrames(_ url: URL) throws -> (maps: [Float], frameIndex: [Int32], grid: Int) {
+        let file = try ArtifactReader(url: url, expecting: kind).file
+        guard let grid = try file.intAttribute("grid") else {
+            throw JAMError("attention artifact has no 'grid' attribute; rerun jam-lstm", file: url.path)
+        }
+        let (maps, shape) = try file.read("attention", as: Float.self)
+        let (frames, frameShape) = try file.read("frame_index", as: Int32.self)
+        guard shape.count == 2, shape[1] == grid * grid, frameShape == [shape[0]] else {
+            throw JAMError("attention \(shape) and frame_index \(frameShape) do not fit a \(grid)×\(grid) grid; rerun jam-lstm",
+                           file: url.path)
+        }
+        return (maps, frames, grid)
+    }
+
     /// The maps `[T, K·K]`, K and the video, for pictures (nil when the file cannot be read or
     /// its maps are not `[T, K·K]`).
     public static func readForFigure(_ url: URL) throws -> (maps: [Float], steps: Int, grid: Int, video: String)? {

@@ -1,5 +1,6 @@
 // Tests: Tests/JAMEvalTests/AttentionTrackingTests.swift
 // shapes: attention maps [T2, K·K] (row-major cells, row r = top to bottom); frame_index [T2].
+import Foundation
 import JAMCore
 
 /// Does the attention follow the object? For a synthetic dataset, whose object tracks jam-synth
@@ -79,5 +80,36 @@ public enum AttentionTracking {
             score.steps += 1
         }
         return score
+    }
+}
+
+/// One split's attention-tracking score, as metrics.json and the report carry it.
+public struct SplitAttentionTracking: Sendable, Hashable, Codable {
+    public var split: String
+    /// Test videos with a track and attention maps.
+    public var videos: Int
+    public var score: AttentionTrackingScore
+
+    public init(split: String, videos: Int, score: AttentionTrackingScore) {
+        self.split = split
+        self.videos = videos
+        self.score = score
+    }
+
+    /// `split1: 0.412 of the attention on the object's cells, uniform 0.198, ratio 2.08 (36 videos)`.
+    public var line: String {
+        String(format: "%@: %.3f of the attention on the object's cells, uniform %.3f, ratio %.2f (%d videos)",
+               split, score.mass, score.baseline, score.ratio, videos)
+    }
+
+    /// The lines jam-eval prints, with the mean ratio over splits when there are several.
+    public static func lines(_ splits: [SplitAttentionTracking]) -> [String] {
+        var lines = ["attention on the moving object (object tracks of the synthetic dataset):"]
+        lines += splits.map { "  " + $0.line }
+        if splits.count > 1 {
+            let ratio = splits.map(\.score.ratio).reduce(0, +) / Double(splits.count)
+            lines.append(String(format: "  mean ratio over splits %.2f", ratio))
+        }
+        return lines
     }
 }

@@ -110,6 +110,9 @@ public struct MetricsSummary: Sendable, Equatable, Codable {
     public var lastSteps: Int
     public var splits: [SplitMetrics]
     public var mean: AveragedMetrics
+    /// Per split, how much attention falls on the moving object (`AttentionTracking`); nil
+    /// when the dataset has no object tracks (only synthetic datasets have them).
+    public var attentionTracking: [SplitAttentionTracking]?
 
     /// Averages `splits` (at least one, all with `classNames.count` classes).
     public init(variant: String, classNames: [String], rule: PredictionRule, lastSteps: Int, splits: [SplitMetrics]) throws {

@@ -56,7 +56,26 @@ enum ReportHTML {
             + "over classes with at least one test video. Means over splits are plain means of the split figures. "
             + "Chance: 1/C.</p>"
         if let note = AccuracyTable.top5Note(rows) { html += "\n<p>\(Report.escape(note))</p>" }
-        return html
+        return html + trackingSection(summaries)
+    }
+
+    /// Whether the attention follows the moving object: per split the mean attention on the
+    /// cells its box overlaps, the share of the grid those cells are, and their ratio.
+    static func trackingSection(_ summaries: [MetricsSummary]) -> String {
+        let rows = summaries.flatMap { s in (s.attentionTracking ?? []).map { (s.variant, $0) } }
+        guard !rows.isEmpty else { return "" }
+        var html = "\n<h2>Does the attention follow the object?</h2>\n<p>jam-synth records where its moving object is "
+            + "in every frame. For each test step: the attention on the grid cells the object's box overlaps, and the "
+            + "share of the grid those cells are (what uniform attention would put there). A ratio above 1 means the "
+            + "attention prefers the object.</p>\n<table>\n<tr><th>variant / split</th><th>attention on the object</th>"
+            + "<th>uniform</th><th>ratio</th><th>videos</th></tr>\n"
+        for (variant, t) in rows {
+            html += "<tr><td>\(Report.escape("\(variant) / \(t.split)"))</td>"
+                + String(format: "<td class=\"n\">%.3f</td><td class=\"n\">%.3f</td><td class=\"n\">%.2f</td>",
+                         t.score.mass, t.score.baseline, t.score.ratio)
+                + "<td class=\"n\">\(t.videos)</td></tr>\n"
+        }
+        return html + "</table>"
     }
 
     static func figure(_ file: String, caption: String) -> String {

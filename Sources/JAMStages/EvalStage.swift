@@ -40,7 +40,9 @@ public enum EvalStage {
         var failures: [UnitFailure] = []
         var classNames: [String] = []
         var examples: [(split: Int, label: Int, url: URL)] = []
+        var tracking: [SplitAttentionTracking] = []
         for split in config.dataset.splits {
+            var splitScore = AttentionTrackingScore(), trackedVideos = 0
             let dataset = try DatasetReader.read(config.dataset.format, root: config.datasetRoot, split: split,
                                                  checkFiles: false).split
             classNames = dataset.classNames
@@ -62,6 +64,17 @@ public enum EvalStage {
                     outcomes.append(outcome)
                     rows.append((entry.relativePath, outcome, prediction.meanProbabilities))
                     predictions.append((entry.relativePath, entry.label, prediction))
+                    if config.lstm.attention != .none {
+                        do {
+                            if let score = try trackingScore(entry, attention: url, config: config) {
+                                splitScore = splitScore + score
+                                trackedVideos += 1
+                            }
+                        } catch {
+                            failures.append(UnitFailure(unit: "split\(split)/\(entry.relativePath) (object track)", file: url.path,
+                                                        reason: describe(error)))
+                        }
+                    }
                     // Figure 6: the first split's first test video of each of a few classes.
                     if split == config.dataset.splits[0], examples.count < attentionExamples,
                        !examples.contains(where: { $0.label == entry.label }) {
@@ -76,12 +89,16 @@ public enum EvalStage {
                                + "run jam-lstm --round \(round) first", file: folder.path)
             }
             splits.append(try SplitMetrics(split: "split\(split)", outcomes: outcomes, classes: dataset.classNames.count))
+            if trackedVideos > 0 {
+                tracking.append(SplitAttentionTracking(split: "split\(split)", videos: trackedVideos, score: splitScore))
+            }
             misclassified += MisclassifiedVideo.list(split: "split\(split)", videos: predictions)
             try writePredictions(rows, classNames: dataset.classNames, rule: rule, lastSteps: lastSteps,
                                  to: out.appendingPathComponent("split\(split)/predictions.h5"),
                                  source: folder.path, settings: try layout.eval(rule: rule.rawValue))
         }
-        let summary = try MetricsSummary(variant: variant, classNames: classNames, rule: rule, lastSteps: lastSteps, splits: splits)
+        var summary = try MetricsSummary(variant: variant, classNames: classNames, rule: rule, lastSteps: lastSteps, splits: splits)
+        summary.attentionTracking = tracking.isEmpty ? nil : tracking
         try summary.write(to: out.appendingPathComponent("metrics.json"))
         let meanPooling = config.lstm.attention == .none
         let report = try Report.write(
@@ -97,6 +114,16 @@ public enum EvalStage {
                 configJSON: config.effectiveSettings.prettyString,
                 notes: failures.map(\.description)))
         return Result(summary: summary, folder: out, report: report, failures: failures)
+    }
+
+    /// The attention-tracking score of one test video (`AttentionTracking`), or nil when the
+    /// video has no object track beside it (only jam-synth writes them).
+    static func trackingScore(_ entry: VideoEntry, attention url: URL, config: PipelineConfig) throws -> AttentionTrackingScore? {
+        guard let track = try ObjectTrack.read(ObjectTrack.sidecarURL(forVideo: entry.url(root: config.datasetRoot))) else {
+            return nil
+        }
+        let (maps, frameIndex, grid) = try AttentionArtifact.readMapsAndFrames(url)
+        return AttentionTracking.score(maps: maps, frameIndex: frameIndex, track: track, resize: config.decode.resize, grid: grid)
     }
 
     /// One `predictions` artifact per split: per test video the true and predicted label, the

@@ -47,6 +47,9 @@ struct JamEval: ParsableCommand {
         let result = try EvalStage.run(config: config, rule: PredictionRule(rawValue: rule)!,
                                        variant: variant ?? options.profile ?? "default")
         print(AccuracyTable.render([result.summary]))
+        if let tracking = result.summary.attentionTracking {
+            print(SplitAttentionTracking.lines(tracking).joined(separator: "\n"))
+        }
         print("jam-eval: report \(result.report.path)")
         for failure in result.failures { writeStandardError("jam-eval: FAILED \(failure)\n") }
         if !result.failures.isEmpty { throw ExitCode(1) }

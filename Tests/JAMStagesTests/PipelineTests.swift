@@ -93,6 +93,17 @@ import Testing
             let eval = folders["eval"]!
             let metrics = try JSONValue.read(contentsOf: eval.appendingPathComponent("metrics.json"))
             #expect(metrics["splits"]?.arrayValue?.count == 2)
+            // The synthetic dataset's object tracks give the attention-tracking score per split:
+            // a mass and a baseline that are shares (the 2×2 grid's baseline is at least 1/4).
+            let tracking = try #require(metrics["attentionTracking"]?.arrayValue, "\(metrics)")
+            #expect(tracking.count == 2)
+            for split in tracking {
+                let mass = try #require(split["score"]?["massSum"]?.doubleValue)
+                let baseline = try #require(split["score"]?["baselineSum"]?.doubleValue)
+                let steps = try #require(split["score"]?["steps"]?.doubleValue)
+                #expect(steps == 6 * 16 && mass > 0 && mass <= steps + 1e-6 && baseline >= steps / 4 && baseline <= steps)
+            }
+            #expect(run.stdout.contains("attention on the moving object"), "\(run.stdout)")
             let predictions = try ArtifactReader(url: eval.appendingPathComponent("split1/predictions.h5"),
                                                  expecting: .predictions)
             #expect(try predictions.file.read("predicted_label", as: Int32.self).shape == [6])
