@@ -98,6 +98,15 @@ public struct C3DSettings: PipelineConfigSection {
     public var checkpointEvery: Int = 50
     /// BLAS threads; not in the digest (results are bit-identical only at the same count).
     public var threads: Int = 2
+    /// Element type of the stored cubes. `float16` halves them (rounded to nearest, relative
+    /// error ≤ 2⁻¹¹) and is in the digest; the default `float32` keeps the cubes as computed.
+    public var cubeStorage: FeatureStorage = .float32
+    /// Deflate of the cubes at `cube_compression_level` (`CompressionSetting`); lossless, so not in the digest.
+    public var cubeCompression: CompressionSetting = .deflate
+    public var cubeCompressionLevel: Int = 1
+
+    /// The deflate level the cubes are written with (0: uncompressed).
+    public var cubeDeflateLevel: Int { cubeCompression == .none ? 0 : cubeCompressionLevel }
 
     public init() {}
 
@@ -134,6 +143,9 @@ public struct C3DSettings: PipelineConfigSection {
         weightDecay = try r.double("weight_decay", default: weightDecay, min: 0)
         try readTrainingSettings(r)
         threads = try r.int("threads", default: threads, min: 1, max: 256)
+        cubeStorage = try r.choice("cube_storage", default: cubeStorage)
+        (cubeCompression, cubeCompressionLevel) = try r.deflateLevel("cube_", compression: cubeCompression,
+                                                                      level: cubeCompressionLevel)
     }
 
     /// `branches`: a non-empty array of distinct tap names.
@@ -168,15 +180,19 @@ public struct C3DSettings: PipelineConfigSection {
          "rounds": .int(rounds), "weight_decay": .number(weightDecay), "optimizer": .string(optimizer.rawValue),
          "learning_rate": .number(learningRate), "momentum": .number(momentum), "lr_decay": .number(lrDecay),
          "lr_decay_every": .int(lrDecayEvery), "epochs": .int(epochs), "batch": .int(batch), "seed": .int(seed),
-         "checkpoint_every": .int(checkpointEvery), "threads": .int(threads)]
+         "checkpoint_every": .int(checkpointEvery), "threads": .int(threads),
+         "cube_storage": .string(cubeStorage.rawValue), "cube_compression": .string(cubeCompression.rawValue),
+         "cube_compression_level": .int(cubeCompressionLevel)]
     }
 }
 
 extension PipelineConfig {
     /// `c3d` of round `round`: the features digest, the attention folder's digest (rounds ≥ 2
     /// with λ > 0), λ as used in that round, and every `c3d` setting except those that cannot
-    /// change the weights or cubes (`threads`, `checkpoint_every`, `rounds`). With
-    /// `middle = none` nothing is trained, so only the settings that shape the pooled cube count.
+    /// change the weights or cubes (`threads`, `checkpoint_every`, `rounds`, and the lossless
+    /// `cube_compression`, `cube_compression_level`). With `middle = none` nothing is trained, so
+    /// only the settings that shape the pooled cube count. `cube_storage` is there only when it is
+    /// `float16`, so that digests made before the setting existed (float32 cubes) stay valid.
     ///
     /// - Parameters:
     ///   - featuresDigest: `try config.featuresDigest(weightsDigest: config.weightsFileDigest())`.
@@ -185,7 +201,8 @@ extension PipelineConfig {
     ///     required when `round ≥ 2`, `middle ≠ none` and λ > 0.
     public func c3dStage(featuresDigest: String, round: Int = 1, attentionDigest: String? = nil) throws -> StageSettings {
         var part = c3d.json.objectValue!
-        for key in ["threads", "checkpoint_every", "rounds"] { part[key] = nil }
+        for key in ["threads", "checkpoint_every", "rounds", "cube_compression", "cube_compression_level"] { part[key] = nil }
+        if c3d.cubeStorage == .float32 { part["cube_storage"] = nil }
         var settings: [String: JSONValue] = ["features": .string(featuresDigest)]
         if c3d.middle == .none {
             part = ["branches": part["branches"]!, "middle": part["middle"]!, "grid": .int(c3d.grid),
@@ -194,6 +211,7 @@ extension PipelineConfig {
             for key in ["spatial_kernel", "conv1_spatial_padding", "conv2_spatial_padding", "pool"] {
                 part[key] = c3d.json[key]!
             }
+            if c3d.cubeStorage == .float16 { part["cube_storage"] = .string(c3d.cubeStorage.rawValue) }
         } else {
             let lambda = c3d.attentionWeight(round: round)
             part["attention_weight"] = .number(lambda)
