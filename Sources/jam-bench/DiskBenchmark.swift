@@ -114,8 +114,11 @@ struct DiskBenchmark: ParsableCommand {
         }
         if stored == .float32 {
             list.append(Candidate(name: "float16", options: DatasetOptions(storage: .float16), lossless: false))
-            list.append(Candidate(name: "float16 + shuffle + deflate \(deflateLevels[0])",
-                                  options: DatasetOptions(storage: .float16, chunk: chunk, deflate: deflateLevels[0]), lossless: false))
+            for shuffle in [false, true] {
+                list.append(Candidate(name: "float16 + \(shuffle ? "shuffle + " : "")deflate \(deflateLevels[0])",
+                                      options: DatasetOptions(storage: .float16, chunk: chunk, deflate: deflateLevels[0],
+                                                              shuffle: shuffle), lossless: false))
+            }
         }
         return list
     }
@@ -152,7 +155,7 @@ struct DiskBenchmark: ParsableCommand {
             var exact = true
             for (i, arrays) in loaded.enumerated() {
                 let url = folder.appendingPathComponent("\(i).h5")
-                var start = threadCPUTime()
+                let start = threadCPUTime()
                 do {
                     let file = try HDF5File.create(at: url)
                     for (name, _, shape, values) in arrays {
