@@ -236,8 +236,11 @@ let smallC3D = """
             }
             #expect(try a.intAttribute("step") == b.intAttribute("step"))
             let cubes = artifactFiles(under: split)
-            #expect(cubes.count == 20 + 1)  // 20 videos and the checkpoint
-            for name in cubes where name != "checkpoint.h5" {
+            #expect(cubes.count == 20 + 2)  // 20 videos, the checkpoint and the split's normalization
+            let branches = ["pool4", "conv5_3"]
+            #expect(try NormalizationArtifact.read(split.appendingPathComponent("normalization.h5"), branches: branches)
+                    == NormalizationArtifact.read(referenceSplit.appendingPathComponent("normalization.h5"), branches: branches))
+            for name in cubes where name != "checkpoint.h5" && name != "normalization.h5" {
                 let x = try HDF5File.open(at: split.appendingPathComponent(name))
                 let y = try HDF5File.open(at: referenceSplit.appendingPathComponent(name))
                 #expect(try x.read("cube/pool4", as: Float.self).data == y.read("cube/pool4", as: Float.self).data, "\(name)")
@@ -271,8 +274,8 @@ let smallC3D = """
             let (checkpoint, _) = try TrainingCheckpoint.read(from: url, expecting: .c3dCheckpoint)
             #expect(checkpoint.state.step == error.step)
             #expect(checkpoint.values.allSatisfy { $0.isFinite })
-            // No cube was exported from a diverged model.
-            #expect(artifactFiles(under: split) == ["checkpoint.h5"])
+            // No cube was exported from a diverged model (the normalization is written before training).
+            #expect(artifactFiles(under: split) == ["checkpoint.h5", "normalization.h5"])
         }
     }
 
