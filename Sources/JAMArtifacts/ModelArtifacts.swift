@@ -136,7 +136,7 @@ public enum CubesArtifact {
             throw ArtifactError(path: url.path, "no cubes artifact for \(video.relativePath); \(rerun) first "
                                 + "(or see its stage-report.json: did this video fail there?)")
         }
-        let file = try ArtifactReader(url: url, expecting: kind).file
+        let file = try openChecked(url)
         var grid = 0, steps = 0
         var channels: [Int] = []
         var kept: [[Float]] = []
@@ -181,6 +181,19 @@ public enum CubesArtifact {
                                 + "(\(video.className)); the class list changed: \(rerun) --force")
         }
         return Summary(geometry: geometry, steps: steps, frameIndex: index, moments: moments, cubes: kept)
+    }
+
+    /// Opens a cubes artifact through `ArtifactReader`; a schema-1 file (which carried the input
+    /// statistics that now live in the split's normalization.h5) gets a message with the cheap fix.
+    static func openChecked(_ url: URL) throws -> HDF5File {
+        if let old = try? HDF5File.open(at: url), (try? old.stringAttribute("jam_artifact")) == kind.name,
+           let version = try? old.intAttribute("jam_schema_version"), version == 1 {
+            throw ArtifactError(path: url.path, "'cubes' artifact has schema version 1, this build reads version "
+                + "\(kind.schemaVersion) (the input statistics moved to the split's normalization.h5). Delete the split's "
+                + "cube files but keep checkpoint.h5 and rerun jam-c3d: it exports them again from the trained model "
+                + "without training; or rerun jam-c3d with --force to start over.")
+        }
+        return try ArtifactReader(url: url, expecting: kind).file
     }
 
     /// Copies the steps `steps` (consecutive and ascending, possibly repeating the last step for

@@ -137,7 +137,8 @@ public struct C3DStage: TrainedStage {
             branches: s.branches.map(\.rawValue), gridHeight: cubes.gridHeight, gridWidth: cubes.gridWidth,
             channels: cubes.channels, middle: s.middle.rawValue, round: round, attentionWeight: attentionWeight,
             timeOffset: cubes.timeOffset, centering: s.centering.rawValue)
-        let storage = CubesArtifact.Storage(type: s.cubeStorage == .float16 ? .float16 : .float32, compression: s.cubeArrayCompression)
+        let storage = CubesArtifact.Storage(type: s.cubeStorage == .float16 ? .float16 : .float32,
+                                            compression: s.cubeArrayCompression)
         try CubesArtifact.write(
             cubes: cubes.cubes, steps: cubes.steps, frameIndex: cubes.frameIndex, video: video.entry, split: split, subset: subset,
             provenance: provenance, storage: storage, to: url,

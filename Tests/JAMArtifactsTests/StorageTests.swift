@@ -225,8 +225,8 @@ import Testing
                 try CubesArtifact.scan(url, video: video, branches: ["pool4"], expected: nil, keep: false, rerun: "rerun jam-c3d")
             }
             let text = "\(error!)"
-            #expect(text.contains("schema version 1") && text.contains("reads version 2") && text.contains("jam-c3d with --force"),
-                    "\(text)")
+            #expect(text.contains("schema version 1") && text.contains("reads version 2") && text.contains("keep checkpoint.h5")
+                    && text.contains("jam-c3d with --force") && text.contains(url.path), "\(text)")
         }
     }
 }
