@@ -35,8 +35,13 @@ public struct ArtifactKind: Sendable, Hashable, CustomStringConvertible {
     /// The 3D convnet's training state: parameters, optimizer moments, position in the data,
     /// random state, data order and per-epoch log (JAMTraining's `TrainingCheckpoint`).
     public static let c3dCheckpoint = ArtifactKind(name: "c3d-checkpoint", schemaVersion: 1, producedBy: "jam-c3d")
-    /// One video's feature cubes: `cube/<branch>` `[T, K, K, N]` float32 per branch.
-    public static let cubes = ArtifactKind(name: "cubes", schemaVersion: 1, producedBy: "jam-c3d")
+    /// One video's feature cubes: `cube/<branch>` `[T, K, K, N]` float32 (or float16) per branch.
+    /// Schema 2: the input standardization moved to the split's `normalization` artifact.
+    public static let cubes = ArtifactKind(name: "cubes", schemaVersion: 2, producedBy: "jam-c3d")
+    /// One split's per-channel input standardization of a trained stage (`mean/<branch>`,
+    /// `scale/<branch>` `[C]`), written by jam-c3d (of the features) and jam-lstm (of the cubes).
+    public static let normalization = ArtifactKind(name: "normalization", schemaVersion: 1,
+                                                   producedBy: "jam-c3d or jam-lstm")
     /// One video's LSTM attention maps: `attention` `[T, K·K]` float32 (read by jam-c3d's later rounds).
     public static let attention = ArtifactKind(name: "attention", schemaVersion: 1, producedBy: "jam-lstm")
     /// The joint-attention LSTM's training state (JAMTraining's `TrainingCheckpoint`).
@@ -45,7 +50,8 @@ public struct ArtifactKind: Sendable, Hashable, CustomStringConvertible {
     public static let predictions = ArtifactKind(name: "predictions", schemaVersion: 1, producedBy: "jam-eval")
 
     /// Every kind this build knows, for messages and `jam-inspect`-style tools.
-    public static let all: [ArtifactKind] = [.frames, .features, .c3dCheckpoint, .cubes, .attention, .lstmCheckpoint, .predictions]
+    public static let all: [ArtifactKind] = [.frames, .features, .c3dCheckpoint, .cubes, .normalization, .attention,
+                                                .lstmCheckpoint, .predictions]
 }
 
 /// The root attributes every artifact carries.

@@ -159,7 +159,7 @@ public class HDF5Group: HDF5Object, @unchecked Sendable {
             var cdims = chunk.map { hsize_t($0) }
             H5Pset_chunk(dcpl, Int32(chunk.count), &cdims)
             if options.deflate > 0 {
-                H5Pset_shuffle(dcpl)
+                if options.shuffle { H5Pset_shuffle(dcpl) }
                 H5Pset_deflate(dcpl, UInt32(min(options.deflate, 9)))
             }
         }
@@ -169,8 +169,14 @@ public class HDF5Group: HDF5Object, @unchecked Sendable {
         defer { H5Pclose(lcpl) }
         let id = H5Dcreate2(handle.id, name, type, space, lcpl, dcpl, jam_H5P_DEFAULT())
         guard id >= 0 else { throw fail("cannot create dataset \(name) \(shape)") }
-        return HDF5Dataset(
-            handle: HDF5Handle(id, closer: H5Dclose), filePath: filePath, objectPath: childPath(name))
+        let dataset = HDF5Dataset(handle: HDF5Handle(id, closer: H5Dclose), filePath: filePath, objectPath: childPath(name))
+        if let axes = options.axes {
+            guard axes.split(separator: ",", omittingEmptySubsequences: false).count == shape.count else {
+                throw fail("dataset \(name): axes \"\(axes)\" do not name the \(shape.count) axes of \(shape)")
+            }
+            try dataset.setAttribute("axes", axes)
+        }
+        return dataset
     }
 
     public func openDataset(_ name: String) throws -> HDF5Dataset {

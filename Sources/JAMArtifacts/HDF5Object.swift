@@ -48,43 +48,55 @@ public class HDF5Object: @unchecked Sendable {
         if H5Aexists(handle.id, name) > 0 { H5Adelete(handle.id, name) }
     }
 
-    /// Writes a fixed-length, NUL-terminated UTF-8 string attribute (what `h5dump -A` prints plainly).
-    public func setAttribute(_ name: String, _ value: String) throws {
+    /// Writes a scalar string attribute: variable-length UTF-8 (`H5T_VARIABLE`, `H5T_CSET_UTF8`),
+    /// which h5py returns as `str`; `fixedLength` writes the older fixed-length, NUL-terminated
+    /// form (h5py returns `bytes`), which JAM's readers accept as well.
+    public func setAttribute(_ name: String, _ value: String, fixedLength: Bool = false) throws {
+        try writeStrings(name, [value], scalar: true, fixedLength: fixedLength)
+    }
+
+    /// Writes a 1-D array of strings: variable-length UTF-8 by default (h5py returns `str`s);
+    /// `fixedLength` NUL-pads them to the longest (numpy's `S` dtype, as Keras stores
+    /// `layer_names` and `weight_names`).
+    public func setAttribute(_ name: String, strings: [String], fixedLength: Bool = false) throws {
+        try writeStrings(name, strings, scalar: false, fixedLength: fixedLength)
+    }
+
+    private func writeStrings(_ name: String, _ strings: [String], scalar: Bool, fixedLength: Bool) throws {
         replaceAttribute(name)
-        let bytes = Array(value.utf8)
+        let encoded = strings.map { Array($0.utf8) }
         let type = H5Tcopy(jam_H5T_C_S1())
         defer { _ = H5Tclose(type) }
-        H5Tset_size(type, bytes.count + 1)
-        H5Tset_strpad(type, H5T_STR_NULLTERM)
-        H5Tset_cset(type, H5T_CSET_UTF8)
-        let space = H5Screate(H5S_SCALAR)
+        // A scalar fixed-length string is NUL-terminated (size = bytes + 1), an array NUL-padded.
+        let width = max(1, (encoded.map(\.count).max() ?? 0) + (scalar ? 1 : 0))
+        H5Tset_size(type, fixedLength ? width : jam_H5T_VARIABLE())
+        // numpy's `S` arrays are NUL-padded ASCII; everything else NUL-terminated UTF-8.
+        H5Tset_strpad(type, fixedLength && !scalar ? H5T_STR_NULLPAD : H5T_STR_NULLTERM)
+        H5Tset_cset(type, fixedLength && !scalar ? H5T_CSET_ASCII : H5T_CSET_UTF8)
+        var dims = [hsize_t(strings.count)]
+        let space = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dims, nil)
         defer { _ = H5Sclose(space) }
         let attr = H5Acreate2(handle.id, name, type, space, jam_H5P_DEFAULT(), jam_H5P_DEFAULT())
         guard attr >= 0 else { throw fail("cannot create attribute \(name)") }
-        defer { H5Aclose(attr) }
-        var buffer = bytes.map { CChar(bitPattern: $0) } + [0]
-        guard H5Awrite(attr, type, &buffer) >= 0 else { throw fail("cannot write attribute \(name)") }
-    }
-
-    /// Writes a 1-D array of fixed-length strings, NUL-padded to the longest (numpy's `S`
-    /// dtype, as Keras stores `layer_names` and `weight_names`).
-    public func setAttribute(_ name: String, strings: [String]) throws {
-        replaceAttribute(name)
-        let encoded = strings.map { Array($0.utf8) }
-        let width = max(1, encoded.map(\.count).max() ?? 1)
-        let type = H5Tcopy(jam_H5T_C_S1())
-        defer { H5Tclose(type) }
-        H5Tset_size(type, width)
-        H5Tset_strpad(type, H5T_STR_NULLPAD)
-        var dims = [hsize_t(strings.count)]
-        let space = H5Screate_simple(1, &dims, nil)
-        defer { H5Sclose(space) }
-        let attr = H5Acreate2(handle.id, name, type, space, jam_H5P_DEFAULT(), jam_H5P_DEFAULT())
-        guard attr >= 0 else { throw fail("cannot create attribute \(name)") }
-        defer { H5Aclose(attr) }
-        var buffer = [UInt8](repeating: 0, count: width * max(1, strings.count))
-        for (i, bytes) in encoded.enumerated() { buffer.replaceSubrange((i * width)..<(i * width + bytes.count), with: bytes) }
-        guard H5Awrite(attr, type, buffer) >= 0 else { throw fail("cannot write attribute \(name)") }
+        defer { _ = H5Aclose(attr) }
+        let status: herr_t
+        if fixedLength {
+            var buffer = [UInt8](repeating: 0, count: width * max(1, strings.count))
+            for (i, bytes) in encoded.enumerated() { buffer.replaceSubrange((i * width)..<(i * width + bytes.count), with: bytes) }
+            status = H5Awrite(attr, type, buffer)
+        } else {
+            // Variable-length strings are written as an array of C string pointers.
+            let pointers = encoded.map { bytes -> UnsafeMutablePointer<CChar> in
+                let p = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
+                for (i, b) in bytes.enumerated() { p[i] = CChar(bitPattern: b) }
+                p[bytes.count] = 0
+                return p
+            }
+            defer { pointers.forEach { $0.deallocate() } }
+            var list: [UnsafePointer<CChar>?] = pointers.map { UnsafePointer($0) }
+            status = H5Awrite(attr, type, &list)
+        }
+        guard status >= 0 else { throw fail("cannot write attribute \(name)") }
     }
 
     /// Writes a numeric attribute: a scalar when `values` has one element and `vector` is false,
@@ -122,6 +134,7 @@ public class HDF5Object: @unchecked Sendable {
                 let memType = H5Tcopy(jam_H5T_C_S1())
                 defer { _ = H5Tclose(memType) }
                 H5Tset_size(memType, jam_H5T_VARIABLE())
+                H5Tset_cset(memType, H5Tget_cset(type))  // HDF5 converts no character set into another
                 var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
                 guard H5Aread(attr, memType, &pointers) >= 0 else { throw fail("cannot read attribute \(name)") }
                 defer { H5Dvlen_reclaim(memType, space, jam_H5P_DEFAULT(), &pointers) }

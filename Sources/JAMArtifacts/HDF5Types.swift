@@ -72,10 +72,78 @@ public struct DatasetOptions: Sendable {
     public var storage: HDF5StorageType?
     /// Chunk shape; `nil` picks one leading-axis slice per chunk for rank ≥ 2, contiguous otherwise.
     public var chunk: [Int]?
-    /// Deflate (gzip) level 0–9, with the byte-shuffle filter in front; 0 = no compression.
+    /// Deflate (gzip) level 0–9; 0 = no compression. Both filters ship with every HDF5 build,
+    /// so any reader (h5py, h5dump, MATLAB) decompresses the data without plugins.
     public var deflate: Int
+    /// The byte-shuffle filter in front of deflate (groups the bytes of each significance
+    /// together, which suits floats); ignored without deflate.
+    public var shuffle: Bool
+    /// Names of the axes, comma-separated (`"T,H,W,C"`), written as the dataset's `axes`
+    /// attribute so that a reader without the code knows what each extent means; nil writes none.
+    public var axes: String?
 
-    public init(storage: HDF5StorageType? = nil, chunk: [Int]? = nil, deflate: Int = 0) {
-        (self.storage, self.chunk, self.deflate) = (storage, chunk, deflate)
+    public init(storage: HDF5StorageType? = nil, chunk: [Int]? = nil, deflate: Int = 0, shuffle: Bool = true,
+                axes: String? = nil) {
+        (self.storage, self.chunk, self.deflate, self.shuffle, self.axes) = (storage, chunk, deflate, shuffle, axes)
+    }
+
+    /// Chunked as `chunk`, compressed as `compression`, with axis names `axes`.
+    public init(storage: HDF5StorageType? = nil, chunk: [Int]?, compression: Compression, axes: String? = nil) {
+        self.init(storage: storage, chunk: chunk, deflate: compression.deflate, shuffle: compression.shuffle, axes: axes)
+    }
+
+    /// Uncompressed, contiguous, with axis names `axes`.
+    public static func axes(_ axes: String) -> DatasetOptions { DatasetOptions(axes: axes) }
+}
+
+/// Lossless compression of a chunked dataset: deflate at level `deflate` (1–9; 0 = none),
+/// behind the byte-shuffle filter when `shuffle` is set.
+public struct Compression: Sendable, Hashable, CustomStringConvertible {
+    public var deflate: Int
+    public var shuffle: Bool
+
+    public init(deflate: Int, shuffle: Bool = false) {
+        (self.deflate, self.shuffle) = (deflate, shuffle)
+    }
+
+    public static let none = Compression(deflate: 0)
+
+    public var description: String {
+        deflate == 0 ? "none" : (shuffle ? "shuffle + deflate \(deflate)" : "deflate \(deflate)")
+    }
+}
+
+// MARK: - Layout of an existing dataset
+
+extension HDF5Dataset {
+    /// The chunk shape, or nil for contiguous (or compact) storage.
+    public func chunkShape() throws -> [Int]? {
+        let dcpl = H5Dget_create_plist(handle.id)
+        guard dcpl >= 0 else { throw fail("cannot read creation properties") }
+        defer { _ = H5Pclose(dcpl) }
+        guard H5Pget_layout(dcpl) == H5D_CHUNKED else { return nil }
+        var dims = [hsize_t](repeating: 0, count: 32)
+        let rank = H5Pget_chunk(dcpl, Int32(dims.count), &dims)
+        guard rank >= 0 else { throw fail("cannot read chunk shape") }
+        return dims.prefix(Int(rank)).map { Int($0) }
+    }
+
+    /// The filter pipeline, in order, as `h5dump -p` names them: `"shuffle"`, `"deflate(4)"`, ….
+    public func filters() throws -> [String] {
+        let dcpl = H5Dget_create_plist(handle.id)
+        guard dcpl >= 0 else { throw fail("cannot read creation properties") }
+        defer { _ = H5Pclose(dcpl) }
+        return (0..<max(0, H5Pget_nfilters(dcpl))).map { i in
+            var flags: UInt32 = 0
+            var count = 8
+            var values = [UInt32](repeating: 0, count: count)
+            var config: UInt32 = 0
+            let filter = H5Pget_filter2(dcpl, UInt32(i), &flags, &count, &values, 0, nil, &config)
+            switch filter {
+            case H5Z_FILTER_SHUFFLE: return "shuffle"
+            case H5Z_FILTER_DEFLATE: return "deflate(\(count > 0 ? values[0] : 0))"
+            default: return "filter \(filter)"
+            }
+        }
     }
 }

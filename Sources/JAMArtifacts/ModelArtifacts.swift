@@ -36,29 +36,48 @@ public enum CubesArtifact {
         /// Cube step j is centred on frame j + timeOffset of the features.
         public var timeOffset: Int
         public var centering: String
-        /// Per branch, the input standardization (mean and 1/σ per channel); empty when none.
-        public var inputMean: [[Float]]
-        public var inputScale: [[Float]]
 
         public init(branches: [String], gridHeight: Int, gridWidth: Int, channels: Int, middle: String, round: Int,
-                    attentionWeight: Double, timeOffset: Int, centering: String, inputMean: [[Float]], inputScale: [[Float]]) {
+                    attentionWeight: Double, timeOffset: Int, centering: String) {
             (self.branches, self.gridHeight, self.gridWidth, self.channels) = (branches, gridHeight, gridWidth, channels)
             (self.middle, self.round, self.attentionWeight, self.timeOffset) = (middle, round, attentionWeight, timeOffset)
-            (self.centering, self.inputMean, self.inputScale) = (centering, inputMean, inputScale)
+            self.centering = centering
+        }
+    }
+
+    /// How the cube datasets are stored: element type and compression.
+    public struct Storage: Sendable, Hashable {
+        public var type: HDF5StorageType
+        public var compression: Compression
+
+        public init(type: HDF5StorageType = .float32, compression: Compression = .none) {
+            (self.type, self.compression) = (type, compression)
+        }
+
+        /// Steps per chunk for steps of `stepBytes` stored bytes: whole steps, up to about 64 KiB
+        /// (one step when a step is larger), so a clip's read touches few chunks and small cubes
+        /// still compress as a block rather than step by step.
+        public static func chunkSteps(stepBytes: Int, steps: Int) -> Int {
+            max(1, min(steps, (1 << 16) / max(1, stepBytes)))
         }
     }
 
     /// Writes and publishes one cubes artifact; `cubes[b]` is branch b's `[steps, Kh, Kw, N]`.
     public static func write(
         cubes: [[Float]], steps: Int, frameIndex: [Int32], video: VideoEntry, split: Int, subset: String,
-        provenance p: Provenance, to url: URL, header: ArtifactHeader
+        provenance p: Provenance, storage: Storage = Storage(), to url: URL, header: ArtifactHeader
     ) throws {
         let writer = try ArtifactWriter(url: url, header: header)
         let file = writer.file!
+        let stepBytes = p.gridHeight * p.gridWidth * p.channels * (storage.type == .float16 ? 2 : 4)
+        let chunk = [Storage.chunkSteps(stepBytes: stepBytes, steps: steps), p.gridHeight, p.gridWidth, p.channels]
         for (b, branch) in p.branches.enumerated() {
-            try file.write(datasetName(branch: branch), cubes[b], shape: [steps, p.gridHeight, p.gridWidth, p.channels])
+            let options = DatasetOptions(storage: storage.type, chunk: storage.compression.deflate > 0 ? chunk : nil,
+                                         compression: storage.compression, axes: "T,H,W,C")
+            try file.write(datasetName(branch: branch), cubes[b], shape: [steps, p.gridHeight, p.gridWidth, p.channels],
+                           options: options)
         }
-        try file.write("frame_index", frameIndex, shape: [steps])
+        try file.write("frame_index", frameIndex, shape: [steps], options: .axes("T"))
         try video.write(to: file)
         try file.setSplitAttributes(split: split, subset: subset)
         try file.setAttribute("branches", strings: p.branches)
@@ -70,10 +89,6 @@ public enum CubesArtifact {
         try file.setAttribute("attention_weight", p.attentionWeight)
         try file.setAttribute("time_offset", p.timeOffset)
         try file.setAttribute("centering", p.centering)
-        for (b, branch) in p.branches.enumerated() where b < p.inputMean.count {
-            try file.setAttribute("input_mean_\(branch)", p.inputMean[b].map(Double.init), vector: true)
-            try file.setAttribute("input_scale_\(branch)", p.inputScale[b].map(Double.init), vector: true)
-        }
         try writer.publish()
     }
 
@@ -121,7 +136,7 @@ public enum CubesArtifact {
             throw ArtifactError(path: url.path, "no cubes artifact for \(video.relativePath); \(rerun) first "
                                 + "(or see its stage-report.json: did this video fail there?)")
         }
-        let file = try ArtifactReader(url: url, expecting: kind).file
+        let file = try openChecked(url)
         var grid = 0, steps = 0
         var channels: [Int] = []
         var kept: [[Float]] = []
@@ -166,6 +181,19 @@ public enum CubesArtifact {
                                 + "(\(video.className)); the class list changed: \(rerun) --force")
         }
         return Summary(geometry: geometry, steps: steps, frameIndex: index, moments: moments, cubes: kept)
+    }
+
+    /// Opens a cubes artifact through `ArtifactReader`; a schema-1 file (which carried the input
+    /// statistics that now live in the split's normalization.h5) gets a message with the cheap fix.
+    static func openChecked(_ url: URL) throws -> HDF5File {
+        if let old = try? HDF5File.open(at: url), (try? old.stringAttribute("jam_artifact")) == kind.name,
+           let version = try? old.intAttribute("jam_schema_version"), version == 1 {
+            throw ArtifactError(path: url.path, "'cubes' artifact has schema version 1, this build reads version "
+                + "\(kind.schemaVersion) (the input statistics moved to the split's normalization.h5). Delete the split's "
+                + "cube files but keep checkpoint.h5 and rerun jam-c3d: it exports them again from the trained model "
+                + "without training; or rerun jam-c3d with --force to start over.")
+        }
+        return try ArtifactReader(url: url, expecting: kind).file
     }
 
     /// Copies the steps `steps` (consecutive and ascending, possibly repeating the last step for
@@ -234,11 +262,14 @@ public enum AttentionArtifact {
         let t = c.frameIndex.count, s = c.grid * c.grid
         let writer = try ArtifactWriter(url: url, header: header)
         let file = writer.file!
-        try file.write("attention", c.attention, shape: [t, s])
-        if let perBranch = c.perBranch { try file.write("attention_per_branch", perBranch, shape: [t, c.branchCount, s]) }
-        try file.write("clip_starts", c.clipStarts.map(Int32.init), shape: [c.clipStarts.count])
-        try file.write("clip_probabilities", c.clipProbabilities, shape: [c.clipStarts.count, c.clipLength, c.classNames.count])
-        try file.write("frame_index", c.frameIndex, shape: [t])
+        try file.write("attention", c.attention, shape: [t, s], options: .axes("T,L"))
+        if let perBranch = c.perBranch {
+            try file.write("attention_per_branch", perBranch, shape: [t, c.branchCount, s], options: .axes("T,B,L"))
+        }
+        try file.write("clip_starts", c.clipStarts.map(Int32.init), shape: [c.clipStarts.count], options: .axes("N"))
+        try file.write("clip_probabilities", c.clipProbabilities, shape: [c.clipStarts.count, c.clipLength, c.classNames.count],
+                       options: .axes("N,T,K"))
+        try file.write("frame_index", c.frameIndex, shape: [t], options: .axes("T"))
         try video.write(to: file)
         try file.setAttribute("class_names", strings: c.classNames)
         try file.setSplitAttributes(split: split, subset: subset)
@@ -338,10 +369,11 @@ public enum PredictionsArtifact {
         let writer = try ArtifactWriter(url: url, header: header)
         let file = writer.file!
         let v = rows.count, c = classNames.count
-        try file.write("true_label", rows.map { Int32($0.trueLabel) }, shape: [v])
-        try file.write("predicted_label", rows.map { Int32($0.predictedLabel) }, shape: [v])
-        try file.write("top5", rows.flatMap { r in (0..<5).map { Int32($0 < r.top5.count ? r.top5[$0] : -1) } }, shape: [v, 5])
-        try file.write("probabilities", rows.flatMap(\.probabilities), shape: [v, c])
+        try file.write("true_label", rows.map { Int32($0.trueLabel) }, shape: [v], options: .axes("V"))
+        try file.write("predicted_label", rows.map { Int32($0.predictedLabel) }, shape: [v], options: .axes("V"))
+        try file.write("top5", rows.flatMap { r in (0..<5).map { Int32($0 < r.top5.count ? r.top5[$0] : -1) } }, shape: [v, 5],
+                       options: .axes("V,R"))
+        try file.write("probabilities", rows.flatMap(\.probabilities), shape: [v, c], options: .axes("V,K"))
         try file.setAttribute("videos", strings: rows.map(\.video))
         try file.setAttribute("class_names", strings: classNames)
         try file.setAttribute("rule", rule)

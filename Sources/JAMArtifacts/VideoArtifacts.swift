@@ -51,8 +51,9 @@ public enum FramesArtifact {
     ) throws {
         let writer = try ArtifactWriter(url: url, header: header)
         let file = writer.file!
-        try file.write("frames", frames, shape: [frameIndex.count, d.size, d.size, 3], options: DatasetOptions(deflate: 1))
-        try file.write("frame_index", frameIndex, shape: [frameIndex.count])
+        try file.write("frames", frames, shape: [frameIndex.count, d.size, d.size, 3],
+                       options: DatasetOptions(deflate: 1, axes: "T,H,W,C"))
+        try file.write("frame_index", frameIndex, shape: [frameIndex.count], options: .axes("T"))
         try video.write(to: file)
         try file.setAttribute("size", d.size)
         try file.setAttribute("resize", d.resize)
@@ -126,11 +127,14 @@ public enum FeaturesArtifact {
         let datasets: [HDF5Dataset]
         let shape: MapShape
 
-        public init(url: URL, header: ArtifactHeader, taps: [String], frames: Int, shape: MapShape, storage: HDF5StorageType) throws {
+        /// One chunk per frame, compressed as `compression`.
+        public init(url: URL, header: ArtifactHeader, taps: [String], frames: Int, shape: MapShape, storage: HDF5StorageType,
+                    compression: Compression = .none) throws {
             let writer = try ArtifactWriter(url: url, header: header)
             self.writer = writer
             self.shape = shape
-            let options = DatasetOptions(storage: storage, chunk: [1, shape.height, shape.width, shape.channels])
+            let options = DatasetOptions(storage: storage, chunk: [1, shape.height, shape.width, shape.channels],
+                                         compression: compression, axes: "T,H,W,C")
             datasets = try taps.map {
                 try writer.file!.createDataset($0, of: Float.self, shape: [frames, shape.height, shape.width, shape.channels],
                                                options: options)
@@ -145,7 +149,7 @@ public enum FeaturesArtifact {
         /// Records the frame index, the video and the network, and publishes the file.
         public func publish(frameIndex: [Int32], video: VideoEntry, inputSize: Int, weights: String, preprocessing: String) throws {
             let file = writer.file!
-            try file.write("frame_index", frameIndex, shape: [frameIndex.count])
+            try file.write("frame_index", frameIndex, shape: [frameIndex.count], options: .axes("T"))
             try video.write(to: file)
             try file.setAttribute("input_size", inputSize)
             try file.setAttribute("weights", weights)

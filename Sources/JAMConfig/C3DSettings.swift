@@ -99,14 +99,23 @@ public struct C3DSettings: PipelineConfigSection {
     /// Checkpoint every this many steps (0: only at epoch ends); not in the digest.
     public var checkpointEvery: Int = 50
     /// Log a training line (running loss, rate, ETA) every this many steps (0: per epoch only); not in the digest.
+    public var logEverySteps: Int = 100
     /// Validate on this many test clips, a seeded sample fixed for the whole run (0: all).
     /// Not in the digest: validation is only logged.
     public var validationClips: Int = 0
     /// Validate after every k-th epoch and after the last (0: never). Not in the digest.
     public var validateEvery: Int = 1
-    public var logEverySteps: Int = 100
     /// BLAS threads; not in the digest (results are bit-identical only at the same count).
     public var threads: Int = 2
+    /// Element type of the stored cubes. `float16` halves them (rounded to nearest, relative
+    /// error ≤ 2⁻¹¹) and is in the digest; the default `float32` keeps the cubes as computed.
+    public var cubeStorage: FeatureStorage = .float32
+    /// Deflate of the cubes at `cube_compression_level` (`CompressionSetting`); lossless, so not in the digest.
+    public var cubeCompression: CompressionSetting = .deflate
+    public var cubeCompressionLevel: Int = 1
+
+    /// The deflate level the cubes are written with (0: uncompressed).
+    public var cubeDeflateLevel: Int { cubeCompression == .none ? 0 : cubeCompressionLevel }
 
     public init() {}
 
@@ -143,6 +152,9 @@ public struct C3DSettings: PipelineConfigSection {
         weightDecay = try r.double("weight_decay", default: weightDecay, min: 0)
         try readTrainingSettings(r)
         threads = try r.int("threads", default: threads, min: 1, max: 256)
+        cubeStorage = try r.choice("cube_storage", default: cubeStorage)
+        (cubeCompression, cubeCompressionLevel) = try r.deflateLevel("cube_", compression: cubeCompression,
+                                                                      level: cubeCompressionLevel)
     }
 
     /// `branches`: a non-empty array of distinct tap names.
@@ -178,19 +190,24 @@ public struct C3DSettings: PipelineConfigSection {
          "learning_rate": .number(learningRate), "momentum": .number(momentum), "lr_decay": .number(lrDecay),
          "lr_decay_every": .int(lrDecayEvery), "epochs": .int(epochs), "batch": .int(batch), "seed": .int(seed),
          "checkpoint_every": .int(checkpointEvery), "log_every_steps": .int(logEverySteps),
-         "validation_clips": .int(validationClips), "validate_every": .int(validateEvery), "threads": .int(threads)]
+         "validation_clips": .int(validationClips), "validate_every": .int(validateEvery), "threads": .int(threads),
+         "cube_storage": .string(cubeStorage.rawValue), "cube_compression": .string(cubeCompression.rawValue),
+         "cube_compression_level": .int(cubeCompressionLevel)]
     }
 }
 
 extension PipelineConfig {
     /// `c3d` of round `round`: the features digest, the attention folder's digest (rounds ≥ 2
     /// with λ > 0), λ as used in that round, and every `c3d` setting except those that cannot
-    /// change the weights or cubes (`threads`, `checkpoint_every`, `log_every_steps`, `rounds`) and
-    /// `epochs`: raising it continues the trained model in the same folder (the learning rate and
-    /// the clip orders depend on the epoch index only), and the exports record the epochs of the
-    /// weights that made them (`export.json`). From round 2 with λ > 0, the attention folder's digest and
-    /// `lstm.epochs` (the epochs of the LSTM that wrote it) are in. With
-    /// `middle = none` nothing is trained, so only the settings that shape the pooled cube count.
+    /// change the weights or cubes (`threads`, `checkpoint_every`, `log_every_steps`,
+    /// `validation_clips`, `validate_every`, `rounds`, and the lossless `cube_compression`,
+    /// `cube_compression_level`) and `epochs`: raising it continues the trained model in the same
+    /// folder (the learning rate and the clip orders depend on the epoch index only), and the
+    /// exports record the epochs of the weights that made them (`export.json`). From round 2 with
+    /// λ > 0, the attention folder's digest and `lstm.epochs` (the epochs of the LSTM that wrote it)
+    /// are in. With `middle = none` nothing is trained, so only the settings that shape the pooled
+    /// cube count. `cube_storage` is there only when it is `float16`, so that digests made before
+    /// the setting existed (float32 cubes) stay valid.
     ///
     /// - Parameters:
     ///   - featuresDigest: `try config.featuresDigest(weightsDigest: config.weightsFileDigest())`.
@@ -199,7 +216,9 @@ extension PipelineConfig {
     ///     required when `round ≥ 2`, `middle ≠ none` and λ > 0.
     public func c3dStage(featuresDigest: String, round: Int = 1, attentionDigest: String? = nil) throws -> StageSettings {
         var part = c3d.json.objectValue!
-        for key in ["threads", "checkpoint_every", "log_every_steps", "validation_clips", "validate_every", "rounds", "epochs"] { part[key] = nil }
+        for key in ["threads", "checkpoint_every", "log_every_steps", "validation_clips", "validate_every", "rounds", "epochs",
+                    "cube_compression", "cube_compression_level"] { part[key] = nil }
+        if c3d.cubeStorage == .float32 { part["cube_storage"] = nil }
         var settings: [String: JSONValue] = ["features": .string(featuresDigest)]
         if c3d.middle == .none {
             part = ["branches": part["branches"]!, "middle": part["middle"]!, "grid": .int(c3d.grid),
@@ -208,6 +227,7 @@ extension PipelineConfig {
             for key in ["spatial_kernel", "conv1_spatial_padding", "conv2_spatial_padding", "pool"] {
                 part[key] = c3d.json[key]!
             }
+            if c3d.cubeStorage == .float16 { part["cube_storage"] = .string(c3d.cubeStorage.rawValue) }
         } else {
             let lambda = c3d.attentionWeight(round: round)
             part["attention_weight"] = .number(lambda)

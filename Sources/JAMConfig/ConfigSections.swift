@@ -142,9 +142,28 @@ public struct DecodeSettings: PipelineConfigSection {
 
 // MARK: - features
 
-/// Element type of stored feature maps.
+/// Element type of stored feature maps (`features.storage`) and cubes (`c3d.cube_storage`).
 public enum FeatureStorage: String, Sendable, Hashable, CaseIterable, Codable {
     case float32, float16
+}
+
+/// Lossless compression of stored arrays (`features.compression`, `c3d.cube_compression`):
+/// HDF5's byte-shuffle and deflate filters, built into every HDF5 library, so h5py, h5dump or
+/// MATLAB read the files without plugins. Lossless, so it is in no digest: a folder may hold
+/// files written either way, and readers see the same values (docs/BENCHMARKS.md "Disk").
+/// `deflate` is deflate alone (the default: measured smaller than with the shuffle on JAM's
+/// features and cubes); `shuffle_deflate` puts the byte shuffle in front.
+public enum CompressionSetting: String, Sendable, Hashable, CaseIterable, Codable {
+    case none, deflate
+    case shuffleDeflate = "shuffle_deflate"
+}
+
+extension JSONObjectReader {
+    /// Reads `<prefix>compression` and `<prefix>compression_level` (1–9) and returns the deflate
+    /// level they mean (0 = none).
+    func deflateLevel(_ prefix: String, compression: CompressionSetting, level: Int) throws -> (CompressionSetting, Int) {
+        (try choice("\(prefix)compression", default: compression), try int("\(prefix)compression_level", default: level, min: 1, max: 9))
+    }
 }
 
 /// `"features"`: frames → VGG16 `pool4` and `conv5_3` maps (`[T, S/16, S/16, 512]` each).
@@ -158,6 +177,9 @@ public struct FeaturesSettings: PipelineConfigSection {
     /// Frames per forward pass; does not change the output, so not in the digest.
     public var batch: Int = 8
     public var storage: FeatureStorage = .float16
+    /// Deflate at `compression_level` (`CompressionSetting`); lossless, so not in the digest.
+    public var compression: CompressionSetting = .deflate
+    public var compressionLevel: Int = 1
     /// Compute threads; not in the digest.
     public var threads: Int = 2
 
@@ -168,11 +190,16 @@ public struct FeaturesSettings: PipelineConfigSection {
         initSeed = try r.int("init_seed", default: initSeed, min: 0)
         batch = try r.int("batch", default: batch, min: 1)
         storage = try r.choice("storage", default: storage)
+        (compression, compressionLevel) = try r.deflateLevel("", compression: compression, level: compressionLevel)
         threads = try r.int("threads", default: threads, min: 1, max: 256)
     }
 
+    /// The deflate level the features are written with (0: uncompressed).
+    public var deflateLevel: Int { compression == .none ? 0 : compressionLevel }
+
     public var json: JSONValue {
         ["weights": weights.map { .string($0) } ?? .null, "init_seed": .int(initSeed), "batch": .int(batch),
-         "storage": .string(storage.rawValue), "threads": .int(threads)]
+         "storage": .string(storage.rawValue), "compression": .string(compression.rawValue),
+         "compression_level": .int(compressionLevel), "threads": .int(threads)]
     }
 }

@@ -67,12 +67,12 @@ public struct LSTMSettings: PipelineConfigSection {
     /// Checkpoint every this many steps (0: only at epoch ends); not in the digest.
     public var checkpointEvery: Int = 50
     /// Log a training line (running loss, rate, ETA) every this many steps (0: per epoch only); not in the digest.
+    public var logEverySteps: Int = 100
     /// Validate on this many test clips, a seeded sample fixed for the whole run (0: all).
     /// Not in the digest: validation is only logged.
     public var validationClips: Int = 0
     /// Validate after every k-th epoch and after the last (0: never). Not in the digest.
     public var validateEvery: Int = 1
-    public var logEverySteps: Int = 100
     /// BLAS threads; not in the digest (training is bit-identical at the same count).
     public var threads: Int = 2
 

@@ -94,8 +94,11 @@ public struct C3DStage: TrainedStage {
                            location: "$.c3d.clip_length")
         }
         guard !train.isEmpty else { throw JAMError("split \(split) has no usable training video", file: featuresFolder.path) }
+        let normalization = InputNormalization.perTap(training: train, taps: s.branches.count)
+        try writeNormalization(normalization, branches: s.branches.map(\.rawValue), inputs: "features", split: split,
+                               trainingVideos: train.count, folder: folder)
         let model = C3DModel(settings: s, mapShape: shape, classCount: classNames.count, round: round,
-                             inputNormalization: InputNormalization.perTap(training: train, taps: s.branches.count))
+                             inputNormalization: normalization)
         model.initialize(seed: s.seed)
         let sampler = ClipSampler(frameCounts: train.map(\.frames), clipLength: s.clipLength, stride: s.clipStride)
         let testSampler = ClipSampler(frameCounts: test.map(\.frames), clipLength: s.clipLength, stride: s.clipStride)
@@ -140,11 +143,12 @@ public struct C3DStage: TrainedStage {
         let provenance = CubesArtifact.Provenance(
             branches: s.branches.map(\.rawValue), gridHeight: cubes.gridHeight, gridWidth: cubes.gridWidth,
             channels: cubes.channels, middle: s.middle.rawValue, round: round, attentionWeight: attentionWeight,
-            timeOffset: cubes.timeOffset, centering: s.centering.rawValue,
-            inputMean: model?.inputNormalization.map(\.mean) ?? [], inputScale: model?.inputNormalization.map(\.scale) ?? [])
+            timeOffset: cubes.timeOffset, centering: s.centering.rawValue)
+        let storage = CubesArtifact.Storage(type: s.cubeStorage == .float16 ? .float16 : .float32,
+                                            compression: s.cubeArrayCompression)
         try CubesArtifact.write(
             cubes: cubes.cubes, steps: cubes.steps, frameIndex: cubes.frameIndex, video: video.entry, split: split, subset: subset,
-            provenance: provenance, to: url,
+            provenance: provenance, storage: storage, to: url,
             header: ArtifactHeader(kind: .cubes, producer: "jam-c3d \(jamVersion)", configDigest: settings.digest,
                                    config: settings.canonicalJSON, source: video.features.path))
     }

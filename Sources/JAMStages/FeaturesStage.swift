@@ -66,7 +66,7 @@ public enum FeaturesStage {
                 config: stage.canonicalJSON, source: unit.input.path)
             try extractVideo(network: network.value, from: unit.input, to: unit.output, header: header,
                              batch: settings.batch, storage: settings.storage == .float16 ? .float16 : .float32,
-                             weightsIdentity: identity)
+                             compression: settings.arrayCompression, weightsIdentity: identity)
         }
         try report.write(to: folder)
         return report
@@ -75,14 +75,15 @@ public enum FeaturesStage {
     /// Reads one frames artifact in batches, runs the network, writes one features artifact.
     static func extractVideo(
         network: VGG16FeatureExtractor, from input: URL, to output: URL, header: ArtifactHeader,
-        batch: Int, storage: HDF5StorageType, weightsIdentity: String
+        batch: Int, storage: HDF5StorageType, compression: Compression = .none, weightsIdentity: String
     ) throws {
         let frames = try FramesArtifact.Reader(url: input, sizeMultiple: 16)
         let (t, s) = (frames.frameCount, frames.size)
         let shape = FeaturesArtifact.MapShape(height: s / 16, width: s / 16, channels: 512)
         let mapCount = shape.count
         let taps = ["pool4", "conv5_3"]
-        let writer = try FeaturesArtifact.Writer(url: output, header: header, taps: taps, frames: t, shape: shape, storage: storage)
+        let writer = try FeaturesArtifact.Writer(url: output, header: header, taps: taps, frames: t, shape: shape, storage: storage,
+                                                 compression: compression)
 
         let batch = max(1, batch)
         var pixels = [UInt8](repeating: 0, count: batch * s * s * 3)

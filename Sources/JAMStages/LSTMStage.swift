@@ -104,8 +104,10 @@ public struct LSTMStage: TrainedStage {
         guard !train.isEmpty else {
             throw JAMError("split \(split) has no usable training video", file: inputFolder(split: split).path)
         }
-        let model = try LSTMModel(settings: s, geometry: shape, classCount: classNames.count,
-                                  inputNormalization: LSTMModel.inputNormalization(training: train, geometry: shape))
+        let normalization = LSTMModel.inputNormalization(training: train, geometry: shape)
+        try writeNormalization(normalization, branches: shape.branches, inputs: "cubes", split: split,
+                               trainingVideos: train.count, folder: folder)
+        let model = try LSTMModel(settings: s, geometry: shape, classCount: classNames.count, inputNormalization: normalization)
         // Trained and exported: nothing to load.
         let checkpoint = folder.appendingPathComponent(ArtifactLayout.checkpointFileName)
         if exportDone, let position = TrainingCheckpoint.position(at: checkpoint, kind: .lstmCheckpoint), position.epoch == s.epochs {

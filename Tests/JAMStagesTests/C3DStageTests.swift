@@ -162,11 +162,14 @@ let smallC3D = """
             let (checkpoint, _) = try TrainingCheckpoint.read(from: split.appendingPathComponent("checkpoint.h5"), expecting: .c3dCheckpoint)
             #expect(checkpoint.state.epoch == 12 && checkpoint.log.count == 12)
             let shape = FeaturesArtifact.MapShape(height: 8, width: 8, channels: 8)
-            let normalization = try ["pool4", "conv5_3"].map { tap in
-                InputNormalization(
-                    mean: try #require(try file.numericAttribute("input_mean_\(tap)", as: Double.self)).map { Float($0) },
-                    scale: try #require(try file.numericAttribute("input_scale_\(tap)", as: Double.self)).map { Float($0) })
-            }
+            // The input standardization is recorded once per split, not in each cube (cubes schema 2).
+            #expect(!file.hasAttribute("input_mean_pool4") && !file.hasAttribute("input_scale_conv5_3"))
+            let splitFiles = try FileManager.default.contentsOfDirectory(atPath: split.path)
+            #expect(splitFiles.filter { $0.hasPrefix("normalization") } == ["normalization.h5"], "\(splitFiles)")
+            let recorded = try NormalizationArtifact.read(split.appendingPathComponent("normalization.h5"),
+                                                          branches: ["pool4", "conv5_3"])
+            #expect(recorded.inputs == "features" && recorded.split == 1 && recorded.trainingVideos > 0)
+            let normalization = (0..<2).map { InputNormalization(mean: recorded.mean[$0], scale: recorded.scale[$0]) }
             #expect(normalization.allSatisfy { $0.mean.count == 8 && $0.scale.allSatisfy { $0 > 0 } }, "\(normalization)")
             let model = C3DModel(settings: config.c3d, mapShape: shape, classCount: 4, round: 1, inputNormalization: normalization)
             checkpoint.restore(into: model.store)
@@ -233,8 +236,11 @@ let smallC3D = """
             }
             #expect(try a.intAttribute("step") == b.intAttribute("step"))
             let cubes = artifactFiles(under: split)
-            #expect(cubes.count == 20 + 1)  // 20 videos and the checkpoint
-            for name in cubes where name != "checkpoint.h5" {
+            #expect(cubes.count == 20 + 2)  // 20 videos, the checkpoint and the split's normalization
+            let branches = ["pool4", "conv5_3"]
+            #expect(try NormalizationArtifact.read(split.appendingPathComponent("normalization.h5"), branches: branches)
+                    == NormalizationArtifact.read(referenceSplit.appendingPathComponent("normalization.h5"), branches: branches))
+            for name in cubes where name != "checkpoint.h5" && name != "normalization.h5" {
                 let x = try HDF5File.open(at: split.appendingPathComponent(name))
                 let y = try HDF5File.open(at: referenceSplit.appendingPathComponent(name))
                 #expect(try x.read("cube/pool4", as: Float.self).data == y.read("cube/pool4", as: Float.self).data, "\(name)")
@@ -268,8 +274,8 @@ let smallC3D = """
             let (checkpoint, _) = try TrainingCheckpoint.read(from: url, expecting: .c3dCheckpoint)
             #expect(checkpoint.state.step == error.step)
             #expect(checkpoint.values.allSatisfy { $0.isFinite })
-            // No cube was exported from a diverged model.
-            #expect(artifactFiles(under: split) == ["checkpoint.h5"])
+            // No cube was exported from a diverged model (the normalization is written before training).
+            #expect(artifactFiles(under: split) == ["checkpoint.h5", "normalization.h5"])
         }
     }
 

@@ -216,6 +216,21 @@ func lstmSection(hidden: Int = 16, layers: Int = 2, attention: String = "joint",
                     return Float((Double(x) - mean) / sigma)
                 }
             }
+            // The standardization is recorded once per split beside the checkpoint.
+            let recorded = try NormalizationArtifact.read(
+                ArtifactLayout.splitFolder(try fixture.plan().folder, split: 1).appendingPathComponent("normalization.h5"),
+                branches: ["pool4", "conv5_3"])
+            #expect(recorded.inputs == "cubes" && recorded.trainingVideos == 8)
+            for k in 0..<2 {
+                let n = fixture.channels[k]
+                let values = (0..<n).map { c in
+                    trainCubes.flatMap { $0[k].enumerated().filter { $0.offset % n == c }.map { Double($0.element) } }
+                }
+                let mean = values.map { $0.reduce(0, +) / Double($0.count) }
+                let sigma = zip(values, mean).map { v, m in (v.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(v.count)).squareRoot() }
+                expectClose(recorded.mean[k], mean, rtol: 1e-5, atol: 1e-6, "branch \(k) mean")
+                expectClose(recorded.scale[k], sigma.map { 1 / $0 }, rtol: 1e-4, atol: 1e-6, "branch \(k) scale")
+            }
             var sums = [Double](repeating: 0, count: t * m * s)
             var counts = [Double](repeating: 0, count: t)
             var expectedProbabilities: [Float] = []
