@@ -72,6 +72,11 @@ public struct C3DStage: TrainedStage {
     func exportFolder(split: Int) -> URL { ArtifactLayout.splitFolder(folder, split: split) }
     func inputFolder(split: Int) -> URL { featuresFolder }
     var missingInputs: String { "run jam-features first" }
+    var remakeInputs: String { "run jam-features (it redoes missing and damaged features)" }
+    var checkpointKind: ArtifactKind { .c3dCheckpoint }
+    var exportVerification: (WorkUnit, VerificationDepth) throws -> Void {
+        FinishedOutput.cubes(branches: config.c3d.branches.map(\.rawValue))
+    }
 
     func check(_ url: URL, entry: VideoEntry, expected: FeaturesArtifact.MapShape?) throws -> (C3DVideo, FeaturesArtifact.MapShape) {
         try C3DVideo.scan(url, entry: entry, settings: config.c3d, expected: expected)

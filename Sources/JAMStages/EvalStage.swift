@@ -32,6 +32,12 @@ public enum EvalStage {
         let attentionRoot = try layout.attentionFolder(round: round)
         let out = try layout.evalFolder(rule: rule.rawValue)
         let lastSteps = min(config.lstm.voteSteps, config.lstm.clipLength)
+        try SystemError.createFolder(out, purpose: "jam-eval's output folder")
+        // Temporaries of killed runs: this stage's own (predictions, report pictures) and the LSTM folder's.
+        removeStaleTemporaries(under: out)
+        removeStaleTemporaries(under: try layout.lstmFolder(round: round))
+        let classWarnings = DecodeStage.emptyClassWarnings(config: config)
+        for warning in classWarnings { writeStandardError("jam-eval: WARNING: \(warning)\n") }
 
         var splits: [SplitMetrics] = []
         var failures: [UnitFailure] = []
@@ -61,7 +67,7 @@ public enum EvalStage {
                         examples.append((split, entry.label, url))
                     }
                 } catch {
-                    failures.append(UnitFailure(unit: "split\(split)/\(entry.relativePath)", file: url.path, reason: describe(error)))
+                    failures.append(UnitFailure(unit: "split\(split)/\(entry.relativePath)", error: error, file: url.path))
                 }
             }
             guard !outcomes.isEmpty else {
@@ -82,7 +88,7 @@ public enum EvalStage {
                 curves: try curves(layout: layout),
                 attention: try attentionFigures(examples.map { ($0.split, $0.url) }, framesFolder: layout.framesFolder),
                 configJSON: config.effectiveSettings.prettyString,
-                notes: failures.map(\.description)))
+                notes: classWarnings.map { "Warning: \($0)." } + failures.map(\.description)))
         return Result(summary: summary, folder: out, report: report, failures: failures)
     }
 

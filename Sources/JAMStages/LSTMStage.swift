@@ -76,6 +76,12 @@ public struct LSTMStage: TrainedStage {
     func exportFolder(split: Int) -> URL { ArtifactLayout.splitFolder(attentionFolder, split: split) }
     func inputFolder(split: Int) -> URL { ArtifactLayout.splitFolder(cubesFolder, split: split) }
     var missingInputs: String { "run jam-c3d --round \(round) first" }
+    var remakeInputs: String { "run jam-c3d --round \(round) (it redoes missing and damaged cubes)" }
+    var checkpointKind: ArtifactKind { .lstmCheckpoint }
+    var exportVerification: (WorkUnit, VerificationDepth) throws -> Void {
+        let classes = (try? Self.readSplit(config: config, split: config.dataset.splits[0]).classNames.count)
+        return FinishedOutput.attention(classes: classes)
+    }
 
     mutating func check(_ url: URL, entry: VideoEntry, expected: CubesArtifact.Geometry?) throws
         -> (LSTMVideo, CubesArtifact.Geometry)

@@ -354,9 +354,13 @@ public struct TrainingCheckpoint: Sendable, Equatable {
             throw fail("checkpoint optimizer is \(optimizer.name), the settings ask for \(optimizerName)")
         }
         guard state.dataIdentity == dataIdentity else {
-            throw fail("checkpoint was trained on another list of clips (the training videos or their frame counts changed)")
+            throw fail("\(Self.clipListMismatch) (the training videos or their frame counts changed)")
         }
     }
+
+    /// What `validate` says when the checkpoint was trained on other clips (stages recognise it
+    /// to name the training inputs that went missing or bad since).
+    public static let clipListMismatch = "checkpoint was trained on another list of clips"
 
     /// Copies the stored values into `store` (whose layout `validate` has checked).
     public func restore(into store: ParameterStore) {
