@@ -20,18 +20,15 @@ static inline int jam_AVERROR_DECODER_NOT_FOUND(void) { return AVERROR_DECODER_N
 
 // FFmpeg's log lines, routed to JAM instead of standard error (Sources/JAMVideo/FFmpegLog.swift).
 // av_log's callback takes a va_list, which Swift cannot receive; this forwarder formats the line
-// (with its "[avi @ 0x…]" prefix) and hands JAM a plain string. The sink is set once, before use.
-typedef void (*jam_av_log_sink_t)(int level, const char *line);
-static jam_av_log_sink_t jam_av_log_sink;
+// (with its "[avi @ 0x…]" prefix) and hands it to jam_av_log_line, which JAMVideo defines
+// (@_cdecl). No state here: statics in this header are not emitted for Swift.
+void jam_av_log_line(int level, const char *line);
 static inline void jam_av_log_forward(void *avcl, int level, const char *fmt, va_list vl) {
-    if (!jam_av_log_sink || level > AV_LOG_WARNING) return;
+    if (level > AV_LOG_WARNING) return;
     char line[1024];
     int print_prefix = 1;
     av_log_format_line2(avcl, level, fmt, vl, line, (int)sizeof line, &print_prefix);
-    jam_av_log_sink(level, line);
+    jam_av_log_line(level, line);
 }
-static inline void jam_av_log_route(jam_av_log_sink_t sink) {
-    jam_av_log_sink = sink;
-    av_log_set_callback(jam_av_log_forward);
-}
+static inline void jam_av_log_route(void) { av_log_set_callback(jam_av_log_forward); }
 #endif

@@ -25,12 +25,12 @@ public enum SystemError {
             return Int32(underlying.code)
         }
         if ns.domain == NSCocoaErrorDomain {
-            switch ns.code {
-            case NSFileWriteNoPermissionError, NSFileReadNoPermissionError: return EACCES
-            case NSFileWriteOutOfSpaceError: return ENOSPC
-            case NSFileWriteVolumeReadOnlyError: return EROFS
-            case NSFileNoSuchFileError, NSFileReadNoSuchFileError: return ENOENT
-            case NSFileWriteFileExistsError: return EEXIST
+            switch CocoaError.Code(rawValue: ns.code) {
+            case .fileWriteNoPermission, .fileReadNoPermission: return EACCES
+            case .fileWriteOutOfSpace: return ENOSPC
+            case .fileWriteVolumeReadOnly: return EROFS
+            case .fileNoSuchFile, .fileReadNoSuchFile: return ENOENT
+            case .fileWriteFileExists: return EEXIST
             default: return nil
             }
         }
@@ -103,7 +103,7 @@ public enum SystemError {
             value /= 1000
             unit += 1
         }
-        return unit == 0 ? "\(bytes) bytes" : String(format: "%.1f %@", value, units[unit])
+        return unit == 0 ? "\(bytes) bytes" : String(format: "%.1f", value) + " " + units[unit]
     }
 
     /// Whether process `pid` is still running. `kill(pid, 0)` succeeds on a zombie (a process

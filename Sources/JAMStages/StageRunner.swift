@@ -170,8 +170,8 @@ private final class RunState: @unchecked Sendable {
 
     init(failures: [UnitFailure]) { self.failures = failures }
 
-    /// Units not yet started, plus the one failing now.
-    func remaining(of total: Int) -> Int { lock.withLock { total - taken + 1 } }
+    /// Units of the run not finished (the failed ones included: they are to be redone).
+    func remaining(of total: Int) -> Int { lock.withLock { total - completed } }
 
     func next(from queue: [WorkUnit]) -> WorkUnit? {
         lock.withLock {

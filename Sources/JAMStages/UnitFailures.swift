@@ -18,7 +18,6 @@ extension UnitFailure {
         case let e as JAMError:
             file = e.file ?? fallback
             reason = [e.location, e.message].compactMap { $0 }.joined(separator: ": ")
-            if e.file == nil { file = fallback }
         case let e as VideoError:
             file = e.path
             reason = String(e.description.dropFirst(e.path.count + 2))
@@ -56,14 +55,15 @@ extension StageRunner {
             return size.int64Value
         }
         let free = SystemError.freeBytes(at: output.deletingLastPathComponent())
-        var advice = failure.reason.hasPrefix("writing it") ? failure.reason : "writing it: \(failure.reason)"
+        let saysWriting = failure.reason.hasPrefix("writing it") || failure.reason.hasPrefix("cannot write it")
+        var advice = saysWriting ? failure.reason : "writing it: \(failure.reason)"
         if let free { advice += "; \(SystemError.byteText(free)) free there" }
         if !sizes.isEmpty {
             let mean = sizes.reduce(0, +) / Int64(sizes.count)
-            advice += "; the finished outputs average \(SystemError.byteText(mean)), so the \(remaining) unit(s) left "
-                + "need about \(SystemError.byteText(mean * Int64(max(remaining, 1)))) more"
+            advice += "; the finished outputs average \(SystemError.byteText(mean)), so the \(remaining) unfinished "
+                + "unit(s) need about \(SystemError.byteText(mean * Int64(max(remaining, 1)))) in all"
         } else {
-            advice += "; the \(remaining) unit(s) left need more than that"
+            advice += "; the \(remaining) unfinished unit(s) need more than that"
         }
         advice += ": free space there or move artifacts_root, then rerun (finished units are kept)"
         failure.reason = advice

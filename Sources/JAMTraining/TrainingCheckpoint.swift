@@ -228,7 +228,8 @@ public struct TrainingCheckpoint: Sendable, Equatable {
         let reader = try ArtifactReader(url: url, expecting: kind)
         let file = reader.file
         func fail(_ message: String) -> ArtifactError {
-            ArtifactError(path: url.path, "\(message); the checkpoint is damaged: rerun \(kind.producedBy) with --force")
+            ArtifactError(path: url.path, "\(message); the checkpoint is damaged: rerun \(kind.producedBy) "
+                          + "(it removes a damaged checkpoint and trains afresh)")
         }
         func int(_ name: String) throws -> Int {
             guard let v = try file.intAttribute(name) else { throw fail("no attribute \(name)") }

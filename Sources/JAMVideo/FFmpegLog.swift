@@ -22,14 +22,17 @@ enum FFmpegLog {
     static func route() { _ = routed }
 
     private static let routed: Bool = {
-        jam_av_log_route { _, line in
-            guard let line, let lines = Thread.current.threadDictionary[FFmpegLog.threadKey] as? FFmpegLog.Lines else { return }
-            let text = String(cString: line).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !text.isEmpty, lines.lines.count < FFmpegLog.limit, !lines.lines.contains(text) else { return }
-            lines.lines.append(text)
-        }
+        jam_av_log_route()
         return true
     }()
+
+    /// One formatted line from FFmpeg: kept when this thread is collecting, else dropped.
+    static func receive(_ line: UnsafePointer<CChar>) {
+        guard let lines = Thread.current.threadDictionary[threadKey] as? Lines else { return }
+        let text = withoutAddress(String(cString: line).trimmingCharacters(in: .whitespacesAndNewlines))
+        guard !text.isEmpty, lines.lines.count < limit, !lines.lines.contains(text) else { return }
+        lines.lines.append(text)
+    }
 
     /// Runs `body` collecting what FFmpeg logs on this thread; a `VideoError` it throws carries
     /// the lines. Nested collections share the outer one.
@@ -47,4 +50,18 @@ enum FFmpegLog {
             throw error
         }
     }
+}
+
+/// `[avi @ 0x55d0c8] Format avi detected …` as `avi: Format avi detected …` (the address means nothing to a user).
+func withoutAddress(_ line: String) -> String {
+    guard line.hasPrefix("["), let close = line.firstIndex(of: "]"),
+          let at = line[..<close].range(of: " @ 0x") else { return line }
+    let rest = line[line.index(after: close)...].drop { $0 == " " }
+    return "\(line[line.index(after: line.startIndex)..<at.lowerBound]): \(rest)"
+}
+
+/// Called by the C forwarder in CFFmpeg's shim.h for every line FFmpeg logs at warning level or above.
+@_cdecl("jam_av_log_line")
+func jamAVLogLine(_ level: Int32, _ line: UnsafePointer<CChar>?) {
+    if let line { FFmpegLog.receive(line) }
 }

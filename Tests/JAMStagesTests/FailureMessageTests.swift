@@ -39,7 +39,7 @@ import Testing
 
     @Test func damagedOutputsAreRedoneAndEveryRerunAdviceWorks() throws {
         try withTemporaryDirectory { dir in
-            let config = try writeTinyConfig(in: dir, videosPerClass: 2, frames: 12, splits: "[1]", training: Self.training)
+            let config = try writeTinyConfig(in: dir, videosPerClass: 3, frames: 12, splits: "[1]", training: Self.training)
             for stage in ["jam-synth", "jam-decode", "jam-features", "jam-c3d"] { try run(stage, config: config, in: dir) }
             let artifacts = dir.appendingPathComponent("artifacts")
             let video = try firstTrainingVideo(dir)
@@ -83,9 +83,12 @@ import Testing
                 try nan.withUnsafeBufferPointer { try file.openDataset("pool4").write(buffer: $0, at: [0, 0, 0, 0], shape: [1, 1, 1, 1]) }
             }
             #expect(try run("jam-features", config: config, in: dir).stdout.contains(": 0 done,"))
+            func scan() throws { _ = try FeaturesArtifact.scan(features, video: video, taps: ["pool4"], expected: nil, meanMaps: false) }
+            #expect { try scan() } throws: { String(describing: $0).contains("rerun jam-features --verify") }
             let verified = try run("jam-features", ["--verify"], config: config, in: dir)
             #expect(verified.stderr.contains("REDO") && verified.stderr.contains("nan"), "\(verified.stderr)")
             #expect(try artifactContents(features) == featuresBefore)
+            try scan()
         }
     }
 
@@ -107,7 +110,10 @@ import Testing
                 #expect(line.components(separatedBy: path).count == 2, "path named more than once: \(line)")
             }
             #expect(failed.contains { $0.contains("picture.avi: not a video") }, "\(failed)")
-            #expect(!result.stderr.contains(" @ 0x"), "FFmpeg's own lines reached standard error: \(result.stderr)")
+            // Every line is jam-decode's own; FFmpeg's are attached to the failure they explain.
+            let foreign = result.stderr.split(separator: "\n").filter { !$0.hasPrefix("jam-decode") }
+            #expect(foreign.isEmpty, "FFmpeg's own lines reached standard error: \(foreign)")
+            #expect(failed.contains { $0.contains("notes.avi") && $0.contains("FFmpeg said: avi: ") }, "\(failed)")
         }
     }
 
@@ -136,7 +142,7 @@ import Testing
     @Test func anUncreatableStageFolderSaysPermissionDenied() throws {
         try withTemporaryDirectory { dir in
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.path)
-            let configURL = try writeTinyConfig(in: dir, artifacts: "locked/artifacts", videosPerClass: 1, frames: 4)
+            let configURL = try writeTinyConfig(in: dir, artifacts: "locked/artifacts", videosPerClass: 3, frames: 4)
             let config = try PipelineConfig.load(from: configURL)
             _ = try SynthStage.run(config: config, policy: RunPolicy())
             let locked = dir.appendingPathComponent("locked")
@@ -157,7 +163,7 @@ import Testing
 
     @Test func evalSweepsItsTemporariesAndAClassWithoutVideosIsSaid() throws {
         try withTemporaryDirectory { dir in
-            let config = try writeTinyConfig(in: dir, videosPerClass: 2, frames: 12, splits: "[1]", training: Self.training)
+            let config = try writeTinyConfig(in: dir, videosPerClass: 3, frames: 12, splits: "[1]", training: Self.training)
             try run("jam-synth", config: config, in: dir)
             let classes = dir.appendingPathComponent("synth/ucfTrainTestlist/classInd.txt")
             try (try String(contentsOf: classes, encoding: .utf8) + "7 Juggling\n").write(to: classes, atomically: true, encoding: .utf8)
