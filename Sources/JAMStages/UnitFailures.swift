@@ -77,7 +77,9 @@ extension StageRunner {
             try verify(unit, depth)
             return nil
         } catch {
-            return UnitFailure(unit: unit.name, error: error, file: unit.output.path).description
+            let text = UnitFailure(unit: unit.name, error: error, file: unit.output.path).description
+            // The reader's advice ("…; expected a 'features' artifact … Rerun jam-features") is what happens now.
+            return text.range(of: "; expected a '").map { String(text[..<$0.lowerBound]) } ?? text
         }
     }
 }
