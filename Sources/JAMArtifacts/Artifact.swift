@@ -167,9 +167,16 @@ public final class ArtifactWriter: @unchecked Sendable {
 
     public init(url: URL, header: ArtifactHeader) throws {
         finalURL = url
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try SystemError.createFolder(url.deletingLastPathComponent())
         temporaryURL = AtomicFile.temporaryURL(for: url)
-        let file = try HDF5File.create(at: temporaryURL)
+        let file: HDF5File
+        do {
+            file = try HDF5File.create(at: temporaryURL)
+        } catch let error as HDF5Error {
+            // Name the output the user asked for; the temporary is ours.
+            throw ArtifactError(path: url.path, "cannot write it: creating its temporary file failed: "
+                                + error.message.replacingOccurrences(of: "cannot create HDF5 file: ", with: ""))
+        }
         try header.write(to: file)
         self.file = file
     }

@@ -1,5 +1,6 @@
 import CHDF5
 import Foundation
+import JAMCore
 
 // A small, owning Swift layer over the HDF5 C library: files, groups, N-dimensional numeric
 // datasets (row-major, as HDF5 stores them) and scalar/string attributes. Every C handle belongs
@@ -212,7 +213,7 @@ public final class HDF5File: HDF5Group, @unchecked Sendable {
         defer { _ = H5Pclose(fcpl) }
         H5Pset_attr_creation_order(fcpl, UInt32(H5P_CRT_ORDER_TRACKED))
         let id = H5Fcreate(url.path, jam_H5F_ACC_TRUNC(), fcpl, jam_H5P_DEFAULT())
-        guard id >= 0 else { throw HDF5Error(path: url.path, "cannot create HDF5 file") }
+        guard id >= 0 else { throw HDF5Error(path: url.path, withHDF5Cause("cannot create HDF5 file")) }
         return HDF5File(id: id, url: url)
     }
 
@@ -224,12 +225,16 @@ public final class HDF5File: HDF5Group, @unchecked Sendable {
         guard fm.fileExists(atPath: url.path) else { throw HDF5Error(path: url.path, "no such file") }
         let size = (try? fm.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
         guard size > 0 else { throw HDF5Error(path: url.path, "file is empty (zero bytes)") }
+        // HDF5 reports a file it may not read as "not HDF5": ask the system first.
+        let fd = Foundation.open(url.path, writable ? O_RDWR : O_RDONLY)
+        guard fd >= 0 else { throw HDF5Error(path: url.path, "cannot open it: \(SystemError.text(errno))") }
+        close(fd)
         guard H5Fis_hdf5(url.path) > 0 else {
             throw HDF5Error(path: url.path, "not an HDF5 file (no HDF5 signature)")
         }
         let id = H5Fopen(url.path, writable ? jam_H5F_ACC_RDWR() : jam_H5F_ACC_RDONLY(), jam_H5P_DEFAULT())
         guard id >= 0 else {
-            throw HDF5Error(path: url.path, "HDF5 file cannot be opened (truncated or corrupt)")
+            throw HDF5Error(path: url.path, withHDF5Cause("HDF5 file cannot be opened (truncated or corrupt)"))
         }
         return HDF5File(id: id, url: url)
     }

@@ -17,8 +17,10 @@ public class HDF5Object: @unchecked Sendable {
         (self.handle, self.filePath, self.objectPath) = (handle, filePath, objectPath)
     }
 
+    /// An error about this object, with the cause HDF5 recorded for the call that just failed
+    /// (`withHDF5Cause`: "no space left on device" and the like).
     func fail(_ message: String) -> HDF5Error {
-        HDF5Error(path: filePath, objectPath == "/" ? message : "\(objectPath): \(message)")
+        HDF5Error(path: filePath, withHDF5Cause(objectPath == "/" ? message : "\(objectPath): \(message)"))
     }
 
     /// Names of the attributes on this object: in creation order where the file tracks it

@@ -211,7 +211,7 @@ public enum FeaturesArtifact {
                 }
                 if let bad = buffer.firstIndex(where: { !$0.isFinite }) {
                     throw ArtifactError(path: url.path, "'\(tap)' holds \(buffer[bad]) at frame \(t) "
-                                        + "(element \(bad)); rerun jam-features --force for this video")
+                                        + "(element \(bad)); rerun jam-features --verify (it finds and redoes files holding NaN or infinity)")
                 }
                 tapMoments.add(buffer)
                 if meanMaps { for i in 0..<count { sums[i] += Double(buffer[i]) } }

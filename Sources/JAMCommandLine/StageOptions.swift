@@ -21,6 +21,12 @@ public struct StageOptions: ParsableArguments {
     @Option(name: .long, help: "Units to process in parallel (default: the stage's 'threads' setting).")
     public var threads: Int?
 
+    @Flag(name: .long, help: ArgumentHelp(
+        "Check finished outputs fully before skipping them (every value read and finite), not just quickly.",
+        discussion: "Without it, a finished output is checked quickly (it opens, right kind and schema, the expected "
+            + "datasets and shapes, its last slice readable); a damaged one is redone either way."))
+    public var verify = false
+
     public init() {}
 
     public func validate() throws {
@@ -39,7 +45,7 @@ public struct StageOptions: ParsableArguments {
 
     /// The run policy: --force, --strict, and --threads or the stage's own setting.
     public func policy(defaultWorkers: Int) -> RunPolicy {
-        RunPolicy(force: force, strict: strict, workers: threads ?? defaultWorkers)
+        RunPolicy(force: force, strict: strict, workers: threads ?? defaultWorkers, verify: verify)
     }
 }
 

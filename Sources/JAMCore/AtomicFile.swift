@@ -15,15 +15,10 @@ public enum AtomicFile {
     /// Writes `data` to `url` atomically (see the type's doc). Creates missing parent folders.
     /// Throws a `JAMError` naming `url` on failure, leaving no temporary file behind.
     public static func write(_ data: Data, to url: URL) throws {
-        do {
-            try FileManager.default.createDirectory(
-                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        } catch {
-            throw JAMError("cannot create its folder: \(error.localizedDescription)", file: url.path)
-        }
+        try SystemError.createFolder(url.deletingLastPathComponent())
         let temporary = temporaryURL(for: url)
         let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw failure("cannot create \(temporary.lastPathComponent)", url) }
+        guard fd >= 0 else { throw failure("cannot write it (creating its temporary \(temporary.lastPathComponent) failed)", url) }
         var ok = false
         defer {
             if !ok { unlink(temporary.path) }
@@ -36,7 +31,7 @@ public enum AtomicFile {
                     let n = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
                     if n < 0 {
                         if errno == EINTR { continue }
-                        throw failure("write failed", url)
+                        throw failure("cannot write it", url)
                     }
                     offset += n
                 }
@@ -71,8 +66,8 @@ public enum AtomicFile {
         guard fd >= 0 else { throw failure("cannot open \(temporary.lastPathComponent)", url) }
         let synced = fsync(fd) == 0
         close(fd)
-        guard synced else { throw failure("fsync failed", url) }
-        guard rename(temporary.path, url.path) == 0 else { throw failure("rename failed", url) }
+        guard synced else { throw failure("cannot write it (fsync failed)", url) }
+        guard rename(temporary.path, url.path) == 0 else { throw failure("cannot publish it (rename failed)", url) }
         let dir = open(url.deletingLastPathComponent().path, O_RDONLY | O_CLOEXEC)
         if dir >= 0 {
             _ = fsync(dir)  // best effort: some file systems refuse fsync on a folder
@@ -86,7 +81,8 @@ public enum AtomicFile {
     }
 
     /// Deletes temporaries left in `folder` (not recursively) by writers that are no longer
-    /// running. Returns the removed files. A temporary of a live process is left alone.
+    /// running. Returns the removed files. A temporary of a live process is left alone; one of
+    /// a zombie (exited, not yet reaped) is removed (`SystemError.isRunning`).
     @discardableResult
     public static func removeStaleTemporaries(in folder: URL) -> [URL] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
@@ -94,15 +90,23 @@ public enum AtomicFile {
         for name in names {
             guard let range = name.range(of: temporaryMarker, options: .backwards) else { continue }
             let pidText = name[range.upperBound...].prefix { $0 != "-" }
-            // kill(pid, 0) fails with ESRCH when no such process exists.
-            if let pid = Int32(pidText), pid == getpid() || kill(pid, 0) == 0 || errno == EPERM { continue }
+            if let pid = Int32(pidText), pid == getpid() || SystemError.isRunning(pid: pid) { continue }
             let url = folder.appendingPathComponent(name)
             if (try? FileManager.default.removeItem(at: url)) != nil { removed.append(url) }
         }
         return removed
     }
 
+    /// `"<what>: <errno text>"` about the final file `url` (never its temporary: the user acts on `url`).
     private static func failure(_ what: String, _ url: URL) -> JAMError {
-        JAMError("\(what): \(String(cString: strerror(errno)))", file: url.path)
+        let code = errno
+        var message = "\(what): \(SystemError.text(code))"
+        switch code {
+        case ENOSPC, EDQUOT: message += "; free space on that disk (it needs at least the file's size again for the temporary)"
+        case EACCES, EPERM: message += "; make \(url.deletingLastPathComponent().path) writable for this user"
+        case EROFS: message += "; the folder is on a read-only file system: choose another artifacts_root"
+        default: break
+        }
+        return JAMError(message, file: url.path)
     }
 }

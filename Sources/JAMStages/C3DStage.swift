@@ -76,6 +76,10 @@ public struct C3DStage: TrainedStage {
     var checkpointKind: ArtifactKind { .c3dCheckpoint }
     var trainedEpochs: Int { config.c3d.middle == .none ? 0 : config.c3d.epochs }
     var inputExports: (epochs: Int, setting: String, rerun: String)? { nil }
+    var remakeInputs: String { "run jam-features (it redoes missing and damaged features)" }
+    var exportVerification: (WorkUnit, VerificationDepth) throws -> Void {
+        FinishedOutput.cubes(branches: config.c3d.branches.map(\.rawValue))
+    }
 
     func check(_ url: URL, entry: VideoEntry, expected: FeaturesArtifact.MapShape?) throws -> (C3DVideo, FeaturesArtifact.MapShape) {
         try C3DVideo.scan(url, entry: entry, settings: config.c3d, expected: expected)

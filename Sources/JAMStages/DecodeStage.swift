@@ -29,7 +29,9 @@ public enum DecodeStage {
                 videos.append(entry)
             }
             for problem in result.problems where seenProblems.insert(problem).inserted {
-                problems.append(UnitFailure(unit: problem.path, file: problem.file, reason: problem.description))
+                // The split file is the failure's file: its name once, then the line and the listed path.
+                let line = problem.line.map { "line \($0): " } ?? ""
+                problems.append(UnitFailure(unit: problem.path, file: problem.file, reason: "\(line)\(problem.path): \(problem.reason)"))
             }
         }
         return (videos, classNames, problems)
@@ -38,8 +40,9 @@ public enum DecodeStage {
     public static func run(config: PipelineConfig, policy: RunPolicy, progress: ProgressReporter? = nil) throws -> StageReport {
         let (videos, _, problems) = try videos(config: config)
         if config.dataset.format == .folders { warnAboutSharedSources(config: config) }
+        for warning in emptyClassWarnings(config: config) { writeStandardError("jam-decode: WARNING: \(warning)\n") }
         let folder = config.stageDirectory(ArtifactLayout.framesFolderName, digest: config.decodeDigest)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try SystemError.createFolder(folder, purpose: "jam-decode's output folder")
         try config.decodeStage.record(in: folder)
         removeStaleTemporaries(under: folder)
 
@@ -61,7 +64,8 @@ public enum DecodeStage {
         // Videos decode in parallel, one FFmpeg thread each: whole-video parallelism scales
         // better than codec threads on short clips and keeps every artifact independent of
         // the thread count.
-        let report = runner.run(units: units, knownFailures: problems, configDigest: config.decodeDigest) { unit in
+        let report = runner.run(units: units, knownFailures: problems, configDigest: config.decodeDigest,
+                                verify: FinishedOutput.frames(size: decode.size)) { unit in
             let entry = entries[unit.name]!
             let video = try decodeVideo(at: unit.input, options: options)
             try FramesArtifact.write(
@@ -88,6 +92,16 @@ func removeStaleTemporaries(under folder: URL) {
 }
 
 extension DecodeStage {
+    /// Per split, the classes of the class list without videos (`DatasetSplit.emptyClassWarning`).
+    static func emptyClassWarnings(config: PipelineConfig) -> [String] {
+        let classFile = config.dataset.format == .ucf101 ? "classInd.txt" : "the class list"
+        return config.dataset.splits.compactMap { split in
+            guard let result = try? DatasetReader.read(config.dataset.format, root: config.datasetRoot, split: split,
+                                                       checkFiles: false) else { return nil }
+            return result.split.emptyClassWarning(split: split, classFile: classFile)
+        }
+    }
+
     /// Warns, per split, when test videos look like segments of a training video's source
     /// (`FolderDataset.sharedSources`): the folder split rotates videos, not sources.
     static func warnAboutSharedSources(config: PipelineConfig) {

@@ -34,6 +34,12 @@ public enum EvalStage {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         try layout.eval(rule: rule.rawValue).record(in: out.deletingLastPathComponent())
         let lastSteps = min(config.lstm.voteSteps, config.lstm.clipLength)
+        try SystemError.createFolder(out, purpose: "jam-eval's output folder")
+        // Temporaries of killed runs: this stage's own (predictions, report pictures) and the LSTM folder's.
+        removeStaleTemporaries(under: out)
+        removeStaleTemporaries(under: try layout.lstmFolder(round: round))
+        let classWarnings = DecodeStage.emptyClassWarnings(config: config)
+        for warning in classWarnings { writeStandardError("jam-eval: WARNING: \(warning)\n") }
 
         var splits: [SplitMetrics] = []
         var misclassified: [MisclassifiedVideo] = []
@@ -81,7 +87,7 @@ public enum EvalStage {
                         examples.append((split, entry.label, url))
                     }
                 } catch {
-                    failures.append(UnitFailure(unit: "split\(split)/\(entry.relativePath)", file: url.path, reason: describe(error)))
+                    failures.append(UnitFailure(unit: "split\(split)/\(entry.relativePath)", error: error, file: url.path))
                 }
             }
             guard !outcomes.isEmpty else {
@@ -112,7 +118,7 @@ public enum EvalStage {
                 misclassified: misclassified,
                 featuresWeights: layout.features.settings["weights"]?.stringValue,
                 configJSON: config.effectiveSettings.prettyString,
-                notes: failures.map(\.description)))
+                notes: classWarnings.map { "Warning: \($0)." } + failures.map(\.description)))
         return Result(summary: summary, folder: out, report: report, failures: failures)
     }
 

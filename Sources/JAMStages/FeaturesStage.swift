@@ -43,7 +43,7 @@ public enum FeaturesStage {
         }
         let stage = layout.features
         let folder = layout.featuresFolder
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try SystemError.createFolder(folder, purpose: "jam-features' output folder")
         try stage.record(in: folder)
         removeStaleTemporaries(under: folder)
 
@@ -60,7 +60,9 @@ public enum FeaturesStage {
         var sequential = policy
         sequential.workers = 1
         let runner = StageRunner(stage: "jam-features", policy: sequential, progress: progress)
-        let report = runner.run(units: units, knownFailures: problems, configDigest: stage.digest) { unit in
+        let maps = FeaturesArtifact.MapShape(height: config.decode.size / 16, width: config.decode.size / 16, channels: 512)
+        let verify = FinishedOutput.features(taps: ["pool4", "conv5_3"], shape: maps)
+        let report = runner.run(units: units, knownFailures: problems, configDigest: stage.digest, verify: verify) { unit in
             let header = ArtifactHeader(
                 kind: .features, producer: "jam-features \(jamVersion)", configDigest: stage.digest,
                 config: stage.canonicalJSON, source: unit.input.path)

@@ -82,6 +82,11 @@ public struct LSTMStage: TrainedStage {
     var inputExports: (epochs: Int, setting: String, rerun: String)? {
         (config.c3d.middle == .none ? 0 : config.c3d.epochs, "c3d.epochs", "run jam-c3d --round \(round)")
     }
+    var remakeInputs: String { "run jam-c3d --round \(round) (it redoes missing and damaged cubes)" }
+    var exportVerification: (WorkUnit, VerificationDepth) throws -> Void {
+        let classes = (try? Self.readSplit(config: config, split: config.dataset.splits[0]).classNames.count)
+        return FinishedOutput.attention(classes: classes)
+    }
 
     mutating func check(_ url: URL, entry: VideoEntry, expected: CubesArtifact.Geometry?) throws
         -> (LSTMVideo, CubesArtifact.Geometry)

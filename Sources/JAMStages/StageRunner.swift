@@ -45,11 +45,14 @@ public struct RunPolicy: Sendable {
     public var strict: Bool
     /// Units processed at once.
     public var workers: Int
+    /// Check finished outputs fully (every value finite) before skipping them, not just quickly.
+    public var verify: Bool
 
-    public init(force: Bool = false, strict: Bool = false, workers: Int = 1) {
+    public init(force: Bool = false, strict: Bool = false, workers: Int = 1, verify: Bool = false) {
         self.force = force
         self.strict = strict
         self.workers = max(1, workers)
+        self.verify = verify
     }
 }
 
@@ -92,13 +95,16 @@ public struct StageRunner: Sendable {
 
     /// Runs `work` for every unit not yet finished. `isFinished` decides whether an existing
     /// output counts as done (by default: the file exists — outputs are published by rename,
-    /// so an existing file is complete). Failures found before the run (`knownFailures`) are
+    /// so an existing file is complete); `verify` then checks it (quickly, or fully with
+    /// `policy.verify`), and a unit whose output fails is redone, saying which and why (a file
+    /// damaged after it was published). Failures found before the run (`knownFailures`) are
     /// reported alongside.
     public func run(
         units: [WorkUnit],
         knownFailures: [UnitFailure] = [],
         configDigest: String,
         isFinished: @Sendable (WorkUnit) -> Bool = { FileManager.default.fileExists(atPath: $0.output.path) },
+        verify: ((WorkUnit, VerificationDepth) throws -> Void)? = nil,
         work: @escaping @Sendable (WorkUnit) throws -> Void
     ) -> StageReport {
         let start = Date()
@@ -108,7 +114,16 @@ public struct StageRunner: Sendable {
 
         var pending: [WorkUnit] = []
         for unit in units {
-            if !policy.force && isFinished(unit) { state.skipped += 1 } else { pending.append(unit) }
+            guard !policy.force && isFinished(unit) else {
+                pending.append(unit)
+                continue
+            }
+            if let verify, let problem = Self.problem(verifying: unit, depth: policy.verify ? .full : .quick, with: verify) {
+                progress.log("REDO \(unit.name): its finished output is damaged: \(problem)")
+                pending.append(unit)
+            } else {
+                state.skipped += 1
+            }
         }
         progress.start(total: pending.count, skipped: state.skipped)
         let queue = pending
@@ -120,7 +135,11 @@ public struct StageRunner: Sendable {
                     state.finish(failure: nil, strict: policy.strict)
                     progress.advance(failed: false)
                 } catch {
-                    let failure = UnitFailure(unit: unit.name, file: unit.input.path, reason: describe(error))
+                    var failure = UnitFailure(unit: unit.name, error: error, file: unit.input.path)
+                    if failure.isDiskFull {
+                        failure = Self.diskFullAdvice(failure, output: unit.output, units: units,
+                                                      remaining: state.remaining(of: queue.count))
+                    }
                     progress.log("FAILED \(failure)")
                     state.finish(failure: failure, strict: policy.strict)
                     progress.advance(failed: true)
@@ -150,6 +169,9 @@ private final class RunState: @unchecked Sendable {
     var stop = false
 
     init(failures: [UnitFailure]) { self.failures = failures }
+
+    /// Units of the run not finished (the failed ones included: they are to be redone).
+    func remaining(of total: Int) -> Int { lock.withLock { total - completed } }
 
     func next(from queue: [WorkUnit]) -> WorkUnit? {
         lock.withLock {

@@ -61,8 +61,7 @@ public enum SynthStage {
             let index = indexByPath[unit.name]!
             let entry = videos[index]
             let videoIndex = index - entry.label * settings.videosPerClass
-            try FileManager.default.createDirectory(
-                at: unit.output.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try SystemError.createFolder(unit.output.deletingLastPathComponent())
             let temporary = AtomicFile.temporaryURL(for: unit.output)
             do {
                 try generator.writeVideo(classIndex: entry.label, videoIndex: videoIndex, to: temporary, codec: codec)

@@ -44,6 +44,10 @@ protocol TrainedStage {
     /// When the inputs are another trained stage's exports: the epochs their `export.json` must
     /// name, the setting that says so, and the command that makes them; nil otherwise.
     var inputExports: (epochs: Int, setting: String, rerun: String)? { get }
+    /// The command that remakes damaged or missing inputs ("run jam-features").
+    var remakeInputs: String { get }
+    /// Checks one finished export before it is skipped (`FinishedOutput`).
+    var exportVerification: (WorkUnit, VerificationDepth) throws -> Void { get }
 
     /// Checks one video's input artifact against the shape of the videos checked before.
     mutating func check(_ url: URL, entry: VideoEntry, expected: Shape?) throws -> (Video, Shape)
@@ -76,8 +80,16 @@ extension TrainedStage {
         let folders = ownedFolders(split: split)
         if policy.force { for folder in folders { try? FileManager.default.removeItem(at: folder) } }
         for folder in folders {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try SystemError.createFolder(folder, purpose: "\(stage)'s split \(split) folder")
             removeStaleTemporaries(under: folder)
+        }
+        let depth: VerificationDepth = policy.verify ? .full : .quick
+        let checkpoint = folders[0].appendingPathComponent(ArtifactLayout.checkpointFileName)
+        if let problem = FinishedOutput.checkpointProblem(checkpoint, kind: checkpointKind, depth: depth) {
+            // Nothing in it can be used; training afresh reaches the same weights (training is deterministic).
+            progress.log("split \(split): REDO training: the checkpoint \(checkpoint.path) cannot be used (\(problem)); "
+                         + "it is removed and training starts afresh")
+            try? FileManager.default.removeItem(at: checkpoint)
         }
         let dataset = try Self.readSplit(config: config, split: split)
         let inputs = inputFolder(split: split)
@@ -87,6 +99,7 @@ extension TrainedStage {
         }
 
         var failures: [UnitFailure] = []
+        var trainingFailures: [UnitFailure] = []
         var shape: Shape?
         var train: [Video] = [], test: [Video] = []
         for (entries, isTrain) in [(dataset.train, true), (dataset.test, false)] {
@@ -97,7 +110,8 @@ extension TrainedStage {
                     shape = here
                     if isTrain { train.append(video) } else { test.append(video) }
                 } catch {
-                    failures.append(UnitFailure(unit: "split\(split)/\(entry.relativePath)", file: url.path, reason: describe(error)))
+                    failures.append(UnitFailure(unit: "split\(split)/\(entry.relativePath)", error: error, file: url.path))
+                    if isTrain { trainingFailures.append(failures.last!) }
                     if policy.strict {
                         progress.log("FAILED \(failures.last!)")
                         return StageReport(stage: stage, producer: "\(stage) \(jamVersion)", configDigest: digest,
@@ -121,9 +135,22 @@ extension TrainedStage {
         // Exports of other weights (fewer epochs) are stale: they go once training has succeeded.
         let record = ExportRecord.read(in: output)
         let current = !policy.force && record?.epochs == trainedEpochs
-        let exportDone = current && units.allSatisfy { FileManager.default.fileExists(atPath: $0.output.path) }
-        let model = try kind.train(split: split, folder: folders[0], train: train, test: test, shape: shape,
+        let verify = exportVerification
+        let exportDone = current && units.allSatisfy {
+            FileManager.default.fileExists(atPath: $0.output.path) && (try? verify($0, depth)) != nil
+        }
+        let model: Model
+        do {
+            model = try kind.train(split: split, folder: folders[0], train: train, test: test, shape: shape,
                                    classNames: dataset.classNames, exportDone: exportDone, progress: progress)
+        } catch let error as JAMError where !trainingFailures.isEmpty && error.message.contains(TrainingCheckpoint.clipListMismatch) {
+            // The checkpoint is fine; the training set shrank because inputs went bad. Name them.
+            let list = trainingFailures.map { "  \($0.file): \($0.reason)" }.joined(separator: "\n")
+            throw JAMError("split \(split): cannot resume training: \(trainingFailures.count) training input(s) that the "
+                           + "checkpoint \(checkpoint.path) was trained on cannot be read now:\n\(list)\n"
+                           + "Remake them: \(remakeInputs); then rerun \(stage) as before. (\(stage) --force would "
+                           + "retrain without them.)")
+        }
         if !current {
             let stale = dataset.allVideos.map { PipelineConfig.artifactURL(forVideo: $0.relativePath, in: output) }
                 .filter { FileManager.default.fileExists(atPath: $0.path) }
@@ -140,11 +167,12 @@ extension TrainedStage {
         let byUnit = Dictionary(uniqueKeysWithValues: zip(units.map(\.name), videos.enumerated().map {
             ($0.element, $0.offset < train.count ? "train" : "test")
         }))
-        let exportPolicy = RunPolicy(force: policy.force, strict: policy.strict, workers: exportWorkers(policy, model: model))
+        let exportPolicy = RunPolicy(force: policy.force, strict: policy.strict, workers: exportWorkers(policy, model: model),
+                                     verify: policy.verify)
         let runner = StageRunner(stage: stage, policy: exportPolicy, progress: progress.reporter(label: "\(stage) split \(split) export"))
         // The runner calls the closure from one worker at a time unless `exportWorkers` allows more.
         let context = UncheckedSendable((kind, model, shape, byUnit, dataset.classNames))
-        var report = runner.run(units: units, knownFailures: failures, configDigest: digest) { unit in
+        var report = runner.run(units: units, knownFailures: failures, configDigest: digest, verify: verify) { unit in
             let (kind, model, shape, byUnit, classNames) = context.value
             let (video, subset) = byUnit[unit.name]!
             try kind.export(video, model: model, shape: shape, split: split, subset: subset, classNames: classNames,
@@ -213,10 +241,10 @@ extension TrainedStage {
     func run(config: PipelineConfig, policy: RunPolicy, reportFolder: URL, progress: ProgressReporter) throws -> StageReport {
         let start = Date()
         for folder in digestFolders {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try SystemError.createFolder(folder, purpose: "\(stage)'s output folder")
             try settings.record(in: folder)
         }
-        try FileManager.default.createDirectory(at: reportFolder, withIntermediateDirectories: true)
+        try SystemError.createFolder(reportFolder, purpose: "\(stage)'s output folder")
         AtomicFile.removeStaleTemporaries(in: reportFolder)
         // Reproducible training needs a fixed BLAS thread count: --threads or the setting.
         ComputeThreads.set(policy.workers)

@@ -229,7 +229,8 @@ public struct TrainingCheckpoint: Sendable, Equatable {
         let reader = try ArtifactReader(url: url, expecting: kind)
         let file = reader.file
         func fail(_ message: String) -> ArtifactError {
-            ArtifactError(path: url.path, "\(message); the checkpoint is damaged: rerun \(kind.producedBy) with --force")
+            ArtifactError(path: url.path, "\(message); the checkpoint is damaged: rerun \(kind.producedBy) "
+                          + "(it removes a damaged checkpoint and trains afresh)")
         }
         func int(_ name: String) throws -> Int {
             guard let v = try file.intAttribute(name) else { throw fail("no attribute \(name)") }
@@ -355,9 +356,13 @@ public struct TrainingCheckpoint: Sendable, Equatable {
             throw fail("checkpoint optimizer is \(optimizer.name), the settings ask for \(optimizerName)")
         }
         guard state.dataIdentity == dataIdentity else {
-            throw fail("checkpoint was trained on another list of clips (the training videos or their frame counts changed)")
+            throw fail("\(Self.clipListMismatch) (the training videos or their frame counts changed)")
         }
     }
+
+    /// What `validate` says when the checkpoint was trained on other clips (stages recognise it
+    /// to name the training inputs that went missing or bad since).
+    public static let clipListMismatch = "checkpoint was trained on another list of clips"
 
     /// Copies the stored values into `store` (whose layout `validate` has checked).
     public func restore(into store: ParameterStore) {

@@ -117,9 +117,21 @@ public struct DecodedVideo: Sendable {
 /// video is rejected rather than returned short or smeared, because docs/DESIGN.md §3 makes it a bad input
 /// to report; decoding still runs to the end first so that the message says which it was.
 ///
+/// A still image is not a video, whatever its name: a file that FFmpeg opens with an image
+/// demuxer (`jpeg_pipe`, `png_pipe`, `image2`), or whose container is the raw stream of a
+/// still-image codec holding one frame, is `.stillImage`. (Motion JPEG in AVI or QuickTime is a
+/// video and decodes as one.)
+///
+/// What FFmpeg logs while reading the file is attached to the error (`VideoError.ffmpegLog`),
+/// not printed.
+///
 /// Memory: one `AVFrame` is reused; only kept frames are converted; decoding stops as soon as
 /// `maxFrames` frames are kept.
 public func decodeVideo(at url: URL, options: DecodeOptions) throws -> DecodedVideo {
+    try FFmpegLog.collect { try decodeVideoLogged(at: url, options: options) }
+}
+
+private func decodeVideoLogged(at url: URL, options: DecodeOptions) throws -> DecodedVideo {
     let path = url.path
     try options.validate(path: path)
     func fail(_ reason: VideoError.Reason) -> VideoError { VideoError(path: path, reason: reason) }
@@ -146,6 +158,11 @@ public func decodeVideo(at url: URL, options: DecodeOptions) throws -> DecodedVi
     }
     guard let decoderCodec else { throw fail(.codecUnavailable("no decoder for the video stream")) }
     let stream = format.pointee.streams[Int(streamIndex)]!
+    let demuxer = String(cString: format.pointee.iformat.pointee.name)
+    let codecName = String(cString: decoderCodec.pointee.name)
+    if isImageDemuxer(demuxer) {
+        throw fail(.stillImage("FFmpeg reads it as a single \(codecName) image (\(demuxer) format)"))
+    }
     // Let the demuxer skip audio and other streams instead of handing us their packets.
     for i in 0..<Int(format.pointee.nb_streams) where i != Int(streamIndex) {
         format.pointee.streams[i]!.pointee.discard = AVDISCARD_ALL
@@ -232,6 +249,10 @@ public func decodeVideo(at url: URL, options: DecodeOptions) throws -> DecodedVi
 
     if sink.decodedCount == 0 {
         throw fail(.truncated(readFailure ?? firstDamage ?? "no frame could be decoded"))
+    }
+    // A raw still-image stream (a JPEG probed as the `mjpeg` format) with one frame is a picture.
+    if sink.decodedCount == 1, demuxer == codecName, isStillImageCodec(stream.pointee.codecpar.pointee.codec_id) {
+        throw fail(.stillImage("one \(codecName) picture (\(demuxer) format), no moving frames"))
     }
     if !options.allowDamaged {
         if let readFailure { throw fail(.truncated(readFailure)) }
@@ -346,4 +367,19 @@ private struct FrameSink {
         _ = sws_setColorspaceDetails(sws, coefficients, srcRange, coefficients, dstRange,
                                      brightness, contrast, saturation)
     }
+}
+
+/// FFmpeg's demuxers for single pictures and picture sequences: `jpeg_pipe`, `png_pipe`, …, `image2`.
+func isImageDemuxer(_ name: String) -> Bool {
+    name.hasSuffix("_pipe") || name == "image2" || name == "image2pipe"
+}
+
+/// Whether FFmpeg describes a codec as a picture format (its MIME types are `image/…`).
+func isStillImageCodec(_ id: AVCodecID) -> Bool {
+    guard let descriptor = avcodec_descriptor_get(id), var types = descriptor.pointee.mime_types else { return false }
+    while let type = types.pointee {
+        if String(cString: type).hasPrefix("image/") { return true }
+        types += 1
+    }
+    return false
 }

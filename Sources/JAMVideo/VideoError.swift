@@ -27,11 +27,15 @@ public struct VideoError: Error, CustomStringConvertible, Sendable, Equatable {
         case writeFailed(String)
         /// The caller asked for something impossible (size 0, odd size for h264, wrong buffer length).
         case invalidArgument(String)
+        /// A still image (a JPEG or PNG, whatever its name says), not a video.
+        case stillImage(String)
     }
 
     /// The file the error is about, as given by the caller.
     public var path: String
     public var reason: Reason
+    /// What FFmpeg itself logged while reading the file (warnings and errors, prefix included).
+    public var ffmpegLog: [String] = []
 
     public init(path: String, reason: Reason) {
         self.path = path
@@ -50,7 +54,9 @@ public struct VideoError: Error, CustomStringConvertible, Sendable, Equatable {
         case .undecodable(let m): text = "undecodable: \(m)"
         case .writeFailed(let m): text = "cannot write video: \(m)"
         case .invalidArgument(let m): text = "invalid argument: \(m)"
+        case .stillImage(let m): text = "not a video: \(m)"
         }
-        return "\(path): \(text)"
+        let log = ffmpegLog.isEmpty ? "" : " (FFmpeg said: \(ffmpegLog.joined(separator: "; ")))"
+        return "\(path): \(text)\(log)"
     }
 }

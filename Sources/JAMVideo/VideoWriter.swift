@@ -54,6 +54,7 @@ public final class VideoWriter {
     private var finished = false
 
     public init(url: URL, width: Int, height: Int, fps: Double, codec: VideoCodec) throws {
+        FFmpegLog.route()  // FFmpeg's own lines go nowhere; failures are thrown
         let path = url.path
         func fail(_ reason: VideoError.Reason) -> VideoError { VideoError(path: path, reason: reason) }
         guard width > 0, height > 0, width <= 16384, height <= 16384 else {

@@ -37,8 +37,8 @@ import Testing
 
             let report = runner(RunPolicy(workers: 2)).run(units: all, configDigest: "abcd") { try work($0) }
             #expect(report.totalUnits == 4 && report.completed == 2 && report.skipped == 1)
-            #expect(report.failures == [UnitFailure(unit: "bad1", file: all[1].input.path,
-                                                    reason: "\(all[1].input.path): decoder said no")])
+            // The file is named once: as the failure's file, not again at the head of its reason (issue 13).
+            #expect(report.failures == [UnitFailure(unit: "bad1", file: all[1].input.path, reason: "decoder said no")])
             #expect(!report.stoppedEarly && !report.succeeded)
             #expect(report.stage == "jam-test" && report.producer == "jam-test \(jamVersion)" && report.configDigest == "abcd")
             #expect(exists(all[0].output) && exists(all[2].output) && !exists(all[1].output))
