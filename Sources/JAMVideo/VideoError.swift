@@ -27,6 +27,9 @@ public struct VideoError: Error, CustomStringConvertible, Sendable, Equatable {
         case writeFailed(String)
         /// The caller asked for something impossible (size 0, odd size for h264, wrong buffer length).
         case invalidArgument(String)
+        /// A folder read as a video (`FrameFolder`) whose images do not form one numbered
+        /// sequence without gaps; the text names the file at fault.
+        case frameFolder(String)
     }
 
     /// The file the error is about, as given by the caller.
@@ -50,6 +53,7 @@ public struct VideoError: Error, CustomStringConvertible, Sendable, Equatable {
         case .undecodable(let m): text = "undecodable: \(m)"
         case .writeFailed(let m): text = "cannot write video: \(m)"
         case .invalidArgument(let m): text = "invalid argument: \(m)"
+        case .frameFolder(let m): text = "frame folder: \(m)"
         }
         return "\(path): \(text)"
     }
