@@ -16,7 +16,8 @@ import Foundation
 /// from `pattern` (for example `img_%05d.jpg`) starting at `firstNumber`: the route
 /// `ffmpeg -start_number N -i folder/img_%05d.jpg` takes.
 public struct FrameFolder: Sendable, Equatable {
-    /// Image extensions taken as frames (compared lowercased).
+    /// Image extensions taken as frames (compared lowercased); JAMDatasets' `VideoSource` uses
+    /// the same set to tell a frame folder in a dataset.
     public static let imageExtensions: Set<String> = ["jpg", "jpeg", "png"]
     /// The prefix preferred when a folder holds several sequences (MMAction2's RGB frames).
     public static let preferredPrefix = "img_"
@@ -111,13 +112,6 @@ public struct FrameFolder: Sendable, Equatable {
     /// Whether `name` has an image extension taken as a frame.
     public static func isImageName(_ name: String) -> Bool {
         imageExtensions.contains((name as NSString).pathExtension.lowercased())
-    }
-
-    /// Whether `url` is a folder holding at least one image (a candidate frame folder; the
-    /// naming rules are checked when it is opened).
-    public static func looksLikeFrameFolder(_ url: URL) -> Bool {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: url.path) else { return false }
-        return names.contains { !$0.hasPrefix(".") && isImageName($0) }
     }
 
     /// The path image2 opens: the folder and the pattern, with `%` in them written `%%`.
