@@ -1,11 +1,15 @@
 import Foundation
 import JAMCore
 
-/// A folder-per-class dataset: videos at `<root>/<class>/<video>` (`.avi`, `.mp4`, `.mkv`,
-/// `.mov`, `.webm`, any letter case; other files are ignored).
+/// A folder-per-class dataset: videos at `<root>/<class>/<video>`, each a video file (`.avi`,
+/// `.mp4`, `.mkv`, `.mov`, `.webm`, any letter case) or a frame folder of numbered images
+/// (`<root>/<class>/<video>/img_00001.jpg …`, MMAction2's rawframes; `VideoSource`); other files
+/// are ignored. The two kinds may be mixed; a frame folder's entry is its folder path.
 ///
 /// Classes are the non-hidden subfolders that hold at least one video, sorted by UTF-8 bytes
-/// (label = position). A folder named `splits` is never a class.
+/// (label = position). A folder named `splits` is never a class. Two videos of a class whose
+/// artifacts would share a name (`a.avi` and `a.mp4`, or `a.avi` and the frame folder `a`)
+/// are refused.
 ///
 /// The train/test split:
 /// - if `<root>/splits/` holds `trainlist0N.txt` (or `trainlistN.txt`), split N is read from it
@@ -35,12 +39,15 @@ public enum FolderDataset {
             let dir = root.appendingPathComponent(name)
             guard fm.fileExists(atPath: dir.path, isDirectory: &isDirectory), isDirectory.boolValue,
                   let files = try? fm.contentsOfDirectory(atPath: dir.path) else { continue }
-            let videos = files.filter { !$0.hasPrefix(".") && isVideoName($0) }
+            let videos = files.filter {
+                !$0.hasPrefix(".") && (isVideoName($0) || VideoSource.isFrameFolder(dir.appendingPathComponent($0)))
+            }
+            try refuseSharedArtifactNames(videos, in: dir)
             if !videos.isEmpty { perClass.append((name, SplitFiles.byteSorted(videos))) }
         }
         guard !perClass.isEmpty else {
-            throw JAMError("no class folders with videos (\(videoExtensions.sorted().joined(separator: ", ")))",
-                           file: root.path)
+            throw JAMError("no class folders with videos (\(videoExtensions.sorted().joined(separator: ", "))) "
+                           + "or frame folders (<class>/<video>/img_00001.jpg)", file: root.path)
         }
         var entries: [VideoEntry] = []
         for (label, (className, files)) in perClass.enumerated() {
@@ -49,6 +56,19 @@ public enum FolderDataset {
             }
         }
         return (perClass.map(\.0), entries)
+    }
+
+    /// Throws when two videos of a class folder would write artifacts of one name.
+    private static func refuseSharedArtifactNames(_ videos: [String], in dir: URL) throws {
+        var byStem: [String: String] = [:]
+        for name in SplitFiles.byteSorted(videos) {
+            let stem = VideoSource.artifactStem(name)
+            if let other = byStem[stem] {
+                throw JAMError("\(other) and \(name) would both be stored as \(stem).h5 (artifacts are named without "
+                               + "the extension); rename or remove one", file: dir.path)
+            }
+            byStem[stem] = name
+        }
     }
 
     /// Whether a file name has one of `videoExtensions`.

@@ -57,14 +57,18 @@ enum SplitFiles {
     }
 
     /// Why the video at `relativePath` under `root` cannot be used, or nil when it is a regular
-    /// file inside the root (after resolving symlinks).
+    /// file or a frame folder (`VideoSource.url`) inside the root (after resolving symlinks).
     static func fileProblem(root: URL, relativePath: String) -> String? {
-        let url = root.appendingPathComponent(relativePath)
+        let url = VideoSource.url(root: root, relativePath: relativePath)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-            return "file not found: \(url.path)"
+            let folder = url.deletingPathExtension()
+            return folder == url ? "file not found: \(url.path)"
+                : "file not found: \(url.path) (nor a frame folder \(folder.path)/ of numbered images)"
         }
-        if isDirectory.boolValue { return "is a folder, not a video file: \(url.path)" }
+        if isDirectory.boolValue && !VideoSource.isFrameFolder(url) {
+            return "is a folder without images (.jpg, .jpeg, .png), neither a video file nor a frame folder: \(url.path)"
+        }
         let realRoot = root.resolvingSymlinksInPath().standardizedFileURL.path
         let realFile = url.resolvingSymlinksInPath().standardizedFileURL.path
         if !realFile.hasPrefix(realRoot.hasSuffix("/") ? realRoot : realRoot + "/") {

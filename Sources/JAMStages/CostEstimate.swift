@@ -143,9 +143,12 @@ public struct CostEstimate: Sendable {
         let cells = Double(g.grid * g.grid)
         disk.append(Disk(kind: "frames", bytes: frames * side * side * 3, note: "uint8 \(c.decode.size)×\(c.decode.size)×3"))
         disk.append(Disk(kind: "features", bytes: frames * 2 * map * map * 512 * featureBytes,
-                         note: "2 taps × \(Int(map))×\(Int(map))×512, \(c.features.storage.rawValue)"))
-        disk.append(Disk(kind: "cubes", bytes: splitsRounds * Double(w.videos) * w.meanFrames * cubeFloats * 4,
-                         note: "\(Int(splitsRounds)) split-round(s) × \(g.grid)×\(g.grid)×\(g.channels.map(String.init).joined(separator: "+")) float32 per frame"))
+                         note: "2 taps × \(Int(map))×\(Int(map))×512, \(c.features.storage.rawValue), before compression"
+                            + (c.features.compression == .none ? "" : " (deflate saves about a third: docs/BENCHMARKS.md)")))
+        let cubeBytes = c.c3d.cubeStorage == .float16 ? 2.0 : 4.0
+        disk.append(Disk(kind: "cubes", bytes: splitsRounds * Double(w.videos) * w.meanFrames * cubeFloats * cubeBytes,
+                         note: "\(Int(splitsRounds)) split-round(s) × \(g.grid)×\(g.grid)×\(g.channels.map(String.init).joined(separator: "+")) "
+                            + "\(c.c3d.cubeStorage.rawValue) per frame, before compression"))
         let mapsPerStep = c.lstm.attention == .perBranch ? Double(g.branches.count) : (c.lstm.attention == .none ? 0 : 1)
         disk.append(Disk(kind: "attention", bytes: splitsRounds * Double(w.videos) * lstmClips
                             * (Double(c.lstm.clipLength) * (mapsPerStep * cells + Double(w.classCount)) * 4),

@@ -57,7 +57,9 @@ public enum DecodeStage {
         }
         let entries = Dictionary(uniqueKeysWithValues: videos.map { ($0.relativePath, $0) })
         let units = videos.map {
-            WorkUnit(name: $0.relativePath, input: $0.url(root: root),
+            // A video file, or a frame folder of numbered images (for UCF101/HMDB51 lists, the
+            // folder named like the listed .avi when only the folder exists).
+            WorkUnit(name: $0.relativePath, input: VideoSource.url(root: root, relativePath: $0.relativePath),
                      output: PipelineConfig.artifactURL(forVideo: $0.relativePath, in: folder))
         }
         let runner = StageRunner(stage: "jam-decode", policy: policy, progress: progress)

@@ -44,6 +44,20 @@ final class InputContainer {
         if code < 0 { throw VideoError(path: path, reason: .notAVideo(ffmpegMessage(code))) }
     }
 
+    /// The numbered images of a frame folder through FFmpeg's image2 demuxer, from its first
+    /// number (the ffmpeg CLI's `-start_number N -i folder/img_%05d.jpg`).
+    init(imageSequence frames: FrameFolder) throws {
+        var options: OpaquePointer?
+        defer { av_dict_free(&options) }
+        av_dict_set(&options, "pattern_type", "sequence", 0)
+        av_dict_set(&options, "start_number", "\(frames.firstNumber)", 0)
+        let code = avformat_open_input(&context, frames.ffmpegPattern, av_find_input_format("image2"), &options)
+        if code < 0 {
+            throw VideoError(path: frames.folder.path, reason: .frameFolder(
+                "FFmpeg cannot open the images \(frames.pattern) from \(frames.fileName(frame: 0)): \(ffmpegMessage(code))"))
+        }
+    }
+
     deinit { avformat_close_input(&context) }
 }
 

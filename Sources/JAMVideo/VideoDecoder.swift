@@ -85,7 +85,8 @@ public struct DecodedVideo: Sendable {
     public var size: Int
     /// `[T]`: the 0-based source frame index (decoding order of output frames) of each kept frame.
     public var frameIndices: [Int32]
-    /// The stream's frame rate as FFmpeg guesses it (`av_guess_frame_rate`); 0 when unknown.
+    /// The stream's frame rate as FFmpeg guesses it (`av_guess_frame_rate`); 0 when unknown
+    /// (always for a frame folder).
     public var fps: Double
     public var sourceWidth: Int
     public var sourceHeight: Int
@@ -104,6 +105,11 @@ public struct DecodedVideo: Sendable {
 }
 
 /// Decodes a video with libavformat/libavcodec and resizes its frames to S×S RGB24.
+///
+/// `url` is a video file or a frame folder of numbered images (`FrameFolder`: naming rules
+/// there), which FFmpeg's image2 demuxer reads as a stream of images from the first number on;
+/// the frames, the sampling and the resizing are the same either way, and a frame folder's
+/// `fps` is 0 (images carry no rate).
 ///
 /// Frames are converted by swscale with `SWS_BICUBIC` and the colour settings the ffmpeg CLI's
 /// scale filter uses, so with `.stretch` they are byte-identical to
@@ -138,11 +144,12 @@ private func decodeVideoLogged(at url: URL, options: DecodeOptions) throws -> De
 
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw fail(.fileMissing) }
-    if isDirectory.boolValue { throw fail(.notAVideo("it is a directory")) }
+    // A folder is a video of numbered images (`FrameFolder`), read by FFmpeg's image2 demuxer.
+    let frameFolder = isDirectory.boolValue ? try FrameFolder(scanning: url) : nil
     let byteCount = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue
-    if byteCount == 0 { throw fail(.emptyFile) }
+    if frameFolder == nil && byteCount == 0 { throw fail(.emptyFile) }
 
-    let input = try InputContainer(path: path)
+    let input = try frameFolder.map(InputContainer.init(imageSequence:)) ?? InputContainer(path: path)
     guard let format = input.context else { throw fail(.notAVideo("no context")) }
     var code = avformat_find_stream_info(format, nil)
     if code < 0 { throw fail(.notAVideo(ffmpegMessage(code))) }
@@ -160,7 +167,7 @@ private func decodeVideoLogged(at url: URL, options: DecodeOptions) throws -> De
     let stream = format.pointee.streams[Int(streamIndex)]!
     let demuxer = String(cString: format.pointee.iformat.pointee.name)
     let codecName = String(cString: decoderCodec.pointee.name)
-    if isImageDemuxer(demuxer) {
+    if frameFolder == nil && isImageDemuxer(demuxer) {  // a frame folder is an image sequence by choice
         throw fail(.stillImage("FFmpeg reads it as a single \(codecName) image (\(demuxer) format)"))
     }
     // Let the demuxer skip audio and other streams instead of handing us their packets.
@@ -181,8 +188,9 @@ private func decodeVideoLogged(at url: URL, options: DecodeOptions) throws -> De
     }
 
     let rate = av_guess_frame_rate(format, stream, nil)
-    let fps = rate.num > 0 && rate.den > 0 ? Double(rate.num) / Double(rate.den) : 0
-    let declaredFrames = Int(stream.pointee.nb_frames)
+    // Images carry no frame rate (image2 assumes 25): a frame folder's is unknown, 0.
+    let fps = frameFolder == nil && rate.num > 0 && rate.den > 0 ? Double(rate.num) / Double(rate.den) : 0
+    let declaredFrames = frameFolder?.count ?? Int(stream.pointee.nb_frames)
 
     var sink = FrameSink(path: path, options: options)
     // Reserve for the frames the container declares, so `frames` is not regrown while decoding.
@@ -198,7 +206,11 @@ private func decodeVideoLogged(at url: URL, options: DecodeOptions) throws -> De
     var packetsRead = 0
     var readFailure: String?
     var firstDamage: String?
-    func noteDamage(_ m: String) { if firstDamage == nil { firstDamage = m } }
+    func noteDamage(_ m: String) {
+        // In a frame folder each packet is one image: name the one being decoded.
+        let image = frameFolder.map { " (image \($0.fileName(frame: max(packetsRead - 1, 0))))" } ?? ""
+        if firstDamage == nil { firstDamage = m + image }
+    }
 
     /// Pulls every frame the decoder has ready; returns true once `maxFrames` are kept.
     func drain() throws -> Bool {
@@ -251,7 +263,7 @@ private func decodeVideoLogged(at url: URL, options: DecodeOptions) throws -> De
         throw fail(.truncated(readFailure ?? firstDamage ?? "no frame could be decoded"))
     }
     // A raw still-image stream (a JPEG probed as the `mjpeg` format) with one frame is a picture.
-    if sink.decodedCount == 1, demuxer == codecName, isStillImageCodec(stream.pointee.codecpar.pointee.codec_id) {
+    if frameFolder == nil, sink.decodedCount == 1, demuxer == codecName, isStillImageCodec(stream.pointee.codecpar.pointee.codec_id) {
         throw fail(.stillImage("one \(codecName) picture (\(demuxer) format), no moving frames"))
     }
     if !options.allowDamaged {
@@ -260,8 +272,9 @@ private func decodeVideoLogged(at url: URL, options: DecodeOptions) throws -> De
         // (dropped-frame placeholders), but a container that delivers fewer packets than its
         // header declares has lost its end.
         if reachedEnd && declaredFrames > 0 && packetsRead < declaredFrames {
-            throw fail(.truncated(
-                "the container declares \(declaredFrames) frames but delivered \(packetsRead) (\(sink.decodedCount) decoded)"))
+            throw fail(.truncated(frameFolder.map {
+                "FFmpeg read \(packetsRead) of the \($0.count) images and stopped at \($0.fileName(frame: packetsRead)) (empty or unreadable)"
+            } ?? "the container declares \(declaredFrames) frames but delivered \(packetsRead) (\(sink.decodedCount) decoded)"))
         }
         if let firstDamage { throw fail(.undecodable(firstDamage)) }
     }

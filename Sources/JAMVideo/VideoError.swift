@@ -23,6 +23,9 @@ public struct VideoError: Error, CustomStringConvertible, Sendable, Equatable {
         case truncated(String)
         /// Reading or decoding failed in the middle of the stream.
         case undecodable(String)
+        /// A folder read as a video (`FrameFolder`) whose images do not form one numbered
+        /// sequence without gaps; the text names the file at fault.
+        case frameFolder(String)
         /// Writing a video failed (opening the output, encoding, muxing).
         case writeFailed(String)
         /// The caller asked for something impossible (size 0, odd size for h264, wrong buffer length).
@@ -52,6 +55,7 @@ public struct VideoError: Error, CustomStringConvertible, Sendable, Equatable {
         case .codecUnavailable(let m): text = "codec unavailable: \(m)"
         case .truncated(let m): text = "truncated: \(m)"
         case .undecodable(let m): text = "undecodable: \(m)"
+        case .frameFolder(let m): text = "frame folder: \(m)"
         case .writeFailed(let m): text = "cannot write video: \(m)"
         case .invalidArgument(let m): text = "invalid argument: \(m)"
         case .stillImage(let m): text = "not a video: \(m)"

@@ -10,7 +10,10 @@ struct JamDecode: ParsableCommand {
         abstract: "Decode the videos of the configured splits into frames artifacts ([T, S, S, 3] uint8).",
         discussion: """
             Reads the 'dataset' and 'decode' sections of the config and writes one HDF5 frames \
-            artifact per video under <artifacts_root>/<dataset>/frames/<digest>/. Finished videos \
+            artifact per video under <artifacts_root>/<dataset>/frames/<digest>/. A video is a video \
+            file or a frame folder of numbered images (<class>/<video>/img_00001.jpg, .jpg/.jpeg/.png, \
+            one prefix, one zero padding, no gaps), read through FFmpeg's image2 demuxer; UCF101 and \
+            HMDB51 lists naming <video>.avi also find the frame folder <video>/. Finished videos \
             are skipped; bad videos are reported with the reason and the others go on; the exit \
             status is 1 if any video failed. See docs/ARTIFACTS.md.
             """)
