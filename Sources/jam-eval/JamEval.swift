@@ -26,6 +26,11 @@ struct JamEval: ParsableCommand {
             note that the model mean-pools); a banner warns when the features came from a \
             randomly initialised VGG16. The folder is built under a temporary name and renamed \
             into place. scripts/report-screenshot.sh renders it in headless Chromium.
+
+            --compare P (repeatable) evaluates nothing: it reads the metrics.json that earlier \
+            runs of jam-eval wrote for each profile P of the config (composed profiles such as \
+            paper,early-fusion work; 'default' is the base settings) and prints them side by \
+            side, one row per variant: top-1 per split, the mean, mean class accuracy, chance.
             """)
 
     @OptionGroup var options: StageOptions
@@ -36,6 +41,9 @@ struct JamEval: ParsableCommand {
     @Option(name: .long, help: "The row label of this run in the accuracy table (default: the profile, or 'default').")
     var variant: String?
 
+    @Option(name: .long, help: "Print finished variants side by side instead of evaluating: a profile (or 'default'); repeat for each row.")
+    var compare: [String] = []
+
     func validate() throws {
         guard PredictionRule(rawValue: rule) != nil else {
             throw ValidationError("--rule must be one of \(PredictionRule.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -43,6 +51,7 @@ struct JamEval: ParsableCommand {
     }
 
     func run() throws {
+        if !compare.isEmpty { return try printComparison() }
         let config = try options.loadConfig()
         let result = try EvalStage.run(config: config, rule: PredictionRule(rawValue: rule)!,
                                        variant: variant ?? options.profile ?? "default")
@@ -53,5 +62,22 @@ struct JamEval: ParsableCommand {
         print("jam-eval: report \(result.report.path)")
         for failure in result.failures { writeStandardError("jam-eval: FAILED \(failure)\n") }
         if !result.failures.isEmpty { throw ExitCode(1) }
+    }
+
+    /// `--compare`: every variant's finished metrics, one table.
+    func printComparison() throws {
+        var rows: [(name: String, summary: MetricsSummary)] = []
+        for name in compare {
+            let config = try PipelineConfig.load(from: options.configURL, profile: name == "default" ? nil : name)
+            let folder = try ArtifactLayout(config).evalFolder(rule: rule)
+            let url = folder.appendingPathComponent("metrics.json")
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                let profile = name == "default" ? "" : " --profile \(name)"
+                throw ValidationError("\(url.path): variant \(name) has not been evaluated with rule \(rule); run "
+                                      + "bash scripts/run-pipeline.sh --config \(options.config)\(profile) (or its missing stages, then jam-eval)")
+            }
+            rows.append((name, try MetricsSummary.read(from: url)))
+        }
+        print(ComparisonTable.render(rows))
     }
 }
