@@ -113,3 +113,36 @@ public struct SplitAttentionTracking: Sendable, Hashable, Codable {
         return lines
     }
 }
+
+extension AttentionTracking {
+    /// The box `[x0, y0, x1, y1]` of a `width` × `height` source frame in the S×S frame it
+    /// becomes after `resize`, clamped to the frame.
+    public static func frameBox(_ box: [Int], width: Int, height: Int, resize: ResizeMode, side: Int) -> [Int] {
+        let (left, top, sideX, sideY): (Double, Double, Double, Double)
+        switch resize {
+        case .stretch: (left, top, sideX, sideY) = (0, 0, Double(width), Double(height))
+        case .centerCrop:
+            let m = Double(min(width, height))
+            (left, top, sideX, sideY) = ((Double(width) - m) / 2, (Double(height) - m) / 2, m, m)
+        }
+        func map(_ v: Int, _ origin: Double, _ extent: Double) -> Int {
+            min(max(Int(((Double(v) - origin) / extent * Double(side)).rounded()), 0), side)
+        }
+        return [map(box[0], left, sideX), map(box[1], top, sideY), map(box[2], left, sideX), map(box[3], top, sideY)]
+    }
+}
+
+extension RGBImage {
+    /// Draws the outline of `[x0, y0, x1, y1]` (x1, y1 exclusive), `thickness` pixels wide, inside it.
+    public mutating func strokeRectangle(_ box: [Int], color: RGB, thickness: Int = 1) {
+        let (x0, y0) = (max(box[0], 0), max(box[1], 0))
+        let (x1, y1) = (min(box[2], width), min(box[3], height))
+        guard x0 < x1, y0 < y1 else { return }
+        for y in y0..<y1 {
+            for x in x0..<x1 where x - x0 < thickness || x1 - 1 - x < thickness || y - y0 < thickness || y1 - 1 - y < thickness {
+                let o = (y * width + x) * 3
+                (pixels[o], pixels[o + 1], pixels[o + 2]) = (color.r, color.g, color.b)
+            }
+        }
+    }
+}

@@ -113,7 +113,7 @@ public enum EvalStage {
                 title: "JAM: \(variant) on \(config.dataset.name)", summaries: [summary],
                 curves: try curves(layout: layout),
                 attention: meanPooling ? [] : try attentionFigures(examples.map { ($0.split, $0.url) },
-                                                                   framesFolder: layout.framesFolder),
+                                                                   framesFolder: layout.framesFolder, config: config),
                 attentionKind: meanPooling ? .meanPooling(locations: locations(examples.first?.url)) : .learned,
                 misclassified: misclassified,
                 featuresWeights: layout.features.settings["weights"]?.stringValue,
@@ -194,7 +194,10 @@ public enum EvalStage {
     /// Attention over frames (the paper's Figure 6) for a few test videos: every few frames,
     /// the frame with its attention map overlaid, raw frames below. One colour scale per video,
     /// the min..max of all its maps, which the report prints beside a colour bar.
-    static func attentionFigures(_ examples: [(split: Int, url: URL)], framesFolder: URL) throws -> [ReportImage] {
+    /// With an object track beside the video (synthetic datasets), the object's box is drawn
+    /// in white on every picked frame.
+    static func attentionFigures(_ examples: [(split: Int, url: URL)], framesFolder: URL,
+                                 config: PipelineConfig) throws -> [ReportImage] {
         var images: [ReportImage] = []
         for (split, url) in examples {
             guard let (maps, steps, grid, video) = try AttentionArtifact.readForFigure(url),
@@ -204,17 +207,26 @@ public enum EvalStage {
             let picks = Array(Set((0..<6).map { $0 * max(1, t - 1) / 5 })).sorted()
             var pictures: [RGBImage] = []
             var pictureMaps: [[Float]] = []
+            let track = try? ObjectTrack.read(ObjectTrack.sidecarURL(forVideo: config.datasetRoot.appendingPathComponent(video)))
+            let sourceFrames = track == nil ? [] : try frames.frameIndex()
             for frame in picks {
                 var pixels = [UInt8](repeating: 0, count: s * s * 3)
                 try pixels.withUnsafeMutableBufferPointer { try frames.readFrames(into: $0, start: frame, count: 1) }
-                pictures.append(RGBImage(width: s, height: s, pixels: pixels))
+                var picture = RGBImage(width: s, height: s, pixels: pixels)
+                if let track, frame < sourceFrames.count, track.frames.indices.contains(Int(sourceFrames[frame])) {
+                    let box = AttentionTracking.frameBox(track.frames[Int(sourceFrames[frame])].box, width: track.width,
+                                                         height: track.height, resize: config.decode.resize, side: s)
+                    picture.strokeRectangle(box, color: RGB(255, 255, 255), thickness: max(1, s / 96))
+                }
+                pictures.append(picture)
                 pictureMaps.append(Array(maps[(frame * grid * grid)..<((frame + 1) * grid * grid)]))
             }
             let scale = AttentionColorScale(spanning: maps)
             let strip = try attentionStrip(frames: pictures, attention: pictureMaps, gridSize: grid, colorScale: scale)
             images.append(ReportImage(
                 caption: "split \(split): \(video); frames t = \(picks.map(String.init).joined(separator: ", ")), "
-                    + "attention over the frame (top), the frame (bottom)", image: strip, colorScale: scale,
+                    + "attention over the frame (top), the frame (bottom)"
+                    + (track == nil ? "" : "; white: the object's box from its track"), image: strip, colorScale: scale,
                 locations: grid * grid))
         }
         return images

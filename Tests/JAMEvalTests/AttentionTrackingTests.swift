@@ -46,4 +46,17 @@ import Testing
         #expect(v.steps == 1)
         #expect((s + v).steps == 3)
     }
+
+    /// The box in the S×S frame: stretched, each axis scales on its own; centre-cropped, the
+    /// crop's origin comes off first. Then drawn as an outline.
+    @Test func boxesLandOnTheResizedFrameAndAreOutlined() {
+        #expect(AttentionTracking.frameBox([40, 30, 80, 60], width: 160, height: 120, resize: .stretch, side: 96) == [24, 24, 48, 48])
+        // Crop keeps x 20..<140: x 20 → 0, 80 → 48 (× 96/120); y unchanged but scaled.
+        #expect(AttentionTracking.frameBox([20, 30, 80, 60], width: 160, height: 120, resize: .centerCrop, side: 96) == [0, 24, 48, 48])
+        #expect(AttentionTracking.frameBox([0, 0, 160, 120], width: 160, height: 120, resize: .centerCrop, side: 96) == [0, 0, 96, 96])
+        var image = RGBImage(width: 6, height: 5, background: RGB(0, 0, 0))
+        image.strokeRectangle([1, 1, 5, 4], color: RGB(255, 255, 255))
+        let white = (0..<5).map { y in (0..<6).map { x in image.pixels[(y * 6 + x) * 3] == 255 ? "#" : "." }.joined() }
+        #expect(white == ["......", ".####.", ".#..#.", ".####.", "......"])
+    }
 }
