@@ -7,7 +7,7 @@ import Testing
 /// `scripts/paper-smoke.sh` (the same executables as every run): the paths the synthetic default
 /// does not take — S = 384, spatially valid conv1 and its 11×11 grid, 256-channel cubes, clips
 /// of 30 every 15 with a tail, the 3 × 1024 joint LSTM, λ = 1000 in round 2 — all run and give
-/// artifacts of the paper's shapes. About 3 minutes on an idle 2-core machine.
+/// artifacts of the paper's shapes. About 8 minutes on the 2-core machine with OpenBLAS's Prescott kernels.
 @Suite struct PaperSmokeTests {
     @Test func thePaperModelRunsEveryStageEndToEnd() throws {
         try withTemporaryDirectory { dir in
