@@ -39,18 +39,21 @@ public struct AttentionTrackingScore: Sendable, Hashable, Codable {
 }
 
 public enum AttentionTracking {
+    /// The part of a `width` × `height` source frame that becomes the S×S frame: origin and extent.
+    static func sourceRegion(width: Int, height: Int, resize: ResizeMode) -> (left: Double, top: Double, width: Double, height: Double) {
+        switch resize {
+        case .stretch: return (0, 0, Double(width), Double(height))
+        case .centerCrop:
+            let m = Double(min(width, height))
+            return ((Double(width) - m) / 2, (Double(height) - m) / 2, m, m)
+        }
+    }
+
     /// The cells (row-major indices into K×K) that the box `[x0, y0, x1, y1]` of a
     /// `width` × `height` source frame overlaps once resized to a square; an empty box (or
     /// one outside a centre crop) gives the cell of its corner, clamped into the grid.
     public static func cells(box: [Int], width: Int, height: Int, resize: ResizeMode, grid k: Int) -> [Int] {
-        // The source square that becomes the S×S frame.
-        let (left, top, sideX, sideY): (Double, Double, Double, Double)
-        switch resize {
-        case .stretch: (left, top, sideX, sideY) = (0, 0, Double(width), Double(height))
-        case .centerCrop:
-            let m = Double(min(width, height))
-            (left, top, sideX, sideY) = ((Double(width) - m) / 2, (Double(height) - m) / 2, m, m)
-        }
+        let (left, top, sideX, sideY) = sourceRegion(width: width, height: height, resize: resize)
         func span(_ a: Int, _ b: Int, origin: Double, side: Double) -> ClosedRange<Int> {
             let u0 = (Double(a) - origin) / side * Double(k), u1 = (Double(b) - origin) / side * Double(k)
             let first = min(max(Int(u0.rounded(.down)), 0), k - 1)
@@ -118,13 +121,7 @@ extension AttentionTracking {
     /// The box `[x0, y0, x1, y1]` of a `width` × `height` source frame in the S×S frame it
     /// becomes after `resize`, clamped to the frame.
     public static func frameBox(_ box: [Int], width: Int, height: Int, resize: ResizeMode, side: Int) -> [Int] {
-        let (left, top, sideX, sideY): (Double, Double, Double, Double)
-        switch resize {
-        case .stretch: (left, top, sideX, sideY) = (0, 0, Double(width), Double(height))
-        case .centerCrop:
-            let m = Double(min(width, height))
-            (left, top, sideX, sideY) = ((Double(width) - m) / 2, (Double(height) - m) / 2, m, m)
-        }
+        let (left, top, sideX, sideY) = sourceRegion(width: width, height: height, resize: resize)
         func map(_ v: Int, _ origin: Double, _ extent: Double) -> Int {
             min(max(Int(((Double(v) - origin) / extent * Double(side)).rounded()), 0), side)
         }
