@@ -40,6 +40,32 @@ import Testing
         }
     }
 
+    /// A user's own folder-per-class dataset, its config without the `synthetic` key: every stage
+    /// runs end to end and jam-synth leaves the videos alone.
+    @Test func anOwnFolderDatasetWithoutTheSyntheticKeyRunsEndToEnd() throws {
+        try withTemporaryDirectory { dir in
+            // Videos made once by jam-synth, then used as the user's own (class folders of .avi).
+            let maker = try writeTinyConfig(in: dir, name: "maker.json", root: "videos")
+            let made = try runExecutable("jam-synth", ["--config", maker.path], in: dir)
+            try #require(made.status == 0, "\(made.stderr)")
+            let videos = dir.appendingPathComponent("videos")
+            for name in try FileManager.default.contentsOfDirectory(atPath: videos.path)
+            where name.hasPrefix("ucfTrainTestlist") || name.hasSuffix(".json") {
+                try FileManager.default.removeItem(at: videos.appendingPathComponent(name))
+            }
+            let own = try writeTinyConfig(in: dir, name: "mine.json", artifacts: "mine", root: "videos", format: "folders",
+                                          training: Self.training)
+            let text = try String(contentsOf: own, encoding: .utf8).replacingOccurrences(of: #", "synthetic": true"#, with: "")
+            #expect(!text.contains("synthetic"))
+            try text.write(to: own, atomically: true, encoding: .utf8)
+            let before = try FileManager.default.subpathsOfDirectory(atPath: videos.path).sorted()
+            let run = try runPipeline(config: own, in: dir)
+            #expect(run.status == 0, "pipeline failed: \(run.stderr.suffix(3000))")
+            #expect(run.stdout.contains("jam-synth: nothing to do") && run.stdout.contains("top-1"), "\(run.stdout)")
+            #expect(try FileManager.default.subpathsOfDirectory(atPath: videos.path).sorted() == before)
+        }
+    }
+
     @Test func everyStageRunsAndTheArtifactsChain() throws {
         try withTemporaryDirectory { dir in
             let config = try writeTinyConfig(in: dir, frames: 16, training: Self.training)
