@@ -164,10 +164,10 @@ public struct TrainingCheckpoint: Sendable, Equatable {
         try file.setAttribute("parameter_count", p)
         try file.setAttribute("parameter_names", strings: manifest.map(\.name))
 
-        try file.write("values", values, shape: [p])
+        try file.write("values", values, shape: [p], options: .axes("PARAMETER"))
         for view in manifest {
             let data = try file.write("parameters/\(view.name)", Array(values[view.offset..<(view.offset + view.count)]),
-                                      shape: view.shape)
+                                      shape: view.shape, options: .axes(Self.parameterAxes(rank: view.shape.count)))
             try data.setAttribute("offset", view.offset)
             try data.setAttribute("decays", view.decays ? 1 : 0)
         }
@@ -179,32 +179,32 @@ public struct TrainingCheckpoint: Sendable, Equatable {
             try group.setAttribute("beta1", Double(a.beta1))
             try group.setAttribute("beta2", Double(a.beta2))
             try group.setAttribute("epsilon", Double(a.epsilon))
-            try group.write("first_moment", a.firstMoment, shape: [p])
-            try group.write("second_moment", a.secondMoment, shape: [p])
+            try group.write("first_moment", a.firstMoment, shape: [p], options: .axes("PARAMETER"))
+            try group.write("second_moment", a.secondMoment, shape: [p], options: .axes("PARAMETER"))
         case .sgd(let s):
             try group.setAttribute("momentum", Double(s.momentum))
-            try group.write("velocity", s.velocity, shape: [p])
+            try group.write("velocity", s.velocity, shape: [p], options: .axes("PARAMETER"))
         }
 
         let order = state.order.flatMap { [Int64($0.video), Int64($0.start)] }
-        try file.write("data_order", order, shape: [state.order.count, 2])
+        try file.write("data_order", order, shape: [state.order.count, 2], options: .axes("CLIP,VIDEO_START"))
         if !state.running.isEmpty {
             let running = try file.createGroup("running")
             for (name, sum) in state.running.sorted(by: { $0.key < $1.key }) {
-                try running.write(name, [sum.total, sum.weight], shape: [2])
+                try running.write(name, [sum.total, sum.weight], shape: [2], options: .axes("TOTAL_WEIGHT"))
             }
         }
         if !log.isEmpty {
             let group = try file.createGroup("log")
             let e = log.count
-            try group.write("epoch", log.map { Int64($0.epoch) }, shape: [e])
-            try group.write("learning_rate", log.map(\.learningRate), shape: [e])
-            try group.write("steps", log.map { Int64($0.steps) }, shape: [e])
-            try group.write("seconds", log.map(\.seconds), shape: [e])
+            try group.write("epoch", log.map { Int64($0.epoch) }, shape: [e], options: .axes("EPOCH"))
+            try group.write("learning_rate", log.map(\.learningRate), shape: [e], options: .axes("EPOCH"))
+            try group.write("steps", log.map { Int64($0.steps) }, shape: [e], options: .axes("EPOCH"))
+            try group.write("seconds", log.map(\.seconds), shape: [e], options: .axes("EPOCH"))
             for (prefix, metrics) in [("train_", log.map(\.train)), ("validation_", log.map(\.validation))] {
                 let names = Set(metrics.flatMap(\.keys)).sorted()
                 for name in names {
-                    try group.write(prefix + name, metrics.map { $0[name] ?? .nan }, shape: [e])
+                    try group.write(prefix + name, metrics.map { $0[name] ?? .nan }, shape: [e], options: .axes("EPOCH"))
                 }
             }
         }
@@ -368,5 +368,18 @@ public struct TrainingCheckpoint: Sendable, Equatable {
     public func restore(into store: ParameterStore) {
         precondition(store.totalCount == values.count, "restore: layout mismatch")
         store.values = values
+    }
+}
+
+extension TrainingCheckpoint {
+    /// The `axes` of a parameter array by its rank, as every layer lays its parameters out:
+    /// 3D-convolution kernels `[kt, kh, kw, in, out]`, weight matrices `[in, out]`, biases `[out]`.
+    static func parameterAxes(rank: Int) -> String {
+        switch rank {
+        case 1: return "OUT"
+        case 2: return "IN,OUT"
+        case 5: return "KT,KH,KW,IN,OUT"
+        default: return (0..<rank).map { "D\($0)" }.joined(separator: ",")
+        }
     }
 }
