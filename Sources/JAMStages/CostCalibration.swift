@@ -133,12 +133,8 @@ public enum CostCalibration {
     /// The cubes the LSTM reads: grid K and channels N per branch, as jam-c3d would export them.
     public static func cubeGeometry(_ config: PipelineConfig) -> CubesArtifact.Geometry {
         let s = config.c3d, side = mapSide(config)
-        let grid: Int, channels: Int
-        if s.middle == .none {
-            (grid, channels) = (s.grid > 0 ? s.grid : (ConvNet3DBranchGeometry.cubeGrid(s, height: side, width: side)?.height ?? side), 512)
-        } else {
-            (grid, channels) = (ConvNet3DBranchGeometry.cubeGrid(s, height: side, width: side)?.height ?? 1, s.conv2Width)
-        }
+        let grid = C3DModel.cubeGrid(s, shape: FeaturesArtifact.MapShape(height: side, width: side, channels: 512))?.height ?? 1
+        let channels = s.middle == .none ? 512 : s.conv2Width
         return CubesArtifact.Geometry(branches: s.branches.map(\.rawValue), grid: grid,
                                       channels: Array(repeating: channels, count: s.branches.count))
     }

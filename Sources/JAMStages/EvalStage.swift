@@ -77,8 +77,8 @@ public enum EvalStage {
                                 trackedVideos += 1
                             }
                         } catch {
-                            failures.append(UnitFailure(unit: "split\(split)/\(entry.relativePath) (object track)", file: url.path,
-                                                        reason: describe(error)))
+                            failures.append(UnitFailure(unit: "split\(split)/\(entry.relativePath) (object track)",
+                                                        error: error, file: url.path))
                         }
                     }
                     // Figure 6: the first split's first test video of each of a few classes.

@@ -156,9 +156,6 @@ public struct StageRunner: Sendable {
     }
 }
 
-/// JAM's errors describe themselves for users (file and reason); others as Swift prints them.
-func describe(_ error: Error) -> String { String(describing: error) }
-
 /// Shared progress of the workers; every access holds the lock.
 private final class RunState: @unchecked Sendable {
     private let lock = NSLock()
