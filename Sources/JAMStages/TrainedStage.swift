@@ -78,19 +78,21 @@ extension TrainedStage {
     func runSplit(_ split: Int, config: PipelineConfig, policy: RunPolicy, progress: ProgressReporter) throws -> StageReport {
         var kind = self
         let folders = ownedFolders(split: split)
-        if policy.force { for folder in folders { try? FileManager.default.removeItem(at: folder) } }
+        // Under MPI rank 0 alone removes (--force, an unusable checkpoint); the others wait below.
+        if policy.force && DataParallelStage.writes { for folder in folders { try? FileManager.default.removeItem(at: folder) } }
         for folder in folders {
             try SystemError.createFolder(folder, purpose: "\(stage)'s split \(split) folder")
             removeStaleTemporaries(under: folder)
         }
         let depth: VerificationDepth = policy.verify ? .full : .quick
         let checkpoint = folders[0].appendingPathComponent(ArtifactLayout.checkpointFileName)
-        if let problem = FinishedOutput.checkpointProblem(checkpoint, kind: checkpointKind, depth: depth) {
+        if DataParallelStage.writes, let problem = FinishedOutput.checkpointProblem(checkpoint, kind: checkpointKind, depth: depth) {
             // Nothing in it can be used; training afresh reaches the same weights (training is deterministic).
             progress.log("split \(split): REDO training: the checkpoint \(checkpoint.path) cannot be used (\(problem)); "
                          + "it is removed and training starts afresh")
             try? FileManager.default.removeItem(at: checkpoint)
         }
+        try DataParallelStage.synchronize()
         let dataset = try Self.readSplit(config: config, split: split)
         let inputs = inputFolder(split: split)
         if let expected = inputExports {
@@ -151,7 +153,7 @@ extension TrainedStage {
                            + "Remake them: \(remakeInputs); then rerun \(stage) as before. (\(stage) --force would "
                            + "retrain without them.)")
         }
-        if !current {
+        if !current && DataParallelStage.writes {
             let stale = dataset.allVideos.map { PipelineConfig.artifactURL(forVideo: $0.relativePath, in: output) }
                 .filter { FileManager.default.fileExists(atPath: $0.path) }
             for url in stale { try FileManager.default.removeItem(at: url) }
@@ -163,6 +165,7 @@ extension TrainedStage {
                                                    kind: checkpointKind)?.step
             try ExportRecord(epochs: trainedEpochs, step: trainedEpochs > 0 ? step : nil).write(in: output)
         }
+        try DataParallelStage.synchronize()  // no rank exports before rank 0 has removed the stale exports
 
         let byUnit = Dictionary(uniqueKeysWithValues: zip(units.map(\.name), videos.enumerated().map {
             ($0.element, $0.offset < train.count ? "train" : "test")
@@ -172,7 +175,7 @@ extension TrainedStage {
         let runner = StageRunner(stage: stage, policy: exportPolicy, progress: progress.reporter(label: "\(stage) split \(split) export"))
         // The runner calls the closure from one worker at a time unless `exportWorkers` allows more.
         let context = UncheckedSendable((kind, model, shape, byUnit, dataset.classNames))
-        var report = runner.run(units: units, knownFailures: failures, configDigest: digest, verify: verify) { unit in
+        var report = runner.run(units: DataParallelStage.exportUnits(units), knownFailures: failures, configDigest: digest, verify: verify) { unit in
             let (kind, model, shape, byUnit, classNames) = context.value
             let (video, subset) = byUnit[unit.name]!
             try kind.export(video, model: model, shape: shape, split: split, subset: subset, classNames: classNames,
@@ -207,6 +210,7 @@ extension TrainedStage {
         let (observer, trainingProgress) = trainingObserver(label: label, progress: progress)
         let loop = TrainingLoop(store: store, optimizer: training.makeOptimizer(parameterCount: store.totalCount),
                                 plan: training.trainingPlan, sampler: sampler, checkpoint: target, observer: observer)
+        loop.communicator = DataParallelStage.world
         progress.log("\(label): \(description)")
         // `validate_every`: the loop logs no validation metrics (NaN in the log) for the epochs skipped.
         let outcome = try loop.run(step: { batch, _ in try step(batch) },
@@ -242,16 +246,17 @@ extension TrainedStage {
         let start = Date()
         for folder in digestFolders {
             try SystemError.createFolder(folder, purpose: "\(stage)'s output folder")
-            try settings.record(in: folder)
+            if DataParallelStage.writes { try settings.record(in: folder) }
         }
         try SystemError.createFolder(reportFolder, purpose: "\(stage)'s output folder")
         AtomicFile.removeStaleTemporaries(in: reportFolder)
         // Reproducible training needs a fixed BLAS thread count: --threads or the setting.
         ComputeThreads.set(policy.workers)
-        let report = try StageReport.overSplits(config.dataset.splits, stage: stage, configDigest: digest, started: start) {
-            try runSplit($0, config: config, policy: policy, progress: progress)
-        }
-        try report.write(to: reportFolder)
+        let report = try DataParallelStage.mergeReports(
+            StageReport.overSplits(config.dataset.splits, stage: stage, configDigest: digest, started: start) {
+                try runSplit($0, config: config, policy: policy, progress: progress)
+            })
+        if DataParallelStage.writes { try report.write(to: reportFolder) }
         return report
     }
 }
