@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import JAMCommandLine
 import JAMConfig
+import JAMDistributed
 import JAMStages
 
 @main
@@ -22,6 +23,9 @@ struct JamC3D: ParsableCommand {
             epochs than the checkpoint has done are refused. Training logs a line every \
             'log_every_steps' steps; when standard error is not a terminal, progress lines come \
             every JAM_PROGRESS_INTERVAL seconds (default 30). See docs/ARTIFACTS.md.
+
+            Data-parallel: 'mpirun -np R jam-c3d ...' or 'srun -n R jam-c3d ...' splits every \
+            batch over R ranks (same weights within float32 summation; rank 0 writes; exports sharded).
             """)
 
     @OptionGroup var options: StageOptions
@@ -40,10 +44,13 @@ struct JamC3D: ParsableCommand {
     }
 
     func run() throws {
-        let config = try options.loadConfig()
-        let report = try C3DStage.run(
-            config: config, policy: options.policy(defaultWorkers: config.c3d.threads), round: round,
-            attentionFolder: attention.map { URL(fileURLWithPath: $0) })
-        try finish(with: report)
+        try ProcessGroup.join()
+        try ProcessGroup.runCommand({
+            let config = try options.loadConfig()
+            let report = try C3DStage.run(
+                config: config, policy: options.policy(defaultWorkers: config.c3d.threads), round: round,
+                attentionFolder: attention.map { URL(fileURLWithPath: $0) })
+            try finish(with: report)
+        }, isExitRequest: { $0 is ExitCode || $0 is CleanExit })
     }
 }

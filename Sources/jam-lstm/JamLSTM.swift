@@ -1,6 +1,7 @@
 import ArgumentParser
 import JAMCommandLine
 import JAMConfig
+import JAMDistributed
 import JAMStages
 
 @main
@@ -22,6 +23,9 @@ struct JamLSTM: ParsableCommand {
             checkpoint. Training logs a line every 'log_every_steps' steps; when standard error \
             is not a terminal, progress lines come every JAM_PROGRESS_INTERVAL seconds \
             (default 30). See docs/ARTIFACTS.md.
+
+            Data-parallel: 'mpirun -np R jam-lstm ...' or 'srun -n R jam-lstm ...' splits every \
+            batch over R ranks (same weights within float32 summation; rank 0 writes; exports sharded).
             """)
 
     @OptionGroup var options: StageOptions
@@ -34,8 +38,11 @@ struct JamLSTM: ParsableCommand {
     }
 
     func run() throws {
-        let config = try options.loadConfig()
-        let report = try LSTMStage.run(config: config, policy: options.policy(defaultWorkers: config.lstm.threads), round: round)
-        try finish(with: report)
+        try ProcessGroup.join()
+        try ProcessGroup.runCommand({
+            let config = try options.loadConfig()
+            let report = try LSTMStage.run(config: config, policy: options.policy(defaultWorkers: config.lstm.threads), round: round)
+            try finish(with: report)
+        }, isExitRequest: { $0 is ExitCode || $0 is CleanExit })
     }
 }
