@@ -30,12 +30,12 @@ extension PipelineStatus {
         var rows: [[String]] = [header]
         var details: [Int: [String]] = [:]
         for stage in stages {
-            var note = stage.waitingFor.map { "waiting for \($0)" } ?? ""
-            if stage.inProgress > 0 { note = "\(stage.inProgress) being written" }
-            if let problem = stage.problem { note = problem }
+            // Waiting says why; a problem (no split files yet) is then the same cause, said upstream.
+            let note = stage.waitingFor.map { "waiting for \($0)" }
+                ?? (stage.inProgress > 0 ? "\(stage.inProgress) being written" : stage.problem ?? "")
             rows.append([stage.command, stage.state.rawValue.replacingOccurrences(of: "_", with: " "), "\(stage.done)",
                          "\(stage.failed)", "\(stage.pending)", "\(stage.total)", note])
-            details[rows.count - 1] = stage.training.map { "  split \($0.split): \($0.summary)" }
+            if stage.state != .waiting { details[rows.count - 1] = stage.training.map { "  split \($0.split): \($0.summary)" } }
         }
         let widths = (0..<header.count).map { column in rows.map { $0[column].count }.max() ?? 0 }
         var lines: [String] = []
