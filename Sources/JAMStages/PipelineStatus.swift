@@ -183,8 +183,9 @@ struct StatusReader {
         let reports = StageReports.read(in: reportFolder)
         warnings += reports.unreadable
         var failures = reports.mergedFailures { doneUnits.contains($0) }
-        let reported = Set(failures.map(\.unit))
-        failures += known.filter { !reported.contains($0.unit) && !doneUnits.contains($0.unit) }
+        // A video missing from several split lists is one unit: its first problem stands for it.
+        var listed = Set(failures.map(\.unit)).union(doneUnits)
+        failures += known.filter { listed.insert($0.unit).inserted }
         failures.sort { ($0.unit, $0.file) < ($1.unit, $1.file) }
         let unitNames = Set(units.map(\.name))
         status.total = units.count + Set(known.map(\.unit)).subtracting(unitNames).count
