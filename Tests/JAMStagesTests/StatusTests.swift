@@ -147,6 +147,29 @@ import Testing
         }
     }
 
+    /// Asked while jam-features runs: every answer parses, its counts add up and never go back.
+    @Test func itAnswersWhileAStageRuns() throws {
+        try withTemporaryDirectory { dir in
+            let config = try writeTinyConfig(in: dir, training: PipelineTests.training)
+            for command in Self.commands.prefix(2) { try stage(command, dir, config) }
+            let features = try launch("jam-features", ["--config", config.path, "--threads", "1"], in: dir)
+            var answers: [Int] = []
+            while features.isRunning || answers.isEmpty {
+                let (status, _, stages) = try status(dir, config)
+                let s = try #require(stages["jam-features"])
+                let (done, failed, pending, total) = (s["done"] as! Int, s["failed"] as! Int, s["pending"] as! Int, s["total"] as! Int)
+                #expect(status == 1 && done + failed + pending == total && total == 18 && failed == 0, "\(s)")
+                #expect(done >= (answers.last ?? 0), "done went back: \(answers) then \(done)")
+                answers.append(done)
+            }
+            features.waitUntilExit()
+            #expect(features.terminationStatus == 0)
+            let (_, _, stages) = try status(dir, config)
+            #expect(stages["jam-features"]?["state"] as? String == "done", "answers while running: \(answers)")
+            print("jam-status answers while jam-features ran (units done): \(answers)")
+        }
+    }
+
     /// Shard reports (written here as a sharded run of 3 writes them) merge with the whole run's:
     /// one failure per unit (the latest), none for units done since, counts from the files.
     @Test func shardReportsMergeWithTheOutputs() throws {
