@@ -172,8 +172,10 @@ struct StatusReader {
 
     /// Counts `units` (name, output, whether an existing output counts) against the outputs on
     /// disk, and takes the failures from the reports in `reportFolder` plus `known` ones.
+    /// `shardGroups`: the lists of unit names a sharded run splits by `Shard`'s rule, each on its
+    /// own (all units and known failures of a per-video stage; each split of a trained stage's export).
     mutating func count(_ status: inout StageStatus, units: [(name: String, output: URL, counts: Bool)],
-                        reportFolder: URL, known: [UnitFailure] = [], shardable: Bool = false) {
+                        reportFolder: URL, known: [UnitFailure] = [], shardGroups: [[String]] = []) {
         var doneUnits = Set<String>()
         var writing = Set<String>()
         for unit in units {
@@ -196,10 +198,14 @@ struct StatusReader {
         status.failed = failedUnits.count
         status.inProgress = writing.count
         status.shardCount = reports.shardCount
-        if shardable, let n = status.shardCount {
-            let sorted = units.map(\.name).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
-            let open = sorted.enumerated().filter { !doneUnits.contains($0.element) && !failedUnits.contains($0.element) }
-            status.pendingShards = Set(open.map { $0.offset % n }).sorted()
+        if let n = status.shardCount {
+            let shards = (0..<n).filter { index in
+                shardGroups.contains { group in
+                    Shard(index: index, count: n).select(group) { $0 }
+                        .contains { !doneUnits.contains($0) && !failedUnits.contains($0) }
+                }
+            }
+            status.pendingShards = shards
         }
     }
 
@@ -220,7 +226,9 @@ struct StatusReader {
         do {
             let (videos, _, problems) = try DecodeStage.videos(config: config)
             let units = videos.map { ($0.relativePath, PipelineConfig.artifactURL(forVideo: $0.relativePath, in: folder), true) }
-            count(&status, units: units, reportFolder: folder, known: problems, shardable: true)
+            // As the stage shards them: its units and the listed-but-missing videos, together.
+            let names = Array(Set(units.map(\.0) + problems.map(\.unit)))
+            count(&status, units: units, reportFolder: folder, known: problems, shardGroups: [names])
         } catch {
             status.problem = "\(error)"
         }
@@ -248,6 +256,7 @@ struct StatusReader {
                           exportFolder: (Int) -> URL, kind: ArtifactKind, epochs: Int) -> StageStatus {
         var status = StageStatus(stage: stage, round: round, folder: reportFolder)
         var units: [(name: String, output: URL, counts: Bool)] = []
+        var groups: [[String]] = []
         for split in config.dataset.splits {
             let exports = exportFolder(split)
             let record = ExportRecord.read(in: exports)
@@ -256,14 +265,16 @@ struct StatusReader {
                                                  record: record))
             do {
                 let dataset = try C3DStage.readSplit(config: config, split: split)
-                units += dataset.allVideos.map {
+                let splitUnits = dataset.allVideos.map {
                     ("split\(split)/\($0.relativePath)", PipelineConfig.artifactURL(forVideo: $0.relativePath, in: exports), current)
                 }
+                units += splitUnits
+                groups.append(splitUnits.map(\.0))
             } catch {
                 status.problem = "\(error)"
             }
         }
-        count(&status, units: units, reportFolder: reportFolder)
+        count(&status, units: units, reportFolder: reportFolder, shardGroups: groups)
         return status
     }
 

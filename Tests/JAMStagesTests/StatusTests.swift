@@ -229,8 +229,21 @@ import Testing
             try #require(one != PipelineTests.training)
             var config = try writeTinyConfig(in: dir, training: one)
             for command in Self.commands.prefix(4) { try stage(command, dir, config) }
-            config = try writeTinyConfig(in: dir, training: one.replacingOccurrences(of: #""epochs": 1"#, with: #""epochs": 3"#))
+            // The export half run in 2 shards (simulated: a shard report, two exports of split 1 gone):
+            // the shards with pending exports follow Shard's rule per split over `split<N>/<video>`.
             let cubes = try stageFolder(dir.appendingPathComponent("artifacts"), "cubes")
+            let exported = artifactFiles(under: cubes.appendingPathComponent("split1")).filter { $0.contains("/") }
+            try #require(exported.count == 18)
+            let gone = ["split1/" + exported[3].dropLast(3) + ".avi", "split1/" + exported[4].dropLast(3) + ".avi"]
+            for name in gone { try FileManager.default.removeItem(at: cubes.appendingPathComponent(String(name.dropLast(4)) + ".h5")) }
+            try Data(#"{"stage": "jam-c3d", "producer": "t", "config_digest": "x", "total_units": 18, "completed": 18, "skipped": 0, "failures": [], "stopped_early": false, "seconds": 1, "finished": "2026-01-01T00:00:00Z"}"#.utf8)
+                .write(to: cubes.appendingPathComponent("stage-report.shard-1-of-2.json"))
+            let sharded = try status(dir, config).stages["jam-c3d --round 1"]
+            let names = exported.map { "split1/" + $0.dropLast(3) + ".avi" }
+            let expected = (0..<2).filter { i in Shard(index: i, count: 2).select(names) { $0 }.contains { gone.contains($0) } }
+            #expect(sharded?["pending_shards"] as? [Int] == expected && sharded?["pending"] as? Int == 2, "\(sharded ?? [:])")
+
+            config = try writeTinyConfig(in: dir, training: one.replacingOccurrences(of: #""epochs": 1"#, with: #""epochs": 3"#))
             let position = try #require(TrainingCheckpoint.position(at: cubes.appendingPathComponent("split1/checkpoint.h5"),
                                                                     kind: .c3dCheckpoint))
             #expect(position.epoch == 1 && position.step > 0)
