@@ -25,7 +25,7 @@ struct JamStatus: ParsableCommand {
 
             Exit status: 0 when every stage is done (through jam-eval's metrics.json) and nothing \
             failed; 1 when work is left or units failed; 2 when the config cannot be read or its \
-            folders cannot be resolved. --json prints one JSON object instead of the table (keys \
+            folders cannot be resolved (64 for an unknown option, as every command). --json prints one JSON object instead of the table (keys \
             in docs/ARTIFACTS.md, "jam-status --json").
             """)
 
