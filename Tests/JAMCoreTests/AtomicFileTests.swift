@@ -55,7 +55,7 @@ import Testing
         #expect(AtomicFile.writer(ofTemporary: "a.h5") == nil)
         // Any host name becomes letters, digits and `_`: nothing that could split the name wrongly.
         #expect(AtomicFile.sanitizedHost("gpu-node.07é") == "gpu_node_07_")
-        #expect(AtomicFile.finalURL(forTemporary: URL(fileURLWithPath: "/f/\(name)"))?.lastPathComponent == "v-1.h5")
+        #expect(name.hasPrefix("v-1.h5.tmp-"))
     }
 
     /// On a shared folder: this host's temporaries go when their writer is dead; another host's
