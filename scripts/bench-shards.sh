@@ -24,8 +24,9 @@ cat >"$work/pipeline.json" <<EOF
 }
 EOF
 cd "$work"
-"$bin/jam-synth" --config pipeline.json >/dev/null
-"$bin/jam-decode" --config pipeline.json >/dev/null
+for stage in jam-synth jam-decode; do
+    "$bin/$stage" --config pipeline.json >/dev/null 2>setup.log || { cat setup.log >&2; exit 1; }
+done
 total=$((6 * videos * frames))
 echo "# $(date -u +%FT%TZ) $(uname -m), $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# jam-features on $((6 * videos)) videos, $total frames at S = $size"
