@@ -70,7 +70,8 @@ public struct RunPolicy: Sendable {
     }
 }
 
-/// What a stage run did. Written as `stage-report.json` in the stage's output folder.
+/// What a stage run did. Written as `stage-report.json` in the stage's output folder (a shard's run as
+/// `stage-report.shard-<i>-of-<N>.json`, counting only its units: `fileName`).
 public struct StageReport: Sendable, Codable {
     public var stage: String
     public var producer: String

@@ -292,7 +292,8 @@ extension TrainedStage {
 }
 
 extension TrainedStage {
-    /// Runs every configured split and writes the merged `stage-report.json` into `reportFolder`.
+    /// Runs every configured split and writes the merged report into `reportFolder` (`stage-report.json`,
+    /// or the shard's `stage-report.shard-<i>-of-<N>.json`).
     func run(config: PipelineConfig, policy: RunPolicy, reportFolder: URL, progress: ProgressReporter) throws -> StageReport {
         let start = Date()
         for folder in digestFolders {
