@@ -12,10 +12,11 @@ import JAMDistributed
 ///   `training-log.json`, `export.json` (and the removal of stale exports), `settings.json` and
 ///   `stage-report.json`; the others wait at a barrier where they need what rank 0 did;
 /// - the exports are sharded: rank r exports `Shard(index: r, count: R)` of the split's videos
-///   (`Shard`'s rule), and rank 0 writes one report merging every rank's.
+///   (`Shard`'s rule, through `RunPolicy.shard`), and rank 0 writes one `stage-report.json`
+///   merging every rank's (not one report per shard as array tasks do).
 ///
 /// A plain invocation is rank 0 of 1: every check below is true and every barrier a no-op.
-enum DataParallelStage {
+public enum DataParallelStage {
     static var world: any Communicator { ProcessGroup.world }
 
     /// Whether this process writes the stage's shared files.
@@ -24,23 +25,24 @@ enum DataParallelStage {
     /// Waits until every rank is here (after rank 0 has removed or written what they read next).
     static func synchronize() throws { try world.barrier() }
 
-    /// The export shard of this rank: all units in a plain run.
-    static var exportShard: Shard { Shard(index: world.rank, count: world.size) }
-
-    /// The units this rank exports. (Seam: once `RunPolicy.shard` exists, `distributedPolicy`
-    /// sets it and the skeleton's own shard filter replaces this.)
-    static func exportUnits(_ units: [WorkUnit]) -> [WorkUnit] {
-        exportShard.isWhole ? units : exportShard.select(units, name: \.name)
+    /// The policy of rank r of R: export shard r/R (`Shard`'s rule, as for array tasks), and
+    /// training allowed (the ranks train together before each exports its shard). A plain run's
+    /// policy comes back as it is; `--shard` (or a Slurm array) together with MPI is refused.
+    public static func distributedPolicy(_ policy: RunPolicy) throws -> RunPolicy {
+        guard world.isDistributed else { return policy }
+        guard policy.shard.isWhole else {
+            throw JAMError("--shard \(policy.shard) (or a Slurm array task) and an MPI launch with \(world.size) ranks cannot be "
+                           + "combined: the ranks already split the exports among themselves. Run the MPI job without --shard, "
+                           + "outside a job array")
+        }
+        var distributed = policy
+        distributed.shard = Shard(index: world.rank, count: world.size)
+        distributed.trainsHere = true
+        return distributed
     }
 
-    /// The policy of rank r of R: the export shard r/R, training allowed. (Seam, see
-    /// `exportUnits`: today the policy has no shard field, so it comes back as it is.)
-    static func distributedPolicy(_ policy: RunPolicy) -> RunPolicy {
-        policy
-    }
-
-    /// Every rank's report merged, on every rank: completed and skipped add up, failures are
-    /// the union (the bad inputs every rank found once), the totals are the split's units.
+    /// Every rank's report merged, on every rank: the ranks' units, completed, skipped and
+    /// failures add up (a failure two ranks both report is kept once).
     static func mergeReports(_ report: StageReport) throws -> StageReport {
         guard world.isDistributed else { return report }
         let encoder = JSONEncoder()
@@ -51,6 +53,7 @@ enum DataParallelStage {
         var merged = all[0]
         var seen = Set(merged.failures.map { "\($0.unit)\n\($0.file)" })
         for other in all.dropFirst() {
+            merged.totalUnits += other.totalUnits
             merged.completed += other.completed
             merged.skipped += other.skipped
             merged.stoppedEarly = merged.stoppedEarly || other.stoppedEarly

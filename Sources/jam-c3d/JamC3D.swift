@@ -22,13 +22,16 @@ struct JamC3D: ParsableCommand {
             Raising 'epochs' continues the finished training and exports the cubes again; fewer \
             epochs than the checkpoint has done are refused. Training logs a line every \
             'log_every_steps' steps; when standard error is not a terminal, progress lines come \
-            every JAM_PROGRESS_INTERVAL seconds (default 30). See docs/ARTIFACTS.md.
+            every JAM_PROGRESS_INTERVAL seconds (default 30). With --shard (or in a Slurm array) \
+            it only exports its shard of the videos, from the finished checkpoint: train first \
+            without --shard. See docs/ARTIFACTS.md.
 
             Data-parallel: 'mpirun -np R jam-c3d ...' or 'srun -n R jam-c3d ...' splits every \
             batch over R ranks (same weights within float32 summation; rank 0 writes; exports sharded).
             """)
 
     @OptionGroup var options: StageOptions
+    @OptionGroup var sharding: ShardOption
 
     @Option(name: .long, help: "The round of the c3d → lstm pipeline (1: attention_weight 0).")
     var round: Int = 1
@@ -47,9 +50,10 @@ struct JamC3D: ParsableCommand {
         try ProcessGroup.join()
         try ProcessGroup.runCommand({
             let config = try options.loadConfig()
-            let report = try C3DStage.run(
-                config: config, policy: options.policy(defaultWorkers: config.c3d.threads), round: round,
-                attentionFolder: attention.map { URL(fileURLWithPath: $0) })
+            let policy = try DataParallelStage.distributedPolicy(
+                options.policy(defaultWorkers: config.c3d.threads, shard: try sharding.resolve()))
+            let report = try C3DStage.run(config: config, policy: policy, round: round,
+                                          attentionFolder: attention.map { URL(fileURLWithPath: $0) })
             try finish(with: report)
         }, isExitRequest: { $0 is ExitCode || $0 is CleanExit })
     }

@@ -22,13 +22,15 @@ struct JamLSTM: ParsableCommand {
             refused. Training that produces NaN or infinity stops and keeps the last good \
             checkpoint. Training logs a line every 'log_every_steps' steps; when standard error \
             is not a terminal, progress lines come every JAM_PROGRESS_INTERVAL seconds \
-            (default 30). See docs/ARTIFACTS.md.
+            (default 30). With --shard (or in a Slurm array) it only exports its shard of the \
+            videos, from the finished checkpoint: train first without --shard. See docs/ARTIFACTS.md.
 
             Data-parallel: 'mpirun -np R jam-lstm ...' or 'srun -n R jam-lstm ...' splits every \
             batch over R ranks (same weights within float32 summation; rank 0 writes; exports sharded).
             """)
 
     @OptionGroup var options: StageOptions
+    @OptionGroup var sharding: ShardOption
 
     @Option(name: .long, help: "The round of the c3d → lstm pipeline: trains on the cubes of jam-c3d --round R.")
     var round: Int = 1
@@ -41,7 +43,9 @@ struct JamLSTM: ParsableCommand {
         try ProcessGroup.join()
         try ProcessGroup.runCommand({
             let config = try options.loadConfig()
-            let report = try LSTMStage.run(config: config, policy: options.policy(defaultWorkers: config.lstm.threads), round: round)
+            let policy = try DataParallelStage.distributedPolicy(
+                options.policy(defaultWorkers: config.lstm.threads, shard: try sharding.resolve()))
+            let report = try LSTMStage.run(config: config, policy: policy, round: round)
             try finish(with: report)
         }, isExitRequest: { $0 is ExitCode || $0 is CleanExit })
     }
