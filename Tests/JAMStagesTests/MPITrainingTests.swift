@@ -200,6 +200,18 @@ func datasetPaths(in file: HDF5File) -> [String] {
         }
     }
 
+    /// The ranks shard the exports themselves: --shard on top of an MPI launch is refused, naming both.
+    @Test func shardOptionWithMPIIsRefused() throws {
+        try withTemporaryDirectory { dir in
+            let (mpi, _) = try c3dFixture(in: dir)
+            let run = try runMPI(2, "jam-c3d", ["--config", mpi.path, "--threads", "1", "--shard", "0/2"], in: dir)
+            #expect(run.status != 0)
+            #expect(run.stderr.contains("--shard 0/2") && run.stderr.contains("cannot be combined"), "\(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("artifacts/tiny/cubes").path)
+                    || artifactFiles(under: dir.appendingPathComponent("artifacts/tiny/cubes")).isEmpty)
+        }
+    }
+
     @Test func c3dKilledWithTwoRanksResumesWithOne() throws {
         try withTemporaryDirectory { dir in
             let (mpi, plain) = try c3dFixture(in: dir, epochs: 6)
