@@ -76,9 +76,9 @@ public struct SynthSettings: PipelineConfigSection {
     /// Number of motion classes, 2...10 (even, so that every class has its time-reversed partner).
     public var classes: Int = 6
     /// Videos per class, at least 3 so that each of the 3 splits has test videos.
-    public var videosPerClass: Int = 24
-    /// Frames per video (the default's 36 give 3 training clips of 16 every 8 and a tail clip).
-    public var frames: Int = 36
+    public var videosPerClass: Int = 36
+    /// Frames per video.
+    public var frames: Int = 16
     /// Frame width and height in pixels (even, for 4:2:0 video).
     public var width: Int = 160
     public var height: Int = 120

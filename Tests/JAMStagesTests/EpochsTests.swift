@@ -99,7 +99,7 @@ import Testing
             try #"{"epochs": 2}"#.write(to: record, atomically: true, encoding: .utf8)
             #expect { _ = try fixture.run() } throws: { error in
                 let text = "\(error)"
-                return text.contains(record.path) && text.contains("trained 2 epochs") && text.contains("c3d.epochs is 4")
+                return text.contains(record.path) && text.contains("trained 2 epochs") && text.contains("c3d.epochs is 6")
                     && text.contains("jam-c3d --round 1")
             }
             try FileManager.default.removeItem(at: record)

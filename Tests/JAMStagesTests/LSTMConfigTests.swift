@@ -1,10 +1,8 @@
 import Foundation
 import JAMConfig
 import JAMCore
-import JAMModel
 import JAMStages
 import JAMTestSupport
-import JAMTraining
 import Testing
 
 @Suite struct LSTMConfigTests {
@@ -42,25 +40,5 @@ import Testing
         #expect(paper.c3d.standardize && paper.lstm.standardize)
         let embedded = try PipelineConfig.load(from: root.appendingPathComponent("pipeline.json"))
         #expect(embedded.lstm.clipLength == embedded.c3d.clipLength)
-    }
-
-    /// The embedded default is several clips long (issue 11): every video is predicted by the vote
-    /// over at least 3 clips, clips start after frame 0, and the tail clip (start T − L1, not on
-    /// the stride) occurs, so averaging attention over overlapping clips is on the default's path.
-    @Test func theEmbeddedDefaultVotesOverSeveralClipsIncludingTheTailClip() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let c = try PipelineConfig.load(from: root.appendingPathComponent("pipeline.json"))
-        // Every synthetic video has synth.frames frames, all of them decoded (every 1, no cap), and
-        // the 3D convnet's `same` padding keeps one cube step per frame.
-        #expect(c.decode.every == 1 && c.decode.maxFrames == 0)
-        #expect(c.c3d.conv1TemporalPadding == .same && c.c3d.conv2TemporalPadding == .same)
-        let steps = c.synth.frames
-        let starts = LSTMAttentionExport.clipStarts(frameCount: steps, clipLength: c.lstm.clipLength, stride: c.lstm.clipStride)
-        #expect(starts.count >= 3, "clip starts \(starts)")
-        let tail = try #require(starts.last)
-        #expect(tail == steps - c.lstm.clipLength && tail % c.lstm.clipStride != 0, "clip starts \(starts): no tail clip")
-        // Training clips (no tail) also number at least 2 per video in both trained stages.
-        #expect(ClipSampler.starts(frameCount: steps, clipLength: c.c3d.clipLength, stride: c.c3d.clipStride).count >= 2)
-        #expect(c.lstm.voteSteps < c.lstm.clipLength)
     }
 }
