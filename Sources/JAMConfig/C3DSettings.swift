@@ -71,6 +71,11 @@ public struct C3DSettings: PipelineConfigSection {
     /// 3D convnet memorises it (test accuracy at chance) unless it is taken out; on real videos
     /// the scene is a cue the paper's model uses, so the `paper` profile sets `none`.
     public var centering: InputCentering = .video
+    /// Each input channel standardised (mean 0, σ 1 over the training videos' features) before
+    /// the 3D convnet; `false` feeds the maps as they are (identity, still recorded in the split's
+    /// `normalization.h5`). In the digest only when `false`, so digests made before the setting
+    /// existed stay valid.
+    public var standardize: Bool = true
     /// K for `middle = none` (the VGG map average-pooled to K×K); 0 = the K the 3D convnet
     /// would give for the same maps.
     public var grid: Int = 0
@@ -146,6 +151,7 @@ public struct C3DSettings: PipelineConfigSection {
         conv2SpatialPadding = try r.choice("conv2_spatial_padding", default: conv2SpatialPadding)
         pool = try r.bool("pool", default: pool)
         centering = try r.choice("centering", default: centering)
+        standardize = try r.bool("standardize", default: standardize)
         grid = try r.int("grid", default: grid, min: 0, max: 1024)
         attentionWeight = try r.double("attention_weight", default: attentionWeight, min: 0)
         rounds = try r.int("rounds", default: rounds, min: 1, max: 100)
@@ -185,7 +191,8 @@ public struct C3DSettings: PipelineConfigSection {
          "conv1_spatial_padding": .string(conv1SpatialPadding.rawValue),
          "conv2_temporal_padding": .string(conv2TemporalPadding.rawValue),
          "conv2_spatial_padding": .string(conv2SpatialPadding.rawValue),
-         "pool": .bool(pool), "centering": .string(centering.rawValue), "grid": .int(grid), "attention_weight": .number(attentionWeight),
+         "pool": .bool(pool), "centering": .string(centering.rawValue),
+         "standardize": .bool(standardize), "grid": .int(grid), "attention_weight": .number(attentionWeight),
          "rounds": .int(rounds), "weight_decay": .number(weightDecay), "optimizer": .string(optimizer.rawValue),
          "learning_rate": .number(learningRate), "momentum": .number(momentum), "lr_decay": .number(lrDecay),
          "lr_decay_every": .int(lrDecayEvery), "epochs": .int(epochs), "batch": .int(batch), "seed": .int(seed),
@@ -206,8 +213,9 @@ extension PipelineConfig {
     /// exports record the epochs of the weights that made them (`export.json`). From round 2 with
     /// λ > 0, the attention folder's digest and `lstm.epochs` (the epochs of the LSTM that wrote it)
     /// are in. With `middle = none` nothing is trained, so only the settings that shape the pooled
-    /// cube count. `cube_storage` is there only when it is `float16`, so that digests made before
-    /// the setting existed (float32 cubes) stay valid.
+    /// cube count. `cube_storage` is there only when it is `float16`, and `standardize` only when
+    /// `false` (nothing is standardised for `middle = none`), so that digests made before these
+    /// settings existed stay valid.
     ///
     /// - Parameters:
     ///   - featuresDigest: `try config.featuresDigest(weightsDigest: config.weightsFileDigest())`.
@@ -219,6 +227,7 @@ extension PipelineConfig {
         for key in ["threads", "checkpoint_every", "log_every_steps", "validation_clips", "validate_every", "rounds", "epochs",
                     "cube_compression", "cube_compression_level"] { part[key] = nil }
         if c3d.cubeStorage == .float32 { part["cube_storage"] = nil }
+        if c3d.standardize { part["standardize"] = nil }
         var settings: [String: JSONValue] = ["features": .string(featuresDigest)]
         if c3d.middle == .none {
             part = ["branches": part["branches"]!, "middle": part["middle"]!, "grid": .int(c3d.grid),

@@ -41,6 +41,10 @@ public struct LSTMSettings: PipelineConfigSection {
     public var attention: LSTMAttentionSetting = .joint
     /// Per branch [full, 4 quadrants] (5·N inputs) instead of the attention-weighted sum (N).
     public var pyramid: Bool = true
+    /// Each cube channel standardised (mean 0, σ 1 over the training videos' cubes) before the
+    /// LSTM; `false` feeds the cubes as they are (identity, still recorded in the split's
+    /// `normalization.h5`). In the digest only when `false`, so earlier digests stay valid.
+    public var standardize: Bool = true
     /// L1, steps per training clip (paper 30).
     public var clipLength: Int = 16
     /// s, frames between clip starts, in training and in export.
@@ -85,6 +89,7 @@ public struct LSTMSettings: PipelineConfigSection {
         fusion = try r.choice("fusion", default: fusion)
         attention = try r.choice("attention", default: attention)
         pyramid = try r.bool("pyramid", default: pyramid)
+        standardize = try r.bool("standardize", default: standardize)
         clipLength = try r.int("clip_length", default: clipLength, min: 1)
         clipStride = try r.int("clip_stride", default: clipStride, min: 1)
         voteSteps = try r.int("vote_steps", default: voteSteps, min: 1)
@@ -98,6 +103,7 @@ public struct LSTMSettings: PipelineConfigSection {
     public var json: JSONValue {
         ["hidden": .int(hidden), "layers": .int(layers), "first_layer": .string(firstLayer.rawValue),
          "fusion": .string(fusion.rawValue), "attention": .string(attention.rawValue), "pyramid": .bool(pyramid),
+         "standardize": .bool(standardize),
          "clip_length": .int(clipLength), "clip_stride": .int(clipStride), "vote_steps": .int(voteSteps),
          "optimizer": .string(optimizer.rawValue), "learning_rate": .number(learningRate),
          "momentum": .number(momentum), "lr_decay": .number(lrDecay), "lr_decay_every": .int(lrDecayEvery),
@@ -113,10 +119,12 @@ extension PipelineConfig {
     /// it out: the cubes of a longer-trained convnet replace those of the shorter one there), and
     /// every `lstm` setting except those that change no weight and no exported number
     /// (`threads`, `checkpoint_every`, `log_every_steps`, `vote_steps`) and `epochs` (raising it
-    /// continues the trained model in the same folder; see `c3dStage`).
+    /// continues the trained model in the same folder; see `c3dStage`). `standardize` is there
+    /// only when `false`, so that digests made before the setting existed stay valid.
     public func lstmStage(cubesDigest: String) -> StageSettings {
         var part = lstm.json.objectValue!
         for key in ["threads", "checkpoint_every", "log_every_steps", "validation_clips", "validate_every", "vote_steps", "epochs"] { part[key] = nil }
+        if lstm.standardize { part["standardize"] = nil }
         var settings: [String: JSONValue] = ["cubes": .string(cubesDigest), "lstm": .object(part)]
         if c3d.middle != .none { settings["c3d_epochs"] = .int(c3d.epochs) }
         return StageSettings(.object(settings))

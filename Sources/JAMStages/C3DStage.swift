@@ -98,7 +98,8 @@ public struct C3DStage: TrainedStage {
                            location: "$.c3d.clip_length")
         }
         guard !train.isEmpty else { throw JAMError("split \(split) has no usable training video", file: featuresFolder.path) }
-        let normalization = InputNormalization.perTap(training: train, taps: s.branches.count)
+        let normalization = s.standardize ? InputNormalization.perTap(training: train, taps: s.branches.count)
+            : s.branches.map { _ in InputNormalization.identity(channels: shape.channels) }
         try writeNormalization(normalization, branches: s.branches.map(\.rawValue), inputs: "features", split: split,
                                trainingVideos: train.count, folder: folder)
         let model = C3DModel(settings: s, mapShape: shape, classCount: classNames.count, round: round,
@@ -113,7 +114,7 @@ public struct C3DStage: TrainedStage {
             split: split,
             description: "training on \(train.count) videos (\(sampler.clips.count) clips of \(s.clipLength) frames), "
                 + "validating on \(test.count) (\(validationClips.count) of \(testSampler.clips.count) clips); \(model.store.totalCount) parameters, "
-                + "λ = \(attentionWeight), inputs standardized per channel",
+                + "λ = \(attentionWeight), " + (s.standardize ? "inputs standardized per channel" : "inputs not standardized"),
             progress: progress,
             step: { try model.trainStep($0.clips, sampler: sampler, videos: train, attention: attention) },
             validate: {

@@ -109,7 +109,8 @@ public struct LSTMStage: TrainedStage {
         guard !train.isEmpty else {
             throw JAMError("split \(split) has no usable training video", file: inputFolder(split: split).path)
         }
-        let normalization = LSTMModel.inputNormalization(training: train, geometry: shape)
+        let normalization = s.standardize ? LSTMModel.inputNormalization(training: train, geometry: shape)
+            : shape.channels.map { InputNormalization.identity(channels: $0) }
         try writeNormalization(normalization, branches: shape.branches, inputs: "cubes", split: split,
                                trainingVideos: train.count, folder: folder)
         let model = try LSTMModel(settings: s, geometry: shape, classCount: classNames.count, inputNormalization: normalization)

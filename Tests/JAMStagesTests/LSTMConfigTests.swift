@@ -36,6 +36,8 @@ import Testing
         #expect(paper.lstm.hidden == 1024 && paper.lstm.layers == 3 && paper.lstm.clipLength == 30 && paper.lstm.voteSteps == 16)
         #expect(paper.lstm.firstLayer == .joint && paper.lstm.attention == .joint && paper.lstm.fusion == .late && paper.lstm.pyramid)
         #expect(paper.lstm.weightDecay == 1e-5 && paper.lstm.batch == 16)
+        // Standardisation stays on in `paper` (docs/BENCHMARKS.md, "Standardisation at the paper's widths").
+        #expect(paper.c3d.standardize && paper.lstm.standardize)
         let embedded = try PipelineConfig.load(from: root.appendingPathComponent("pipeline.json"))
         #expect(embedded.lstm.clipLength == embedded.c3d.clipLength)
     }
