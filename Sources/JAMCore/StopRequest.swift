@@ -60,3 +60,24 @@ public enum StopRequest {
         }
     }
 }
+
+/// Training stopped on a `StopRequest` after an optimizer step, its state saved: the command
+/// exits with `StopRequest.exitCode`, and rerunning it resumes from the checkpoint.
+public struct StoppedOnRequest: UserFacingError, Sendable {
+    /// What requested it (`SIGUSR1`, …), when known.
+    public var reason: String?
+    /// The checkpoint holding the state.
+    public var checkpoint: URL
+    /// 0-based epoch and optimizer steps done, as the checkpoint records them.
+    public var epoch: Int
+    public var step: Int
+
+    public init(reason: String?, checkpoint: URL, epoch: Int, step: Int) {
+        (self.reason, self.checkpoint, self.epoch, self.step) = (reason, checkpoint, epoch, step)
+    }
+
+    public var description: String {
+        "stopped on request\(reason.map { " (\($0))" } ?? ""): the checkpoint \(checkpoint.path) holds the training state "
+            + "at epoch \(epoch + 1), \(step) steps done; rerun the same command to resume from it"
+    }
+}

@@ -5,7 +5,7 @@ import JAMConfig
 import JAMStages
 
 @main
-struct JamC3D: ParsableCommand {
+struct JamC3D: StageCommand {
     static let configuration = CommandConfiguration(
         commandName: "jam-c3d",
         abstract: "Train the 3D convnet on VGG16 features and export a feature cube per video ([T, K, K, N] float32).",

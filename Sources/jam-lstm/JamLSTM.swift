@@ -4,7 +4,7 @@ import JAMConfig
 import JAMStages
 
 @main
-struct JamLSTM: ParsableCommand {
+struct JamLSTM: StageCommand {
     static let configuration = CommandConfiguration(
         commandName: "jam-lstm",
         abstract: "Train the joint-attention LSTM on feature cubes and export attention and per-clip probabilities per video.",

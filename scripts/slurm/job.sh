@@ -13,26 +13,41 @@
 JAM_ROOT=${JAM_ROOT:-${SLURM_SUBMIT_DIR:-$PWD}}
 JAM_BIN=${JAM_BIN:-$JAM_ROOT/.build/release}
 
+# The traps are set when this file is sourced, so a signal that comes before the stage has
+# started is passed on as soon as it has.
+stage_pid="" stop_signal=""
+forward_signal() {
+    stop_signal=$1
+    echo "== $1: asking the stage to stop at the next unit or step" >&2
+    [ -n "$stage_pid" ] && kill -"$1" "$stage_pid" 2>/dev/null
+    return 0
+}
+trap 'forward_signal USR1' USR1
+trap 'forward_signal TERM' TERM
+
 run_stage() {
-    local where="job ${SLURM_JOB_ID:-?}"
+    local where="job ${SLURM_JOB_ID:-?}" status folder wrapper
     [ -n "${SLURM_ARRAY_TASK_ID:-}" ] && where="job ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID} (task $((SLURM_ARRAY_TASK_ID - ${SLURM_ARRAY_TASK_MIN:-0} + 1)) of ${SLURM_ARRAY_TASK_COUNT})"
     echo "== $(date -u +%FT%TZ) $where on $(hostname): $*" >&2
-    "$@" &
-    local child=$! status again
-    # shellcheck disable=SC2064
-    trap "echo '== USR1: asking the stage to stop at the next unit or step' >&2; kill -USR1 $child 2>/dev/null" USR1
-    # shellcheck disable=SC2064
-    trap "echo '== TERM: asking the stage to stop at the next unit or step' >&2; kill -TERM $child 2>/dev/null" TERM
-    while :; do
-        wait "$child"
-        status=$?
-        kill -0 "$child" 2>/dev/null || break
-    done
-    # A wait cut short by a trapped signal returns 128+n; the stage's own status is still to be had.
-    wait "$child" 2>/dev/null
-    again=$?
-    [ "$again" -ne 127 ] && status=$again
-    trap - USR1 TERM
+    # A small wrapper records the stage's exit status in a file: bash loses a child's status when
+    # the child ends while a trap interrupts `wait` (scancel signals every process of the job at
+    # once). The wrapper ignores the signals (after starting the stage, which keeps its own handlers).
+    folder=$(mktemp -d)
+    (
+        "$@" &
+        echo $! > "$folder/pid"
+        trap '' USR1 TERM
+        wait $!
+        echo $? > "$folder/status"
+    ) &
+    wrapper=$!
+    while [ ! -s "$folder/pid" ] && kill -0 "$wrapper" 2>/dev/null; do sleep 0.02; done
+    stage_pid=$(cat "$folder/pid" 2>/dev/null || true)
+    [ -n "$stop_signal" ] && [ -n "$stage_pid" ] && kill -"$stop_signal" "$stage_pid" 2>/dev/null
+    while kill -0 "$wrapper" 2>/dev/null; do wait "$wrapper"; done
+    status=$(cat "$folder/status" 2>/dev/null || echo 1)
+    rm -rf "$folder"
+    stage_pid=""
     case "$status" in
         0) echo "== $(date -u +%FT%TZ) done" >&2 ;;
         75) echo "== $(date -u +%FT%TZ) stopped on request (exit 75): finished work is kept; resubmit to carry on" >&2 ;;
