@@ -76,7 +76,7 @@ start() {
     chmod 0700 "$state/munge"
     if ! alive "$state/munge/munged.pid"; then
         runuser -u munge -- /usr/sbin/munged --pid-file="$state/munge/munged.pid" \
-            --log-file="$state/munge/munged.log" --seed-file="$state/munge/munged.seed" \
+            --log-file="$state/munge/munged.log" --seed-file="$state/munge/munged.seed" </dev/null >/dev/null 2>&1 \
             || die "munged did not start; its log: $state/munge/munged.log"
     fi
 
@@ -114,9 +114,11 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
 
     # Both fork into the background and write their pid files; -c: no state from an earlier run.
-    alive "$state/slurmctld.pid" || slurmctld -c -f "$conf" \
+    # The daemons get none of this script's files: a caller reading its output to the end
+    # (a test) would otherwise wait for them.
+    alive "$state/slurmctld.pid" || slurmctld -c -f "$conf" </dev/null >>"$state/log/slurmctld.out" 2>&1 \
         || die "slurmctld did not start; its log: $state/log/slurmctld.log"
-    alive "$state/slurmd.pid" || slurmd -c -f "$conf" \
+    alive "$state/slurmd.pid" || slurmd -c -f "$conf" </dev/null >>"$state/log/slurmd.out" 2>&1 \
         || die "slurmd did not start; its log: $state/log/slurmd.log"
 
     local waited=0 now
