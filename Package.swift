@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "jam-bench", targets: ["jam-bench"]),
         .executable(name: "jam-eval", targets: ["jam-eval"]),
         .executable(name: "jam-config", targets: ["jam-config"]),
+        .executable(name: "jam-status", targets: ["jam-status"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -87,6 +88,9 @@ let package = Package(
         ]),
         .executableTarget(name: "jam-config", dependencies: [
             "JAMStages", "JAMConfig", "JAMCore", "JAMEval", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "jam-status", dependencies: [
+            "JAMStages", "JAMConfig", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "jam-bench", dependencies: [
             "JAMStages", "JAMCore", "JAMConfig", "JAMArtifacts", "JAMVideo", "JAMTensor", "JAMModel", "JAMNN", "JAMTraining",

@@ -10,7 +10,7 @@ import JAMCore
 //   jam_config_digest   string   digest of exactly the settings that determine this artifact
 //   jam_config          string   those settings, as canonical JSON
 //   jam_source          string   what it was made from (a video path, an upstream artifact)
-//   jam_created         string   ISO 8601, UTC
+//   jam_created         string   ISO 8601, UTC (SOURCE_DATE_EPOCH when set: see ArtifactHeader.creationTime)
 //
 // docs/ARTIFACTS.md documents each kind's datasets.
 
@@ -65,7 +65,7 @@ public struct ArtifactHeader: Sendable, Equatable {
     public var created: String
 
     public init(kind: ArtifactKind, producer: String, configDigest: String, config: String, source: String,
-                created: Date = Date()) {
+                created: Date = ArtifactHeader.creationTime()) {
         self.kind = kind.name
         self.schemaVersion = kind.schemaVersion
         self.producer = producer
@@ -84,6 +84,15 @@ public struct ArtifactHeader: Sendable, Equatable {
         self.config = config
         self.source = source
         self.created = created
+    }
+
+    /// The time `jam_created` records: now, or `SOURCE_DATE_EPOCH` (seconds since 1970, the
+    /// reproducible-builds convention) when that is set. The creation time is the only part of
+    /// an artifact that differs between two runs on the same inputs (HDF5 object times are
+    /// off), so with the variable set, runs — sharded or not, on any host — write identical bytes.
+    public static func creationTime(environment: [String: String] = ProcessInfo.processInfo.environment) -> Date {
+        guard let text = environment["SOURCE_DATE_EPOCH"], let seconds = Int64(text) else { return Date() }
+        return Date(timeIntervalSince1970: TimeInterval(seconds))
     }
 
     func write(to file: HDF5File) throws {

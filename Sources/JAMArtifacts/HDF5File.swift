@@ -212,6 +212,9 @@ public final class HDF5File: HDF5Group, @unchecked Sendable {
         let fcpl = H5Pcreate(jam_H5P_FILE_CREATE())
         defer { _ = H5Pclose(fcpl) }
         H5Pset_attr_creation_order(fcpl, UInt32(H5P_CRT_ORDER_TRACKED))
+        // The root group's object header would otherwise carry its creation times: with them
+        // off (as for every group and dataset), identical content gives identical bytes.
+        H5Pset_obj_track_times(fcpl, false)
         let id = H5Fcreate(url.path, jam_H5F_ACC_TRUNC(), fcpl, jam_H5P_DEFAULT())
         guard id >= 0 else { throw HDF5Error(path: url.path, withHDF5Cause("cannot create HDF5 file")) }
         return HDF5File(id: id, url: url)

@@ -44,9 +44,42 @@ public struct StageOptions: ParsableArguments {
         try PipelineConfig.load(from: configURL, profile: profile)
     }
 
-    /// The run policy: --force, --strict, and --threads or the stage's own setting.
-    public func policy(defaultWorkers: Int) -> RunPolicy {
-        RunPolicy(force: force, strict: strict, workers: threads ?? defaultWorkers, verify: verify)
+    /// The run policy: --force, --strict, and --threads or the stage's own setting; the whole
+    /// of the units unless `shard` says otherwise (`ShardOption`).
+    public func policy(defaultWorkers: Int, shard: Shard = .whole) -> RunPolicy {
+        RunPolicy(force: force, strict: strict, workers: threads ?? defaultWorkers, verify: verify, shard: shard)
+    }
+}
+
+/// `--shard i/N`, for the stages whose units are videos (jam-decode, jam-features, and the
+/// exports of jam-c3d and jam-lstm): which part of the units this process runs, so that N
+/// processes — the tasks of a Slurm job array, on one machine or many — share one stage over
+/// one folder. Without it, a Slurm array task takes its shard from `SLURM_ARRAY_TASK_ID`,
+/// `SLURM_ARRAY_TASK_COUNT` and `SLURM_ARRAY_TASK_MIN`; anything else runs the whole.
+public struct ShardOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Run only shard i of N (0-based): the units at positions i, i+N, i+2N, … of the units sorted by name.",
+        discussion: "Without --shard, a Slurm array task (SLURM_ARRAY_TASK_ID set) runs shard (ID - SLURM_ARRAY_TASK_MIN) "
+            + "of SLURM_ARRAY_TASK_COUNT; otherwise the run takes every unit. Shards of one stage may run at once, "
+            + "on one machine or several sharing the folder; together they write exactly the files one whole run "
+            + "writes, and each writes its own report, stage-report.shard-<i>-of-<N>.json.",
+        valueName: "i/N"))
+    public var shard: String?
+
+    public init() {}
+
+    public func validate() throws {
+        _ = try resolve()
+    }
+
+    /// `--shard`, else the Slurm array task's shard, else the whole; a bad value or a Slurm
+    /// array that maps to no shard is a `ValidationError` with the reason.
+    public func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Shard {
+        do {
+            return try Shard.resolve(option: shard, environment: environment)
+        } catch let error as JAMError {
+            throw ValidationError(error.message)
+        }
     }
 }
 
@@ -56,7 +89,7 @@ public struct StageOptions: ParsableArguments {
 public func finish(with report: StageReport) throws -> Never {
     print(report.summary)
     if !report.failures.isEmpty {
-        writeStandardError("\(report.stage): \(report.failures.count) unit(s) failed; see stage-report.json for the list\n")
+        writeStandardError("\(report.stage): \(report.failures.count) unit(s) failed; see \(report.fileName) for the list\n")
     }
     if report.stoppedEarly && StopRequest.isRequested {
         writeStandardError("\(report.stage): stopped on request (\(StopRequest.reason ?? "stop")); the finished units are kept "

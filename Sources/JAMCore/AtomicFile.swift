@@ -2,9 +2,12 @@ import Foundation
 
 /// Writing files so that a reader sees either the old file or the complete new one, never a
 /// torn one, even after `kill -9` or a power cut: write to a temporary sibling
-/// `<name>.tmp-<pid>-<random>` in the same folder, fsync it, rename it over `<name>`, fsync the
-/// folder. A killed writer leaves at most a `*.tmp-*` file, which no reader mistakes for a result
-/// (`isTemporaryName`) and which `removeStaleTemporaries(in:)` clears.
+/// `<name>.tmp-<host>-<pid>-<random>` in the same folder, fsync it, rename it over `<name>`, fsync
+/// the folder. A killed writer leaves at most a `*.tmp-*` file, which no reader mistakes for a
+/// result (`isTemporaryName`) and which `removeStaleTemporaries(in:)` clears.
+///
+/// The host is in the name because a folder may be shared by several machines (NFS, Lustre):
+/// a pid says whether a writer is alive only on its own host (`hostName`).
 ///
 /// For large artifacts written by a library (HDF5), use `temporaryURL(for:)` for the path to
 /// write and `commit(temporary:to:)` to publish it.
@@ -52,12 +55,53 @@ public enum AtomicFile {
         try write(Data(json.prettyString.utf8), to: url)
     }
 
-    /// A fresh temporary sibling of `url`: `<folder>/<name>.tmp-<pid>-<random hex>`.
+    /// A fresh temporary sibling of `url`: `<folder>/<name>.tmp-<host>-<pid>-<random hex>`
+    /// (`hostName`: letters, digits and `_` only, so the three parts split at `-`).
     public static func temporaryURL(for url: URL) -> URL {
         let random = String(UInt64.random(in: 0...UInt64.max), radix: 16)
         return url.deletingLastPathComponent().appendingPathComponent(
-            "\(url.lastPathComponent)\(temporaryMarker)\(getpid())-\(random)")
+            "\(url.lastPathComponent)\(temporaryMarker)\(hostName)-\(getpid())-\(random)")
     }
+
+    /// This machine's name as temporaries carry it: `JAM_HOST` when set (to simulate several
+    /// hosts on one machine in tests), else the first label of `gethostname`; every character
+    /// but ASCII letters, digits and `_` becomes `_`, so the name holds no `-` or `.`.
+    public static var hostName: String {
+        if let forced = ProcessInfo.processInfo.environment["JAM_HOST"], !forced.isEmpty { return sanitizedHost(forced) }
+        return systemHostName
+    }
+
+    private static let systemHostName: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        let name = String(decoding: bytes, as: UTF8.self).split(separator: ".").first.map(String.init) ?? ""
+        return name.isEmpty ? "localhost" : sanitizedHost(name)
+    }()
+
+    /// `name` with every character but ASCII letters, digits and `_` replaced by `_`.
+    public static func sanitizedHost(_ name: String) -> String {
+        String(name.unicodeScalars.map { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_")
+            ? Character($0) : "_" })
+    }
+
+    /// The writer a temporary's name records: its host (nil for the older `<name>.tmp-<pid>-<random>`,
+    /// written before names carried the host) and pid; nil when the name is no temporary or
+    /// does not parse.
+    public static func writer(ofTemporary name: String) -> (host: String?, pid: Int32)? {
+        guard let range = name.range(of: temporaryMarker, options: .backwards) else { return nil }
+        let parts = name[range.upperBound...].split(separator: "-", omittingEmptySubsequences: false)
+        switch parts.count {
+        case 2: return Int32(parts[0]).map { (nil, $0) }
+        case 3: return parts[0].isEmpty ? nil : Int32(parts[1]).map { (String(parts[0]), $0) }
+        default: return nil
+        }
+    }
+
+    /// How old (by modification time) another host's temporary must be before this host's
+    /// sweep removes it: 24 hours. A writer on another machine cannot be asked whether it is
+    /// alive; no artifact takes a day to write, so one untouched for a day is taken as dead.
+    public static let foreignTemporaryMaximumAge: TimeInterval = 24 * 3600
 
     /// Publishes a finished temporary file: fsyncs it, renames it over `url`, and fsyncs the
     /// folder so that the rename itself survives a crash.
@@ -81,17 +125,26 @@ public enum AtomicFile {
     }
 
     /// Deletes temporaries left in `folder` (not recursively) by writers that are no longer
-    /// running. Returns the removed files. A temporary of a live process is left alone; one of
-    /// a zombie (exited, not yet reaped) is removed (`SystemError.isRunning`).
+    /// running, and returns them. Safe while other processes, on this host or others, write in
+    /// the same folder:
+    /// - this host's temporary (and one in the older name without a host) is removed when its
+    ///   pid is not a running process (`SystemError.isRunning`; a zombie counts as dead) and is
+    ///   not this process;
+    /// - another host's temporary, or a name that does not parse, is removed only when its
+    ///   modification time is more than `foreignTemporaryMaximumAge` (24 h) ago.
     @discardableResult
-    public static func removeStaleTemporaries(in folder: URL) -> [URL] {
+    public static func removeStaleTemporaries(in folder: URL, now: Date = Date()) -> [URL] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        let host = hostName
         var removed: [URL] = []
-        for name in names {
-            guard let range = name.range(of: temporaryMarker, options: .backwards) else { continue }
-            let pidText = name[range.upperBound...].prefix { $0 != "-" }
-            if let pid = Int32(pidText), pid == getpid() || SystemError.isRunning(pid: pid) { continue }
+        for name in names where isTemporaryName(name) {
             let url = folder.appendingPathComponent(name)
+            if let writer = writer(ofTemporary: name), writer.host == nil || writer.host == host {
+                if writer.pid == getpid() || SystemError.isRunning(pid: writer.pid) { continue }
+            } else {
+                guard let modified = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date,
+                      now.timeIntervalSince(modified) > foreignTemporaryMaximumAge else { continue }
+            }
             if (try? FileManager.default.removeItem(at: url)) != nil { removed.append(url) }
         }
         return removed

@@ -90,7 +90,7 @@ public enum Report {
     /// `metrics.json` (the summaries, an array), `accuracy.txt` (the plain-text table) and
     /// `index.html`, which links them by relative paths.
     ///
-    /// The folder is built under a temporary sibling name (`<folder>.tmp-<pid>-<random>`) and
+    /// The folder is built under a temporary sibling name (`<folder>.tmp-<host>-<pid>-<random>`) and
     /// renamed into place when complete, replacing an earlier report whole: a rerun leaves none
     /// of the earlier run's files, and a killed run leaves only a temporary folder, never a
     /// half-written report under the final name. Temporary folders of writers no longer

@@ -47,16 +47,31 @@ public struct RunPolicy: Sendable {
     public var workers: Int
     /// Check finished outputs fully (every value finite) before skipping them, not just quickly.
     public var verify: Bool
+    /// The part of the units this process runs (`Shard`'s rule); `.whole` for all of them.
+    public var shard: Shard
+    private var trainsHereOverride: Bool?
 
-    public init(force: Bool = false, strict: Bool = false, workers: Int = 1, verify: Bool = false) {
+    public init(force: Bool = false, strict: Bool = false, workers: Int = 1, verify: Bool = false, shard: Shard = .whole) {
         self.force = force
         self.strict = strict
         self.workers = max(1, workers)
         self.verify = verify
+        self.shard = shard
+    }
+
+    /// Whether a trained stage (jam-c3d, jam-lstm) may train in this process. By default only
+    /// a whole run trains: a shard exports from a finished checkpoint and refuses to start
+    /// otherwise (N array tasks must not train N copies). A data-parallel run (MPI, every rank
+    /// one shard of the exports) sets it to true: its ranks train together, then each exports
+    /// its shard.
+    public var trainsHere: Bool {
+        get { trainsHereOverride ?? shard.isWhole }
+        set { trainsHereOverride = newValue }
     }
 }
 
-/// What a stage run did. Written as `stage-report.json` in the stage's output folder.
+/// What a stage run did. Written as `stage-report.json` in the stage's output folder (a shard's run as
+/// `stage-report.shard-<i>-of-<N>.json`, counting only its units: `fileName`).
 public struct StageReport: Sendable, Codable {
     public var stage: String
     public var producer: String
@@ -69,11 +84,19 @@ public struct StageReport: Sendable, Codable {
     public var stoppedEarly: Bool
     public var seconds: Double
     public var finished: String
+    /// `i/N` when the run was one shard of the stage's units (it then counts only that shard's
+    /// units, and is written as `Shard.reportFileName`); absent for a whole run.
+    public var shard: String?
 
     public var succeeded: Bool { failures.isEmpty && !stoppedEarly }
 
+    /// The file name this report is written under in its folder.
+    public var fileName: String {
+        (shard.flatMap { try? Shard(parsing: $0) } ?? .whole).reportFileName
+    }
+
     enum CodingKeys: String, CodingKey {
-        case stage, producer, failures, seconds, finished
+        case stage, producer, failures, seconds, finished, shard
         case configDigest = "config_digest"
         case totalUnits = "total_units"
         case completed, skipped
@@ -112,6 +135,7 @@ public struct StageRunner: Sendable {
         work: @escaping @Sendable (WorkUnit) throws -> Void
     ) -> StageReport {
         let start = Date()
+        let (units, knownFailures) = Self.select(policy.shard, units: units, knownFailures: knownFailures)
         for failure in knownFailures { progress.log("FAILED \(failure)") }
         let state = RunState(failures: knownFailures)
         if policy.strict && !knownFailures.isEmpty { state.stop = true }
@@ -157,7 +181,19 @@ public struct StageRunner: Sendable {
             totalUnits: units.count, completed: state.completed, skipped: state.skipped,
             failures: state.failures, stoppedEarly: state.stop && state.taken < queue.count,
             seconds: Date().timeIntervalSince(start),
-            finished: ISO8601DateFormatter().string(from: Date()))
+            finished: ISO8601DateFormatter().string(from: Date()),
+            shard: policy.shard.isWhole ? nil : policy.shard.description)
+    }
+
+    /// The shard's units and the failures found before the run that are its own. The rule
+    /// (`Shard.select`) runs over the names of both together — every unit the stage was asked
+    /// for, usable or not — so a unit keeps its shard whether or not its input is readable.
+    public static func select(_ shard: Shard, units: [WorkUnit], knownFailures: [UnitFailure])
+        -> (units: [WorkUnit], knownFailures: [UnitFailure])
+    {
+        guard !shard.isWhole else { return (units, knownFailures) }
+        let owned = Set(shard.select(Array(Set(units.map(\.name) + knownFailures.map(\.unit)))) { $0 })
+        return (units.filter { owned.contains($0.name) }, knownFailures.filter { owned.contains($0.unit) })
     }
 }
 
@@ -196,13 +232,15 @@ private final class RunState: @unchecked Sendable {
 }
 
 extension StageReport {
-    /// Writes the report as `stage-report.json` in `folder`, atomically.
+    /// Writes the report into `folder`, atomically, as `fileName`: `stage-report.json` for a
+    /// whole run, `stage-report.shard-<i>-of-<N>.json` for a shard (so that shards running at
+    /// once never overwrite each other's report; readers merge them).
     public func write(to folder: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         var sorted = self
         sorted.failures.sort { ($0.unit, $0.file) < ($1.unit, $1.file) }
-        try AtomicFile.write(encoder.encode(sorted), to: folder.appendingPathComponent("stage-report.json"))
+        try AtomicFile.write(encoder.encode(sorted), to: folder.appendingPathComponent(fileName))
     }
 
     /// Runs `body` for each split in order and merges the splits' reports into the stage's,
@@ -220,6 +258,7 @@ extension StageReport {
             merged.completed += report.completed
             merged.skipped += report.skipped
             merged.failures += report.failures
+            merged.shard = report.shard
             if report.stoppedEarly {
                 merged.stoppedEarly = true
                 break
@@ -232,7 +271,7 @@ extension StageReport {
 
     /// The line printed at the end of a run.
     public var summary: String {
-        var text = "\(stage): \(completed) done, \(skipped) already done, \(failures.count) failed of \(totalUnits)"
+        var text = "\(stage)\(shard.map { " shard \($0)" } ?? ""): \(completed) done, \(skipped) already done, \(failures.count) failed of \(totalUnits)"
         text += String(format: " in %.1f s", seconds)
         if stoppedEarly {
             // --strict stops only at a failure; without one, a stop was requested.

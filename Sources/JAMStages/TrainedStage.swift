@@ -23,6 +23,8 @@ protocol TrainedStage {
 
     /// `jam-c3d`, `jam-lstm`.
     var stage: String { get }
+    /// The round of the c3d → lstm pipeline (messages name it in the commands they suggest).
+    var round: Int { get }
     /// The settings that determine this run's outputs (their digest names its folders).
     var settings: StageSettings { get }
     /// The folders of split `split` the stage owns: `--force` empties them, and the first holds
@@ -75,10 +77,15 @@ extension TrainedStage {
     /// One split, start to end: clean (`--force`), read the split, check every input (bad ones
     /// are reported and left out), train, then export one artifact per video, skipping those
     /// already exported.
+    ///
+    /// A shard (`policy.shard`) exports only its own videos (`Shard`'s rule over the split's
+    /// videos, `split<N>/<path>`), and trains only when `policy.trainsHere`; otherwise it needs
+    /// the finished checkpoint and refuses without one. `--force` empties the split's folders
+    /// only in a whole run; a shard with `--force` redoes its own exports and deletes nothing else.
     func runSplit(_ split: Int, config: PipelineConfig, policy: RunPolicy, progress: ProgressReporter) throws -> StageReport {
         var kind = self
         let folders = ownedFolders(split: split)
-        if policy.force { for folder in folders { try? FileManager.default.removeItem(at: folder) } }
+        if policy.force && policy.shard.isWhole { for folder in folders { try? FileManager.default.removeItem(at: folder) } }
         for folder in folders {
             try SystemError.createFolder(folder, purpose: "\(stage)'s split \(split) folder")
             removeStaleTemporaries(under: folder)
@@ -86,11 +93,15 @@ extension TrainedStage {
         let depth: VerificationDepth = policy.verify ? .full : .quick
         let checkpoint = folders[0].appendingPathComponent(ArtifactLayout.checkpointFileName)
         if let problem = FinishedOutput.checkpointProblem(checkpoint, kind: checkpointKind, depth: depth) {
+            guard policy.trainsHere else {
+                throw JAMError("split \(split): the checkpoint cannot be used (\(problem)); \(trainingCommand)", file: checkpoint.path)
+            }
             // Nothing in it can be used; training afresh reaches the same weights (training is deterministic).
             progress.log("split \(split): REDO training: the checkpoint \(checkpoint.path) cannot be used (\(problem)); "
                          + "it is removed and training starts afresh")
             try? FileManager.default.removeItem(at: checkpoint)
         }
+        if !policy.trainsHere { try requireFinishedTraining(split: split, checkpoint: checkpoint) }
         let dataset = try Self.readSplit(config: config, split: split)
         let inputs = inputFolder(split: split)
         if let expected = inputExports {
@@ -98,6 +109,8 @@ extension TrainedStage {
                                      rerun: expected.rerun)
         }
 
+        // This process's videos (all of them unless sharded); a video keeps its shard whether its input is usable or not.
+        let owned = Set(policy.shard.select(dataset.allVideos.map { "split\(split)/\($0.relativePath)" }) { $0 })
         var failures: [UnitFailure] = []
         var trainingFailures: [UnitFailure] = []
         var shape: Shape?
@@ -115,8 +128,9 @@ extension TrainedStage {
                     if policy.strict {
                         progress.log("FAILED \(failures.last!)")
                         return StageReport(stage: stage, producer: "\(stage) \(jamVersion)", configDigest: digest,
-                                           totalUnits: dataset.allVideos.count, completed: 0, skipped: 0, failures: failures,
-                                           stoppedEarly: true, seconds: 0, finished: ISO8601DateFormatter().string(from: Date()))
+                                           totalUnits: owned.count, completed: 0, skipped: 0, failures: failures,
+                                           stoppedEarly: true, seconds: 0, finished: ISO8601DateFormatter().string(from: Date()),
+                                           shard: policy.shard.isWhole ? nil : policy.shard.description)
                     }
                 }
             }
@@ -134,9 +148,12 @@ extension TrainedStage {
         }
         // Exports of other weights (fewer epochs) are stale: they go once training has succeeded.
         let record = ExportRecord.read(in: output)
-        let current = !policy.force && record?.epochs == trainedEpochs
+        var current = record?.epochs == trainedEpochs
+        if !current && !policy.trainsHere {
+            current = try isCurrentForShard(split: split, dataset: dataset, output: output)
+        }
         let verify = exportVerification
-        let exportDone = current && units.allSatisfy {
+        let exportDone = !policy.force && current && units.filter({ owned.contains($0.name) }).allSatisfy {
             FileManager.default.fileExists(atPath: $0.output.path) && (try? verify($0, depth)) != nil
         }
         let model: Model
@@ -152,13 +169,16 @@ extension TrainedStage {
                            + "retrain without them.)")
         }
         if !current {
-            let stale = dataset.allVideos.map { PipelineConfig.artifactURL(forVideo: $0.relativePath, in: output) }
+            // Only this process's videos: other shards remove their own (every one decided before training).
+            let stale = dataset.allVideos.filter { owned.contains("split\(split)/\($0.relativePath)") }
+                .map { PipelineConfig.artifactURL(forVideo: $0.relativePath, in: output) }
                 .filter { FileManager.default.fileExists(atPath: $0.path) }
             for url in stale { try FileManager.default.removeItem(at: url) }
             if !stale.isEmpty {
                 let previous = record.map { "the \($0.epochs)-epoch model" } ?? "unrecorded weights"
                 progress.log("split \(split): removed \(stale.count) exports of \(previous); exporting the \(trainedEpochs)-epoch model's")
             }
+            // Every shard writes the same record (same epochs, same checkpoint step), atomically.
             let step = TrainingCheckpoint.position(at: folders[0].appendingPathComponent(ArtifactLayout.checkpointFileName),
                                                    kind: checkpointKind)?.step
             try ExportRecord(epochs: trainedEpochs, step: trainedEpochs > 0 ? step : nil).write(in: output)
@@ -168,7 +188,7 @@ extension TrainedStage {
             ($0.element, $0.offset < train.count ? "train" : "test")
         }))
         let exportPolicy = RunPolicy(force: policy.force, strict: policy.strict, workers: exportWorkers(policy, model: model),
-                                     verify: policy.verify)
+                                     verify: policy.verify, shard: policy.shard)
         let runner = StageRunner(stage: stage, policy: exportPolicy, progress: progress.reporter(label: "\(stage) split \(split) export"))
         // The runner calls the closure from one worker at a time unless `exportWorkers` allows more.
         let context = UncheckedSendable((kind, model, shape, byUnit, dataset.classNames))
@@ -178,8 +198,43 @@ extension TrainedStage {
             try kind.export(video, model: model, shape: shape, split: split, subset: subset, classNames: classNames,
                             to: unit.output)
         }
-        report.totalUnits = dataset.allVideos.count
+        report.totalUnits = owned.count
         return report
+    }
+
+    /// A shard that does not train exports from the finished checkpoint only: N array tasks
+    /// must not train N copies of the model (nor one each). Throws, naming the command that trains.
+    func requireFinishedTraining(split: Int, checkpoint: URL) throws {
+        guard trainedEpochs > 0 else { return }  // nothing is trained (c3d.middle none)
+        let done = TrainingCheckpoint.position(at: checkpoint, kind: checkpointKind)?.epoch ?? 0
+        guard done >= trainedEpochs else {
+            throw JAMError("split \(split): training is not finished (epoch \(done) of \(trainedEpochs)); \(trainingCommand)",
+                           file: checkpoint.path)
+        }
+    }
+
+    /// What a shard that may not train says to do.
+    var trainingCommand: String {
+        "run \(stage) --round \(round) without --shard (or under mpirun/srun) to train, then the shards export"
+    }
+
+    /// For a shard that does not train, when `export.json` does not name this run's epochs:
+    /// whether another shard has just started this model's exports (true: nothing to remove),
+    /// or the folder holds no export at all (false: the shard writes the record; every shard
+    /// writes the same). Exports of other weights are refused: a shard could not tell the
+    /// others' stale exports from their fresh ones, so replacing them is a whole run's job.
+    func isCurrentForShard(split: Int, dataset: DatasetSplit, output: URL) throws -> Bool {
+        let existing = dataset.allVideos.map { PipelineConfig.artifactURL(forVideo: $0.relativePath, in: output) }
+            .filter { FileManager.default.fileExists(atPath: $0.path) }
+        guard !existing.isEmpty else { return false }
+        // A shard writes the record before its first export: an export seen here with the
+        // record now current is another shard's fresh work.
+        let record = ExportRecord.read(in: output)
+        if record?.epochs == trainedEpochs { return true }
+        let previous = record.map { "the \($0.epochs)-epoch model" } ?? "unrecorded weights"
+        throw JAMError("split \(split): \(existing.count) exports here are of \(previous), not of the \(trainedEpochs)-epoch "
+                       + "model; run \(stage) --round \(round) once without --shard (it replaces them), then the shards",
+                       file: output.path)
     }
 
     /// The split's videos, training then test. The videos themselves are not read (jam-decode
@@ -237,7 +292,8 @@ extension TrainedStage {
 }
 
 extension TrainedStage {
-    /// Runs every configured split and writes the merged `stage-report.json` into `reportFolder`.
+    /// Runs every configured split and writes the merged report into `reportFolder` (`stage-report.json`,
+    /// or the shard's `stage-report.shard-<i>-of-<N>.json`).
     func run(config: PipelineConfig, policy: RunPolicy, reportFolder: URL, progress: ProgressReporter) throws -> StageReport {
         let start = Date()
         for folder in digestFolders {
@@ -248,9 +304,10 @@ extension TrainedStage {
         AtomicFile.removeStaleTemporaries(in: reportFolder)
         // Reproducible training needs a fixed BLAS thread count: --threads or the setting.
         ComputeThreads.set(policy.workers)
-        let report = try StageReport.overSplits(config.dataset.splits, stage: stage, configDigest: digest, started: start) {
+        var report = try StageReport.overSplits(config.dataset.splits, stage: stage, configDigest: digest, started: start) {
             try runSplit($0, config: config, policy: policy, progress: progress)
         }
+        report.shard = policy.shard.isWhole ? nil : policy.shard.description
         try report.write(to: reportFolder)
         return report
     }

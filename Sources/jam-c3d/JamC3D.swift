@@ -21,10 +21,13 @@ struct JamC3D: StageCommand {
             Raising 'epochs' continues the finished training and exports the cubes again; fewer \
             epochs than the checkpoint has done are refused. Training logs a line every \
             'log_every_steps' steps; when standard error is not a terminal, progress lines come \
-            every JAM_PROGRESS_INTERVAL seconds (default 30). See docs/ARTIFACTS.md.
+            every JAM_PROGRESS_INTERVAL seconds (default 30). With --shard (or in a Slurm array) \
+            it only exports its shard of the videos, from the finished checkpoint: train first \
+            without --shard. See docs/ARTIFACTS.md.
             """)
 
     @OptionGroup var options: StageOptions
+    @OptionGroup var sharding: ShardOption
 
     @Option(name: .long, help: "The round of the c3d → lstm pipeline (1: attention_weight 0).")
     var round: Int = 1
@@ -42,7 +45,7 @@ struct JamC3D: StageCommand {
     func run() throws {
         let config = try options.loadConfig()
         let report = try C3DStage.run(
-            config: config, policy: options.policy(defaultWorkers: config.c3d.threads), round: round,
+            config: config, policy: options.policy(defaultWorkers: config.c3d.threads, shard: try sharding.resolve()), round: round,
             attentionFolder: attention.map { URL(fileURLWithPath: $0) })
         try finish(with: report)
     }

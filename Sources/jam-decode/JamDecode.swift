@@ -19,10 +19,11 @@ struct JamDecode: StageCommand {
             """)
 
     @OptionGroup var options: StageOptions
+    @OptionGroup var sharding: ShardOption
 
     func run() throws {
         let config = try options.loadConfig()
-        let report = try DecodeStage.run(config: config, policy: options.policy(defaultWorkers: config.decode.threads))
+        let report = try DecodeStage.run(config: config, policy: options.policy(defaultWorkers: config.decode.threads, shard: try sharding.resolve()))
         try finish(with: report)
     }
 }

@@ -19,11 +19,12 @@ struct JamFeatures: StageCommand {
             """)
 
     @OptionGroup var options: StageOptions
+    @OptionGroup var sharding: ShardOption
 
     func run() throws {
         let config = try options.loadConfig()
         print("jam-features: BLAS \(BLASInfo.current)")
-        let report = try FeaturesStage.run(config: config, policy: options.policy(defaultWorkers: config.features.threads))
+        let report = try FeaturesStage.run(config: config, policy: options.policy(defaultWorkers: config.features.threads, shard: try sharding.resolve()))
         try finish(with: report)
     }
 }

@@ -21,10 +21,12 @@ struct JamLSTM: StageCommand {
             refused. Training that produces NaN or infinity stops and keeps the last good \
             checkpoint. Training logs a line every 'log_every_steps' steps; when standard error \
             is not a terminal, progress lines come every JAM_PROGRESS_INTERVAL seconds \
-            (default 30). See docs/ARTIFACTS.md.
+            (default 30). With --shard (or in a Slurm array) it only exports its shard of the \
+            videos, from the finished checkpoint: train first without --shard. See docs/ARTIFACTS.md.
             """)
 
     @OptionGroup var options: StageOptions
+    @OptionGroup var sharding: ShardOption
 
     @Option(name: .long, help: "The round of the c3d → lstm pipeline: trains on the cubes of jam-c3d --round R.")
     var round: Int = 1
@@ -35,7 +37,7 @@ struct JamLSTM: StageCommand {
 
     func run() throws {
         let config = try options.loadConfig()
-        let report = try LSTMStage.run(config: config, policy: options.policy(defaultWorkers: config.lstm.threads), round: round)
+        let report = try LSTMStage.run(config: config, policy: options.policy(defaultWorkers: config.lstm.threads, shard: try sharding.resolve()), round: round)
         try finish(with: report)
     }
 }
