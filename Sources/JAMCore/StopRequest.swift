@@ -12,7 +12,7 @@ public enum StopRequest {
     /// The exit status of a stage that stopped on request (EX_TEMPFAIL: try again later).
     public static let exitCode: Int32 = 75
 
-    private static let state = State()
+    private static let state = Listener()
 
     /// Catches SIGUSR1 and SIGTERM from now on (idempotent). Before this, they end the process
     /// as usual.
@@ -32,16 +32,23 @@ public enum StopRequest {
     /// Forgets a request (tests).
     public static func reset() { state.set(nil) }
 
-    private final class State: @unchecked Sendable {
+    /// What `StopRequest` keeps, as an object of its own: a test that sends itself a signal
+    /// listens with a private one, so that the process-wide request, which every stage loop
+    /// asks, stays unset for the other tests running in the same process.
+    public final class Listener: @unchecked Sendable {
         private let lock = NSLock()
         private var value: String?
         private var sources: [DispatchSourceSignal] = []
 
-        var reason: String? { lock.withLock { value } }
+        public init() {}
 
-        func set(_ reason: String?) { lock.withLock { value = reason } }
+        /// What requested a stop (`SIGUSR1`, …), or nil.
+        public var reason: String? { lock.withLock { value } }
 
-        func install() {
+        public func set(_ reason: String?) { lock.withLock { value = reason } }
+
+        /// Catches SIGUSR1 and SIGTERM from now on (idempotent).
+        public func install() {
             lock.withLock {
                 guard sources.isEmpty else { return }
                 for (number, name) in [(SIGUSR1, "SIGUSR1"), (SIGTERM, "SIGTERM")] {
