@@ -28,6 +28,7 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat",
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
 
         // MARK: - Libraries, by concern
 
@@ -45,8 +46,11 @@ let package = Package(
         .target(name: "JAMTensor", dependencies: ["CBLAS", "JAMCore"]),
         /// Trainable layers, forward and backward side by side; parameters and optimizers.
         .target(name: "JAMNN", dependencies: ["JAMTensor", "CBLAS", "JAMCore"]),
+        /// The ranks of a data-parallel job (MPI under mpirun/srun, else one process) and their
+        /// fixed-order reductions.
+        .target(name: "JAMDistributed", dependencies: ["CMPI", "JAMCore"]),
         /// Training machinery shared by the trained stages: clip sampling, checkpoints, the loop.
-        .target(name: "JAMTraining", dependencies: ["JAMNN", "JAMTensor", "JAMArtifacts", "JAMCore"]),
+        .target(name: "JAMTraining", dependencies: ["JAMNN", "JAMTensor", "JAMArtifacts", "JAMCore", "JAMDistributed"]),
         /// The networks, each built from its config section: VGG16 (inference), the 3D convnet
         /// and its multi-branch model, the joint-attention LSTM and its model.
         .target(name: "JAMModel", dependencies: [
@@ -55,7 +59,7 @@ let package = Package(
         /// The stages: units of work, resumability, failure records, progress.
         .target(name: "JAMStages", dependencies: [
             "JAMCore", "JAMArtifacts", "JAMConfig", "JAMDatasets", "JAMVideo", "JAMTensor", "JAMModel",
-            "JAMNN", "JAMTraining", "JAMEval",
+            "JAMNN", "JAMTraining", "JAMEval", "JAMDistributed",
         ]),
         /// Evaluation: prediction rules, metrics, plots (PNG through libavcodec), the HTML report.
         .target(name: "JAMEval", dependencies: ["CFFmpeg", "JAMCore"]),
@@ -77,10 +81,10 @@ let package = Package(
             "JAMStages", "JAMCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "jam-c3d", dependencies: [
-            "JAMStages", "JAMCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "JAMStages", "JAMCommandLine", "JAMDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "jam-lstm", dependencies: [
-            "JAMStages", "JAMCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "JAMStages", "JAMCommandLine", "JAMDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "jam-eval", dependencies: [
             "JAMStages", "JAMCommandLine", "JAMConfig", "JAMEval",
@@ -94,7 +98,7 @@ let package = Package(
         ]),
         .executableTarget(name: "jam-bench", dependencies: [
             "JAMStages", "JAMCore", "JAMConfig", "JAMArtifacts", "JAMVideo", "JAMTensor", "JAMModel", "JAMNN", "JAMTraining",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "JAMDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // MARK: - Tests (mirror the library targets)

@@ -116,7 +116,11 @@ public struct C3DStage: TrainedStage {
                 + "λ = \(attentionWeight), inputs standardized per channel",
             progress: progress,
             step: { try model.trainStep($0.clips, sampler: sampler, videos: train, attention: attention) },
-            validate: { try model.evaluate(validationClips, sampler: testSampler, videos: test, batchSize: s.batch) })
+            validate: {
+                try DataParallel.evaluate(validationClips, communicator: DataParallelStage.world) {
+                    try model.evaluate($0, sampler: testSampler, videos: test, batchSize: s.batch)
+                }
+            })
         return model
     }
 

@@ -132,7 +132,11 @@ public struct LSTMStage: TrainedStage {
             step: { try model.trainStep($0.clips, sampler: sampler, videos: train) },
             validate: testSampler.map { testSampler in
                 let clips = testSampler.validationSample(count: s.validationClips, seed: UInt64(s.seed))
-                return { try model.evaluate(clips, sampler: testSampler, videos: test, batchSize: s.batch) }
+                return {
+                    try DataParallel.evaluate(clips, communicator: DataParallelStage.world) {
+                        try model.evaluate($0, sampler: testSampler, videos: test, batchSize: s.batch)
+                    }
+                }
             })
         return Trained(model: model, step: step)
     }

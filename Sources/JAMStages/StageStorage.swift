@@ -36,6 +36,7 @@ extension TrainedStage {
         _ normalization: [InputNormalization], branches: [String], inputs: String, split: Int, trainingVideos: Int,
         folder: URL
     ) throws {
+        guard DataParallelStage.writes else { return }  // every rank computed the same; rank 0 writes it
         let content = NormalizationArtifact.Content(
             branches: branches, mean: normalization.map(\.mean), scale: normalization.map(\.scale), inputs: inputs,
             split: split, trainingVideos: trainingVideos)

@@ -85,14 +85,17 @@ extension TrainedStage {
     func runSplit(_ split: Int, config: PipelineConfig, policy: RunPolicy, progress: ProgressReporter) throws -> StageReport {
         var kind = self
         let folders = ownedFolders(split: split)
-        if policy.force && policy.shard.isWhole { for folder in folders { try? FileManager.default.removeItem(at: folder) } }
+        // Under MPI rank 0 alone removes (--force, an unusable checkpoint); the others wait below.
+        if policy.force && DataParallelStage.writes && (policy.shard.isWhole || DataParallelStage.world.isDistributed) {
+            for folder in folders { try? FileManager.default.removeItem(at: folder) }
+        }
         for folder in folders {
             try SystemError.createFolder(folder, purpose: "\(stage)'s split \(split) folder")
             removeStaleTemporaries(under: folder)
         }
         let depth: VerificationDepth = policy.verify ? .full : .quick
         let checkpoint = folders[0].appendingPathComponent(ArtifactLayout.checkpointFileName)
-        if let problem = FinishedOutput.checkpointProblem(checkpoint, kind: checkpointKind, depth: depth) {
+        if DataParallelStage.writes, let problem = FinishedOutput.checkpointProblem(checkpoint, kind: checkpointKind, depth: depth) {
             guard policy.trainsHere else {
                 throw JAMError("split \(split): the checkpoint cannot be used (\(problem)); \(trainingCommand)", file: checkpoint.path)
             }
@@ -101,6 +104,7 @@ extension TrainedStage {
                          + "it is removed and training starts afresh")
             try? FileManager.default.removeItem(at: checkpoint)
         }
+        try DataParallelStage.synchronize()
         if !policy.trainsHere { try requireFinishedTraining(split: split, checkpoint: checkpoint) }
         let dataset = try Self.readSplit(config: config, split: split)
         let inputs = inputFolder(split: split)
@@ -183,6 +187,7 @@ extension TrainedStage {
                                                    kind: checkpointKind)?.step
             try ExportRecord(epochs: trainedEpochs, step: trainedEpochs > 0 ? step : nil).write(in: output)
         }
+        try DataParallelStage.synchronize()  // no rank exports before rank 0 has removed the stale exports
 
         let byUnit = Dictionary(uniqueKeysWithValues: zip(units.map(\.name), videos.enumerated().map {
             ($0.element, $0.offset < train.count ? "train" : "test")
@@ -262,6 +267,7 @@ extension TrainedStage {
         let (observer, trainingProgress) = trainingObserver(label: label, progress: progress)
         let loop = TrainingLoop(store: store, optimizer: training.makeOptimizer(parameterCount: store.totalCount),
                                 plan: training.trainingPlan, sampler: sampler, checkpoint: target, observer: observer)
+        loop.communicator = DataParallelStage.world
         progress.log("\(label): \(description)")
         // `validate_every`: the loop logs no validation metrics (NaN in the log) for the epochs skipped.
         let outcome = try loop.run(step: { batch, _ in try step(batch) },
@@ -298,17 +304,19 @@ extension TrainedStage {
         let start = Date()
         for folder in digestFolders {
             try SystemError.createFolder(folder, purpose: "\(stage)'s output folder")
-            try settings.record(in: folder)
+            if DataParallelStage.writes { try settings.record(in: folder) }
         }
         try SystemError.createFolder(reportFolder, purpose: "\(stage)'s output folder")
         AtomicFile.removeStaleTemporaries(in: reportFolder)
         // Reproducible training needs a fixed BLAS thread count: --threads or the setting.
         ComputeThreads.set(policy.workers)
-        var report = try StageReport.overSplits(config.dataset.splits, stage: stage, configDigest: digest, started: start) {
-            try runSplit($0, config: config, policy: policy, progress: progress)
-        }
-        report.shard = policy.shard.isWhole ? nil : policy.shard.description
-        try report.write(to: reportFolder)
+        // Under MPI every rank exported its shard: rank 0 writes one report for them all.
+        var report = try DataParallelStage.mergeReports(
+            StageReport.overSplits(config.dataset.splits, stage: stage, configDigest: digest, started: start) {
+                try runSplit($0, config: config, policy: policy, progress: progress)
+            })
+        report.shard = policy.shard.isWhole || DataParallelStage.world.isDistributed ? nil : policy.shard.description
+        if DataParallelStage.writes { try report.write(to: reportFolder) }
         return report
     }
 }

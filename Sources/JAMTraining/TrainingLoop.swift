@@ -3,6 +3,7 @@
 import Foundation
 import JAMArtifacts
 import JAMCore
+import JAMDistributed
 import JAMNN
 
 /// How long and how a model trains.
@@ -156,6 +157,9 @@ public final class TrainingLoop {
     public let sampler: ClipSampler
     public let checkpoint: CheckpointTarget
     public var observer: TrainingObserver
+    /// The ranks training together (`DataParallel`): each step's batch is split over them and
+    /// their gradients summed; only rank 0 writes the checkpoint and the log. Default: one process.
+    public var communicator: any Communicator = SingleProcess()
 
     public init(store: ParameterStore, optimizer: TrainingOptimizer, plan: TrainingPlan, sampler: ClipSampler,
                 checkpoint: CheckpointTarget, observer: TrainingObserver = TrainingObserver()) {
@@ -252,15 +256,24 @@ public final class TrainingLoop {
         let runStart = Date()
         observer.progress(state.step, totalSteps)
 
+        var communicationSeconds = 0.0
         while state.epoch < plan.epochs {
             if stopping { throw StoppedOnRequest(reason: StopRequest.reason, checkpoint: checkpoint.url, epoch: state.epoch, step: state.step) }
             let epochStart = Date()
+            let epochSteps = state.step
+            communicationSeconds = 0
             let rate = plan.schedule.rate(epoch: state.epoch)
             while state.position < state.order.count {
                 let end = min(state.position + plan.batchSize, state.order.count)
                 let batch = TrainingBatch(epoch: state.epoch, step: state.step, clips: Array(state.order[state.position..<end]))
                 store.zeroGradients()
-                let result = try step(batch, &state.random)
+                let result: TrainingStepResult
+                if communicator.isDistributed {
+                    result = try DataParallel.step(batch, store: store, random: &state.random, communicator: communicator,
+                                                   communicationSeconds: &communicationSeconds, step)
+                } else {
+                    result = try step(batch, &state.random)
+                }
                 func diverged(_ detail: String) -> TrainingDiverged {
                     TrainingDiverged(epoch: state.epoch, step: state.step, detail: detail, keptCheckpoint: kept)
                 }
@@ -301,18 +314,25 @@ public final class TrainingLoop {
                 train: state.running.mapValues(\.mean), validation: validation)
             log.append(record)
             observer.message(record.line)
+            if communicator.isDistributed && state.step > epochSteps {
+                observer.message(String(format: "data-parallel over %d ranks: all-reduce %.2f ms per step (%d parameters)",
+                                        communicator.size, 1000 * communicationSeconds / Double(state.step - epochSteps),
+                                        store.totalCount))
+            }
             state.epoch += 1
             state.position = 0
             state.running = [:]
             state.order = state.epoch < plan.epochs ? order(epoch: state.epoch) : []
             try save(state, log)
             kept = (checkpoint.url, state.epoch, state.step)
-            if let logURL = checkpoint.logURL { try TrainingLoop.writeLog(log, to: logURL) }
+            if let logURL = checkpoint.logURL, communicator.isWriter { try TrainingLoop.writeLog(log, to: logURL) }
         }
         return TrainingOutcome(resumedFrom: resumed?.0, state: state, log: log, stepsRun: stepsRun)
     }
 
+    /// Writes the checkpoint (rank 0 only: the other ranks hold the same state).
     private func save(_ state: TrainingState, _ log: [EpochRecord]) throws {
+        guard communicator.isWriter else { return }
         let header = ArtifactHeader(kind: checkpoint.kind, producer: checkpoint.producer,
                                     configDigest: checkpoint.configDigest, config: checkpoint.config,
                                     source: checkpoint.source)

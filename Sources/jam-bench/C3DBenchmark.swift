@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import JAMConfig
 import JAMCore
+import JAMDistributed
 import JAMModel
 import JAMNN
 import JAMTensor
@@ -19,16 +20,35 @@ struct C3DBenchmark: ParsableCommand {
     @OptionGroup var options: TrainingBenchmarkOptions
 
     func run() throws {
+        let world = try ProcessGroup.join()
         ComputeThreads.set(options.threads)
         let peak = BLAS.measureSGEMMPeak(size: 2048, repetitions: 3)
-        print(String(format: "sgemm 2048³ (%d threads): %.1f GFLOP/s", options.threads, peak))
+        if world.isWriter { print(String(format: "sgemm 2048³ (%d threads, rank 0 of %d): %.1f GFLOP/s", options.threads, world.size, peak)) }
         var shapes: [BenchmarkShape] = []
         if !options.skipPaper {
             shapes.append(BenchmarkShape(name: "paper", side: 24, time: 30, widths: (256, 256, 512), conv1Valid: true, batch: 1))
         }
         shapes.append(BenchmarkShape(name: "default", side: 6, time: 16, widths: (32, 32, 64), conv1Valid: false, batch: 8))
         for shape in shapes {
-            let (seconds, flops) = time(shape)
+            if world.isDistributed {
+                // Each rank takes its slice of the batch, as data-parallel training splits it.
+                let localBatch = SingleProcess.blockRange(count: shape.batch, block: world.rank, of: world.size).count
+                var local = shape
+                local.batch = localBatch
+                var reduce: [Double] = []
+                let (seconds, _) = try time(local, world: world, reduceSeconds: &reduce)
+                let median = reduce.sorted()[reduce.count / 2]
+                let compute = Double(try world.maxAllReduce(Int(seconds * 1e9))) / 1e9
+                let allReduce = Double(try world.maxAllReduce(Int(median * 1e9))) / 1e9
+                if world.isWriter {
+                    print(String(format: "%@ data-parallel, %d ranks × %d thread(s), global batch %d: %.3f s/step "
+                                 + "(compute %.3f s best + all-reduce %.4f s median), slowest rank",
+                                 shape.name, world.size, options.threads, shape.batch, compute + allReduce, compute, allReduce))
+                }
+                continue
+            }
+            var unused: [Double] = []
+            let (seconds, flops) = try time(shape, world: world, reduceSeconds: &unused)
             let clips = Double(shape.batch) / seconds
             print(String(format: "%@ (%d×%d×512 in, T %d, widths %d/%d/%d, batch %d): %.3f s/step, %.2f clips/s per branch "
                          + "(%.2f for two branches), %.1f GFLOP/step, %.1f GFLOP/s = %.0f%% of sgemm",
@@ -48,7 +68,7 @@ struct C3DBenchmark: ParsableCommand {
 
     /// Best seconds of a training step and its FLOP count (GEMMs of the convolutions and
     /// fully connected layers: forward, dW and dX, conv1 without dX).
-    func time(_ shape: BenchmarkShape) -> (Double, Double) {
+    func time(_ shape: BenchmarkShape, world: any Communicator, reduceSeconds: inout [Double]) throws -> (Double, Double) {
         var settings = C3DSettings()
         (settings.conv1Width, settings.conv2Width, settings.hiddenWidth) = shape.widths
         settings.conv1SpatialPadding = shape.conv1Valid ? .valid : .same
@@ -69,8 +89,14 @@ struct C3DBenchmark: ParsableCommand {
                 branch.lossAndGradients(clips: $0.baseAddress!, labels: labels, attentionTargets: nil, batch: shape.batch,
                                         time: shape.time, height: shape.side, width: shape.side)
             }
+            let computed = Date()
+            if world.isDistributed { try world.sumAllReduce(&store.gradients) }
+            let reduced = Date()
             optimizer.update(store, learningRate: 1e-4)
-            if i > 0 { best = min(best, Date().timeIntervalSince(start)) }
+            if i > 0 {
+                best = min(best, Date().timeIntervalSince(start) - reduced.timeIntervalSince(computed))
+                reduceSeconds.append(reduced.timeIntervalSince(computed))
+            }
         }
         let conv1 = 2.0 * Double(g.conv1.outputPositions) * Double(g.conv1.patchLength) * Double(g.conv1.outputChannels)
         let conv2 = 2.0 * Double(g.conv2.outputPositions) * Double(g.conv2.patchLength) * Double(g.conv2.outputChannels)

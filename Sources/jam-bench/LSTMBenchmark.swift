@@ -4,6 +4,7 @@ import Foundation
 import JAMArtifacts
 import JAMConfig
 import JAMCore
+import JAMDistributed
 import JAMModel
 import JAMNN
 import JAMTensor
@@ -35,8 +36,9 @@ struct LSTMBenchmark: ParsableCommand {
     }
 
     func run() throws {
+        let world = try ProcessGroup.join()
         ComputeThreads.set(options.threads)
-        print(BLASInfo.current)
+        if world.isWriter { print(BLASInfo.current) }
 
         var shapes: [Shape] = []
         if !options.skipPaper {
@@ -57,9 +59,22 @@ struct LSTMBenchmark: ParsableCommand {
         for shape in shapes {
             // Re-measured before each shape: on a shared machine the peak moves with the load.
             let peak = BLAS.measureSGEMMPeak(size: 2048, repetitions: 3)
+            // Under mpirun -np R each rank times its slice of the batch (as data-parallel training splits it).
+            let localBatch = SingleProcess.blockRange(count: shape.batch, block: world.rank, of: world.size).count
             let timing = try SequenceClassifierTiming.timeTrainingStep(
-                shape: shape.shape, batchSize: shape.batch, steps: shape.time,
-                repetitions: options.steps, warmup: 1)
+                shape: shape.shape, batchSize: localBatch, steps: shape.time,
+                repetitions: options.steps, warmup: 1, communicator: world)
+            if world.isDistributed {
+                let slowest = try DataParallelTiming.slowest(timing, world: world)
+                if world.isWriter {
+                    print(shape.name)
+                    print(String(format: "  data-parallel, %d ranks × %d thread(s), global batch %d: %.3f s/step median "
+                                 + "(compute %.3f s + all-reduce %.4f s of %d floats), slowest rank",
+                                 world.size, options.threads, shape.batch, slowest.step, slowest.compute, slowest.reduce,
+                                 timing.parameterCount))
+                }
+                continue
+            }
             let update = timeUpdate(parameterCount: timing.parameterCount)
             let best = timing.bestStepSeconds
             let median = timing.medianStepSeconds

@@ -2,6 +2,7 @@
 
 import Dispatch
 import JAMCore
+import JAMDistributed
 import JAMModel
 import JAMNN
 
@@ -10,6 +11,8 @@ struct SequenceClassifierStepTiming: Sendable {
     /// Seconds per repetition.
     var forwardSeconds: [Double]
     var backwardSeconds: [Double]
+    /// The gradient all-reduce of each repetition (empty in a plain run).
+    var allReduceSeconds: [Double] = []
     /// GEMM floating-point operations of one forward and of one training step (forward, the
     /// input-gradient GEMMs and the weight-gradient GEMMs: three times the forward's).
     var forwardGemmFlops: Double
@@ -36,7 +39,7 @@ enum SequenceClassifierTiming {
     /// Paper profile: `SequenceClassifierShape.paper(classCount: 101)`, `batchSize` 16, `steps` 30.
     static func timeTrainingStep(
         shape: SequenceClassifierShape, batchSize: Int, steps: Int,
-        repetitions: Int = 3, warmup: Int = 1, seed: UInt64 = 1
+        repetitions: Int = 3, warmup: Int = 1, seed: UInt64 = 1, communicator: any Communicator = SingleProcess()
     ) throws -> SequenceClassifierStepTiming {
         let model = try SequenceClassifier(shape: shape, seed: seed)
         var generator = SplitMix64(seed: seed ^ 0xC0FF_EE00)
@@ -57,11 +60,30 @@ enum SequenceClassifierTiming {
             let middle = DispatchTime.now().uptimeNanoseconds
             model.backward()
             let end = DispatchTime.now().uptimeNanoseconds
+            if communicator.isDistributed {
+                try communicator.sumAllReduce(&model.store.gradients)
+            }
+            let reduced = DispatchTime.now().uptimeNanoseconds
             if repetition >= warmup {
                 timing.forwardSeconds.append(Double(middle - start) * 1e-9)
                 timing.backwardSeconds.append(Double(end - middle) * 1e-9)
+                if communicator.isDistributed { timing.allReduceSeconds.append(Double(reduced - end) * 1e-9) }
             }
         }
         return timing
+    }
+}
+
+/// The slowest rank's median step of a data-parallel timing (every rank waits for it).
+enum DataParallelTiming {
+    static func slowest(_ timing: SequenceClassifierStepTiming, world: any Communicator) throws
+        -> (step: Double, compute: Double, reduce: Double)
+    {
+        func median(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.sorted()[values.count / 2] }
+        let compute = median(zip(timing.forwardSeconds, timing.backwardSeconds).map { $0 + $1 })
+        let reduce = median(timing.allReduceSeconds)
+        let slowestCompute = Double(try world.maxAllReduce(Int(compute * 1e9))) / 1e9
+        let slowestReduce = Double(try world.maxAllReduce(Int(reduce * 1e9))) / 1e9
+        return (slowestCompute + slowestReduce, slowestCompute, slowestReduce)
     }
 }

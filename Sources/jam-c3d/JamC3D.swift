@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import JAMCommandLine
 import JAMConfig
+import JAMDistributed
 import JAMStages
 
 @main
@@ -24,6 +25,9 @@ struct JamC3D: StageCommand {
             every JAM_PROGRESS_INTERVAL seconds (default 30). With --shard (or in a Slurm array) \
             it only exports its shard of the videos, from the finished checkpoint: train first \
             without --shard. See docs/ARTIFACTS.md.
+
+            Data-parallel: 'mpirun -np R jam-c3d ...' or 'srun -n R jam-c3d ...' splits every \
+            batch over R ranks (same weights within float32 summation; rank 0 writes; exports sharded).
             """)
 
     @OptionGroup var options: StageOptions
@@ -43,10 +47,14 @@ struct JamC3D: StageCommand {
     }
 
     func run() throws {
-        let config = try options.loadConfig()
-        let report = try C3DStage.run(
-            config: config, policy: options.policy(defaultWorkers: config.c3d.threads, shard: try sharding.resolve()), round: round,
-            attentionFolder: attention.map { URL(fileURLWithPath: $0) })
-        try finish(with: report)
+        try ProcessGroup.join()
+        try ProcessGroup.runCommand({
+            let config = try options.loadConfig()
+            let policy = try DataParallelStage.distributedPolicy(
+                options.policy(defaultWorkers: config.c3d.threads, shard: try sharding.resolve()))
+            let report = try C3DStage.run(config: config, policy: policy, round: round,
+                                          attentionFolder: attention.map { URL(fileURLWithPath: $0) })
+            try finish(with: report)
+        }, isExitRequest: { $0 is ExitCode || $0 is CleanExit })
     }
 }

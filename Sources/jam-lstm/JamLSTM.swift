@@ -1,6 +1,7 @@
 import ArgumentParser
 import JAMCommandLine
 import JAMConfig
+import JAMDistributed
 import JAMStages
 
 @main
@@ -23,6 +24,9 @@ struct JamLSTM: StageCommand {
             is not a terminal, progress lines come every JAM_PROGRESS_INTERVAL seconds \
             (default 30). With --shard (or in a Slurm array) it only exports its shard of the \
             videos, from the finished checkpoint: train first without --shard. See docs/ARTIFACTS.md.
+
+            Data-parallel: 'mpirun -np R jam-lstm ...' or 'srun -n R jam-lstm ...' splits every \
+            batch over R ranks (same weights within float32 summation; rank 0 writes; exports sharded).
             """)
 
     @OptionGroup var options: StageOptions
@@ -36,8 +40,13 @@ struct JamLSTM: StageCommand {
     }
 
     func run() throws {
-        let config = try options.loadConfig()
-        let report = try LSTMStage.run(config: config, policy: options.policy(defaultWorkers: config.lstm.threads, shard: try sharding.resolve()), round: round)
-        try finish(with: report)
+        try ProcessGroup.join()
+        try ProcessGroup.runCommand({
+            let config = try options.loadConfig()
+            let policy = try DataParallelStage.distributedPolicy(
+                options.policy(defaultWorkers: config.lstm.threads, shard: try sharding.resolve()))
+            let report = try LSTMStage.run(config: config, policy: policy, round: round)
+            try finish(with: report)
+        }, isExitRequest: { $0 is ExitCode || $0 is CleanExit })
     }
 }
