@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import JAMCommandLine
 import JAMConfig
+import JAMCore
 import JAMDistributed
 import JAMStages
 
@@ -55,6 +56,6 @@ struct JamC3D: StageCommand {
             let report = try C3DStage.run(config: config, policy: policy, round: round,
                                           attentionFolder: attention.map { URL(fileURLWithPath: $0) })
             try finish(with: report)
-        }, isExitRequest: { $0 is ExitCode || $0 is CleanExit })
+        }, isExitRequest: { $0 is ExitCode || $0 is CleanExit || $0 is StoppedOnRequest })
     }
 }

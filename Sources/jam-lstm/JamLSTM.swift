@@ -1,6 +1,7 @@
 import ArgumentParser
 import JAMCommandLine
 import JAMConfig
+import JAMCore
 import JAMDistributed
 import JAMStages
 
@@ -47,6 +48,6 @@ struct JamLSTM: StageCommand {
                 options.policy(defaultWorkers: config.lstm.threads, shard: try sharding.resolve()))
             let report = try LSTMStage.run(config: config, policy: policy, round: round)
             try finish(with: report)
-        }, isExitRequest: { $0 is ExitCode || $0 is CleanExit })
+        }, isExitRequest: { $0 is ExitCode || $0 is CleanExit || $0 is StoppedOnRequest })
     }
 }
