@@ -10,6 +10,7 @@ packages=(
     libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
     ffmpeg  # the CLI: reference decoder in the tests and the decode benchmark
     time    # GNU time: wall time and peak memory per stage in scripts/paper-smoke.sh
+    libopenmpi-dev openmpi-bin  # MPI data-parallel training (mpirun / srun -n R)
 )
 
 missing=()

@@ -84,11 +84,39 @@ public struct ShardOption: ParsableArguments {
 }
 
 /// Ends a stage command: prints the report's summary line and exits non-zero when any unit
-/// failed (docs/DESIGN.md §3), after the report has been written.
+/// failed (docs/DESIGN.md §3), after the report has been written; with `StopRequest.exitCode`
+/// when a stop request left units untried.
 public func finish(with report: StageReport) throws -> Never {
     print(report.summary)
     if !report.failures.isEmpty {
         writeStandardError("\(report.stage): \(report.failures.count) unit(s) failed; see \(report.fileName) for the list\n")
     }
+    if report.stoppedEarly && StopRequest.isRequested {
+        writeStandardError("\(report.stage): stopped on request (\(StopRequest.reason ?? "stop")); the finished units are kept "
+                           + "and the rest are pending: rerun the same command to do them\n")
+        throw ExitCode(StopRequest.exitCode)
+    }
     throw ExitCode(report.succeeded ? 0 : 1)
+}
+
+/// A command of a stage that stops cleanly on SIGUSR1 or SIGTERM (`StopRequest`): declare the
+/// `@main` type as `StageCommand` instead of `ParsableCommand`. Its `main` installs the handlers
+/// before anything runs and maps training's `StoppedOnRequest` to `StopRequest.exitCode` (75)
+/// with the checkpoint's epoch and step; `finish(with:)` does the same for a stopped unit loop.
+public protocol StageCommand: ParsableCommand {}
+
+extension StageCommand {
+    public static func main() {
+        StopRequest.install()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+            exit()
+        } catch let stopped as StoppedOnRequest {
+            writeStandardError("\(configuration.commandName ?? "jam"): \(stopped)\n")
+            exit(withError: ExitCode(StopRequest.exitCode))
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

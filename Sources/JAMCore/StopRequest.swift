@@ -12,7 +12,7 @@ public enum StopRequest {
     /// The exit status of a stage that stopped on request (EX_TEMPFAIL: try again later).
     public static let exitCode: Int32 = 75
 
-    private static let state = State()
+    private static let state = Listener()
 
     /// Catches SIGUSR1 and SIGTERM from now on (idempotent). Before this, they end the process
     /// as usual.
@@ -32,16 +32,23 @@ public enum StopRequest {
     /// Forgets a request (tests).
     public static func reset() { state.set(nil) }
 
-    private final class State: @unchecked Sendable {
+    /// What `StopRequest` keeps, as an object of its own: a test that sends itself a signal
+    /// listens with a private one, so that the process-wide request, which every stage loop
+    /// asks, stays unset for the other tests running in the same process.
+    public final class Listener: @unchecked Sendable {
         private let lock = NSLock()
         private var value: String?
         private var sources: [DispatchSourceSignal] = []
 
-        var reason: String? { lock.withLock { value } }
+        public init() {}
 
-        func set(_ reason: String?) { lock.withLock { value = reason } }
+        /// What requested a stop (`SIGUSR1`, …), or nil.
+        public var reason: String? { lock.withLock { value } }
 
-        func install() {
+        public func set(_ reason: String?) { lock.withLock { value = reason } }
+
+        /// Catches SIGUSR1 and SIGTERM from now on (idempotent).
+        public func install() {
             lock.withLock {
                 guard sources.isEmpty else { return }
                 for (number, name) in [(SIGUSR1, "SIGUSR1"), (SIGTERM, "SIGTERM")] {
@@ -58,5 +65,26 @@ public enum StopRequest {
                 }
             }
         }
+    }
+}
+
+/// Training stopped on a `StopRequest` after an optimizer step, its state saved: the command
+/// exits with `StopRequest.exitCode`, and rerunning it resumes from the checkpoint.
+public struct StoppedOnRequest: UserFacingError, Sendable {
+    /// What requested it (`SIGUSR1`, …), when known.
+    public var reason: String?
+    /// The checkpoint holding the state.
+    public var checkpoint: URL
+    /// 0-based epoch and optimizer steps done, as the checkpoint records them.
+    public var epoch: Int
+    public var step: Int
+
+    public init(reason: String?, checkpoint: URL, epoch: Int, step: Int) {
+        (self.reason, self.checkpoint, self.epoch, self.step) = (reason, checkpoint, epoch, step)
+    }
+
+    public var description: String {
+        "stopped on request\(reason.map { " (\($0))" } ?? ""): the checkpoint \(checkpoint.path) holds the training state "
+            + "at epoch \(epoch + 1), \(step) steps done; rerun the same command to resume from it"
     }
 }

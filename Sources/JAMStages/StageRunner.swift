@@ -80,7 +80,7 @@ public struct StageReport: Sendable, Codable {
     public var completed: Int
     public var skipped: Int
     public var failures: [UnitFailure]
-    /// True when --strict stopped the run before every unit was tried.
+    /// True when --strict or a stop request (`StopRequest`) ended the run before every unit was tried.
     public var stoppedEarly: Bool
     public var seconds: Double
     public var finished: String
@@ -109,6 +109,10 @@ public struct StageRunner: Sendable {
     public var stage: String
     public var policy: RunPolicy
     public var progress: ProgressReporter
+    /// Asked before each unit is taken: once true, no new unit starts (running ones finish),
+    /// the report is written with the rest pending, and the command exits with
+    /// `StopRequest.exitCode` (a signal from Slurm before the time limit; see `StopRequest`).
+    public var stopRequested: @Sendable () -> Bool = { StopRequest.isRequested }
 
     public init(stage: String, policy: RunPolicy, progress: ProgressReporter? = nil) {
         self.stage = stage
@@ -153,7 +157,7 @@ public struct StageRunner: Sendable {
         let queue = pending
         let workers = min(policy.workers, max(1, queue.count))
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            while let unit = state.next(from: queue) {
+            while !stopRequested(), let unit = state.next(from: queue) {
                 do {
                     try work(unit)
                     state.finish(failure: nil, strict: policy.strict)
@@ -170,6 +174,7 @@ public struct StageRunner: Sendable {
                 }
             }
         }
+        if stopRequested() { state.stop = true }  // what was not taken stays pending
         progress.finish()
         return StageReport(
             stage: stage, producer: "\(stage) \(jamVersion)", configDigest: configDigest,
@@ -268,7 +273,11 @@ extension StageReport {
     public var summary: String {
         var text = "\(stage)\(shard.map { " shard \($0)" } ?? ""): \(completed) done, \(skipped) already done, \(failures.count) failed of \(totalUnits)"
         text += String(format: " in %.1f s", seconds)
-        if stoppedEarly { text += " (stopped at the first failure: --strict)" }
+        if stoppedEarly {
+            // --strict stops only at a failure; without one, a stop was requested.
+            text += StopRequest.isRequested || failures.isEmpty ? " (stopped on request: rerun to do the rest)"
+                : " (stopped at the first failure: --strict)"
+        }
         return text
     }
 }

@@ -268,6 +268,7 @@ extension TrainedStage {
         let loop = TrainingLoop(store: store, optimizer: training.makeOptimizer(parameterCount: store.totalCount),
                                 plan: training.trainingPlan, sampler: sampler, checkpoint: target, observer: observer)
         loop.communicator = DataParallelStage.world
+        loop.stopRequested = loop.communicator.collectiveStop { StopRequest.isRequested }  // every rank stops at the same step
         progress.log("\(label): \(description)")
         // `validate_every`: the loop logs no validation metrics (NaN in the log) for the epochs skipped.
         let outcome = try loop.run(step: { batch, _ in try step(batch) },

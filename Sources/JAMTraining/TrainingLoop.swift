@@ -172,6 +172,11 @@ public final class TrainingLoop {
         self.observer = observer
     }
 
+    /// Asked once after every optimizer step (on every MPI rank alike): when true, the state is
+    /// checkpointed and `run` throws `StoppedOnRequest` (a stop at an epoch's end comes after
+    /// the epoch-end checkpoint). Replaceable, e.g. by a collective check across ranks.
+    public var stopRequested: () -> Bool = { StopRequest.isRequested }
+
     /// `sha256:` of the sampler's identity, stored in checkpoints.
     public var dataIdentity: String { "sha256:" + SHA256.hex(sampler.identity) }
 
@@ -221,6 +226,7 @@ public final class TrainingLoop {
         var state: TrainingState
         var log: [EpochRecord]
         var kept: (url: URL, epoch: Int, step: Int)?
+        var stopping = false  // a stop was requested with an epoch's last step
         let resumed = try loadCheckpoint()
         if let (saved, savedLog) = resumed {
             state = saved
@@ -252,6 +258,7 @@ public final class TrainingLoop {
 
         var communicationSeconds = 0.0
         while state.epoch < plan.epochs {
+            if stopping { throw StoppedOnRequest(reason: StopRequest.reason, checkpoint: checkpoint.url, epoch: state.epoch, step: state.step) }
             let epochStart = Date()
             let epochSteps = state.step
             communicationSeconds = 0
@@ -282,6 +289,13 @@ public final class TrainingLoop {
                 state.position = end
                 stepsRun += 1
                 observer.progress(state.step, totalSteps)
+                if stopRequested() {
+                    guard state.position == state.order.count else {
+                        try save(state, log)
+                        throw StoppedOnRequest(reason: StopRequest.reason, checkpoint: checkpoint.url, epoch: state.epoch, step: state.step)
+                    }
+                    stopping = true  // the epoch ends with this step: its checkpoint (after validation) comes first
+                }
                 if plan.logEverySteps > 0 && state.step % plan.logEverySteps == 0 {
                     observer.message(StepLogLine(epoch: state.epoch, epochs: plan.epochs, step: state.step, totalSteps: totalSteps,
                                                  running: state.running, stepsRun: stepsRun,

@@ -2,11 +2,12 @@ import ArgumentParser
 import Foundation
 import JAMCommandLine
 import JAMConfig
+import JAMCore
 import JAMDistributed
 import JAMStages
 
 @main
-struct JamC3D: ParsableCommand {
+struct JamC3D: StageCommand {
     static let configuration = CommandConfiguration(
         commandName: "jam-c3d",
         abstract: "Train the 3D convnet on VGG16 features and export a feature cube per video ([T, K, K, N] float32).",
@@ -55,6 +56,6 @@ struct JamC3D: ParsableCommand {
             let report = try C3DStage.run(config: config, policy: policy, round: round,
                                           attentionFolder: attention.map { URL(fileURLWithPath: $0) })
             try finish(with: report)
-        }, isExitRequest: { $0 is ExitCode || $0 is CleanExit })
+        }, isExitRequest: { $0 is ExitCode || $0 is CleanExit || $0 is StoppedOnRequest })
     }
 }

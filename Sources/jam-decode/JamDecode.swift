@@ -4,7 +4,7 @@ import JAMConfig
 import JAMStages
 
 @main
-struct JamDecode: ParsableCommand {
+struct JamDecode: StageCommand {
     static let configuration = CommandConfiguration(
         commandName: "jam-decode",
         abstract: "Decode the videos of the configured splits into frames artifacts ([T, S, S, 3] uint8).",

@@ -5,7 +5,7 @@ import JAMStages
 import JAMTensor
 
 @main
-struct JamFeatures: ParsableCommand {
+struct JamFeatures: StageCommand {
     static let configuration = CommandConfiguration(
         commandName: "jam-features",
         abstract: "Run VGG16 over every frames artifact and write pool4 and conv5_3 maps ([T, S/16, S/16, 512]).",

@@ -1,11 +1,12 @@
 import ArgumentParser
 import JAMCommandLine
 import JAMConfig
+import JAMCore
 import JAMDistributed
 import JAMStages
 
 @main
-struct JamLSTM: ParsableCommand {
+struct JamLSTM: StageCommand {
     static let configuration = CommandConfiguration(
         commandName: "jam-lstm",
         abstract: "Train the joint-attention LSTM on feature cubes and export attention and per-clip probabilities per video.",
@@ -47,6 +48,6 @@ struct JamLSTM: ParsableCommand {
                 options.policy(defaultWorkers: config.lstm.threads, shard: try sharding.resolve()))
             let report = try LSTMStage.run(config: config, policy: policy, round: round)
             try finish(with: report)
-        }, isExitRequest: { $0 is ExitCode || $0 is CleanExit })
+        }, isExitRequest: { $0 is ExitCode || $0 is CleanExit || $0 is StoppedOnRequest })
     }
 }

@@ -4,7 +4,7 @@ import JAMConfig
 import JAMStages
 
 @main
-struct JamSynth: ParsableCommand {
+struct JamSynth: StageCommand {
     static let configuration = CommandConfiguration(
         commandName: "jam-synth",
         abstract: "Write the synthetic action dataset (classes that differ only in motion) in UCF101 layout.",
