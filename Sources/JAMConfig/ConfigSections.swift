@@ -79,6 +79,10 @@ public struct SynthSettings: PipelineConfigSection {
     public var videosPerClass: Int = 36
     /// Frames per video.
     public var frames: Int = 16
+    /// Frames of one pass of the motion (`SyntheticActionGenerator.motionPeriod`): 0 spreads one
+    /// pass over the whole video; P > 0 moves at one pass per P frames whatever the video's length,
+    /// repeating, so that a clip of P frames of a long video sees as much motion as a P-frame video.
+    public var motionPeriod: Int = 0
     /// Frame width and height in pixels (even, for 4:2:0 video).
     public var width: Int = 160
     public var height: Int = 120
@@ -93,6 +97,8 @@ public struct SynthSettings: PipelineConfigSection {
         classes = try r.int("classes", default: classes, min: 2, max: 10)
         videosPerClass = try r.int("videos_per_class", default: videosPerClass, min: 3)
         frames = try r.int("frames", default: frames, min: 1)
+        motionPeriod = try r.int("motion_period", default: motionPeriod, min: 0)
+        try r.require(motionPeriod != 1, "motion_period", expected: "0 (one pass over the whole video) or at least 2 frames")
         width = try r.int("width", default: width, min: 16, max: 4096)
         try r.require(width % 2 == 0, "width", expected: "an even width (4:2:0 video)")
         height = try r.int("height", default: height, min: 16, max: 4096)
@@ -102,9 +108,13 @@ public struct SynthSettings: PipelineConfigSection {
     }
 
     public var json: JSONValue {
-        ["seed": .int(seed), "classes": .int(classes), "videos_per_class": .int(videosPerClass),
-         "frames": .int(frames), "width": .int(width), "height": .int(height), "fps": .int(fps),
-         "container": .string(container.rawValue)]
+        var object: [String: JSONValue] = [
+            "seed": .int(seed), "classes": .int(classes), "videos_per_class": .int(videosPerClass),
+            "frames": .int(frames), "width": .int(width), "height": .int(height), "fps": .int(fps),
+            "container": .string(container.rawValue)]
+        // Named only when set, so that the digests of datasets made before the setting stand.
+        if motionPeriod > 0 { object["motion_period"] = .int(motionPeriod) }
+        return .object(object)
     }
 }
 

@@ -40,7 +40,7 @@ public enum SynthStage {
         let codec: VideoCodec = settings.container == .mp4 ? .h264 : .mpeg4
         let generator = try SyntheticActionGenerator(
             width: settings.width, height: settings.height, frames: settings.frames, fps: Double(settings.fps),
-            classes: settings.classes, seed: UInt64(settings.seed))
+            classes: settings.classes, seed: UInt64(settings.seed), motionPeriod: settings.motionPeriod)
 
         try claimRoot(root, config: config, force: policy.force)
         let (classNames, videos) = entries(settings: settings, container: codec)

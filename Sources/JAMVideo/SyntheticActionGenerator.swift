@@ -42,19 +42,29 @@ public struct SyntheticActionGenerator: Sendable {
     /// Number of classes, 2...10: the first `classes` of `motionNames`.
     public let classes: Int
     public let seed: UInt64
+    /// Frames of one pass of the motion. 0: one pass spread over the whole video, so a longer
+    /// video moves more slowly. P ≥ 2: one pass per P frames at any length, repeating — a
+    /// translation starts again from its first end (at a random phase of the video), a rotation
+    /// keeps turning — so that every P-frame clip of a long video holds as much motion as a
+    /// P-frame video. Time reversal still maps a class to its partner.
+    public let motionPeriod: Int
 
     public init(width: Int = 160, height: Int = 120, frames: Int = 40, fps: Double = 25,
-                classes: Int = 10, seed: UInt64 = 0) throws {
+                classes: Int = 10, seed: UInt64 = 0, motionPeriod: Int = 0) throws {
         if width < 16 || height < 16 { throw InvalidSettings(description: "frame size \(width)x\(height): each side must be at least 16") }
         if frames < 2 { throw InvalidSettings(description: "frames \(frames): a motion needs at least 2 frames") }
         if !(fps.isFinite && fps > 0) { throw InvalidSettings(description: "fps \(fps) must be positive") }
         if !(2...10).contains(classes) { throw InvalidSettings(description: "classes \(classes) must be in 2...10") }
+        if motionPeriod < 0 || motionPeriod == 1 {
+            throw InvalidSettings(description: "motion period \(motionPeriod): 0 (the whole video) or at least 2 frames")
+        }
         self.width = width
         self.height = height
         self.frames = frames
         self.fps = fps
         self.classes = classes
         self.seed = seed
+        self.motionPeriod = motionPeriod
     }
 
     /// The names of this generator's classes, in class-index order.
@@ -236,13 +246,22 @@ private struct ActionScene {
         let sweep = motionRNG.uniform(1.0, 2.0) * Double.pi
         let startAngle = motionRNG.uniform(0, 2 * Double.pi)
 
+        // Drawn last, so that the draws above (and every video of motion_period 0) stay as they were.
+        let phase = motionRNG.uniform(0, 1)
+
         let last = Double(g.frames - 1)
         let name = SyntheticActionGenerator.motionNames[classIndex]
         let halfBar = hand.length / 2
+        // How far through a pass frame t is: 0...1 over the whole video, or for a period P,
+        // t / P from a random phase, wrapped (the translation starts again; rotation needs no wrap).
+        let periodic = g.motionPeriod > 0
+        func progress(_ t: Int) -> Double {
+            periodic ? Double(t) / Double(g.motionPeriod) + phase : Double(t) / last
+        }
         if name.hasPrefix("Rotate") {
             let sign: Double = name == "RotateClockwise" ? 1 : -1
             poses = (0..<g.frames).map { t in
-                (pivotX, pivotY, startAngle + sign * sweep * Double(t) / last)
+                (pivotX, pivotY, startAngle + sign * sweep * progress(t))
             }
         } else {
             var dx = 0.0, dy = 0.0
@@ -258,7 +277,8 @@ private struct ActionScene {
             let cx = edge + abs(dx) / 2 + u1 * max(0, w - 2 * edge - abs(dx))
             let cy = edge + abs(dy) / 2 + u2 * max(0, h - 2 * edge - abs(dy))
             poses = (0..<g.frames).map { t in
-                let s = Double(t) / last - 0.5
+                let p = progress(t)
+                let s = (periodic ? p - p.rounded(.down) : p) - 0.5
                 return (cx + s * dx - halfBar * cos(fixedAngle), cy + s * dy - halfBar * sin(fixedAngle), fixedAngle)
             }
         }

@@ -92,6 +92,32 @@ import Testing
         }
     }
 
+    /// With a motion period P, a long video moves at one pass per P frames: its frame-to-frame
+    /// steps equal those of the same video spread over P + 1 frames (P steps), in the class's
+    /// direction, with a jump back to the start once per pass; rotation keeps turning.
+    @Test func aMotionPeriodKeepsTheSpeedOfAShortVideoInALongOne() throws {
+        let short = try SyntheticActionGenerator(width: 160, height: 120, frames: 17, classes: 6, seed: 42)
+        let long = try SyntheticActionGenerator(width: 160, height: 120, frames: 40, classes: 6, seed: 42, motionPeriod: 16)
+        for (classIndex, video) in [(0, 0), (1, 1), (2, 2), (3, 0)] {
+            let name = short.classNames[classIndex]
+            let axis = name.contains("Up") || name.contains("Down") ? 1 : 0
+            let sign: Double = name.contains("Left") || name.contains("Up") ? -1 : 1
+            let a = short.objectTrack(classIndex: classIndex, videoIndex: video).frames.map { $0.center[axis] * sign }
+            let b = long.objectTrack(classIndex: classIndex, videoIndex: video).frames.map { $0.center[axis] * sign }
+            let shortSpeed = (a.last! - a.first!) / 16
+            let steps = zip(b.dropFirst(), b).map { $0 - $1 }
+            let jumps = steps.filter { $0 < -8 * shortSpeed }
+            let forward = steps.filter { $0 >= -8 * shortSpeed }.sorted()
+            #expect(shortSpeed > 2, "\(name): \(shortSpeed) px per frame")
+            #expect((2...3).contains(jumps.count), "\(name): \(jumps.count) jumps back in 39 steps of a 16-frame pass")
+            // Camera jitter moves single steps by a few pixels; the median step is the speed.
+            #expect(abs(forward[forward.count / 2] - shortSpeed) < 0.25 * shortSpeed,
+                    "\(name): median step \(forward[forward.count / 2]) px, the 16-step video's \(shortSpeed)")
+        }
+        #expect(throws: SyntheticActionGenerator.InvalidSettings.self) { try SyntheticActionGenerator(motionPeriod: 1) }
+        #expect(throws: SyntheticActionGenerator.InvalidSettings.self) { try SyntheticActionGenerator(motionPeriod: -2) }
+    }
+
     /// The object's centroid circles its pivot: the signed area swept by the centroid path
     /// (shoelace formula, y pointing down) is positive for clockwise on screen, negative for
     /// counterclockwise, and large compared with jitter.
