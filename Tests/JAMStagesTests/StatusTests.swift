@@ -221,6 +221,32 @@ import Testing
         }
     }
 
+    /// A real sharded run: jam-decode as shards 0/3 and 2/3 of an array whose task 1 has not run.
+    /// jam-status merges the shards' reports and names shard 1 as the one with work left; once
+    /// it has run, the stage is done and the next command is jam-features.
+    @Test func aRunInRealShardsShowsTheShardStillToRun() throws {
+        try withTemporaryDirectory { dir in
+            let config = try writeTinyConfig(in: dir, training: PipelineTests.training)
+            try stage("jam-synth", dir, config)
+            try stage("jam-decode", dir, config, ["--shard", "0/3"])
+            try stage("jam-decode", dir, config, ["--shard", "2/3"])
+            let (status, json, stages) = try status(dir, config)
+            #expect(status == 1)
+            let decode = try #require(stages["jam-decode"])
+            #expect(decode["total"] as? Int == 18 && decode["done"] as? Int == 12 && decode["pending"] as? Int == 6
+                    && decode["failed"] as? Int == 0, "\(decode)")
+            #expect(decode["shard_count"] as? Int == 3 && decode["pending_shards"] as? [Int] == [1], "\(decode)")
+            #expect(json["next_command"] as? String == "jam-decode --config \(config.path)")
+            #expect((json["next_note"] as? String)?.contains("3 shards") == true, "\(json["next_note"] ?? "")")
+
+            try stage("jam-decode", dir, config, ["--shard", "1/3"])
+            let after = try status(dir, config)
+            let done = try #require(after.stages["jam-decode"])
+            #expect(done["state"] as? String == "done" && done["done"] as? Int == 18 && done["pending"] as? Int == 0, "\(done)")
+            #expect(after.json["next_command"] as? String == "jam-features --config \(config.path)")
+        }
+    }
+
     /// A checkpoint part way: raising c3d.epochs from 1 to 3 leaves split checkpoints at epoch 1 of 3
     /// and the exports of the 1-epoch model stale (they no longer count as done).
     @Test func aCheckpointPartWayShowsItsEpochAndStep() throws {
