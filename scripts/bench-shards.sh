@@ -4,13 +4,13 @@
 # Prints frames/s of each run, the ratio shards/threads (target >= 0.95), and the sgemm peak
 # measured beside them. Run it on an idle machine: figures taken under load mislead.
 #
-#   bash scripts/bench-shards.sh            # 6 classes x 2 videos x 32 frames at S = 224
+#   bash scripts/bench-shards.sh            # 6 classes x 3 videos x 24 frames at S = 224
 #   VIDEOS=4 FRAMES=48 SIZE=384 bash scripts/bench-shards.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for product in jam-synth jam-decode jam-features jam-bench; do swift build -c release --product $product >/dev/null; done
 bin=$PWD/.build/release
-videos=${VIDEOS:-2} frames=${FRAMES:-32} size=${SIZE:-224}
+videos=${VIDEOS:-3} frames=${FRAMES:-24} size=${SIZE:-224}
 work=$(mktemp -d /tmp/jam-bench-shards.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cat >"$work/pipeline.json" <<EOF
