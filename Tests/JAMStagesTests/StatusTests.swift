@@ -230,8 +230,8 @@ import Testing
             try stage("jam-synth", dir, config)
             try stage("jam-decode", dir, config, ["--shard", "0/3"])
             try stage("jam-decode", dir, config, ["--shard", "2/3"])
-            let (status, json, stages) = try status(dir, config)
-            #expect(status == 1)
+            let (exit, json, stages) = try status(dir, config)
+            #expect(exit == 1)
             let decode = try #require(stages["jam-decode"])
             #expect(decode["total"] as? Int == 18 && decode["done"] as? Int == 12 && decode["pending"] as? Int == 6
                     && decode["failed"] as? Int == 0, "\(decode)")
