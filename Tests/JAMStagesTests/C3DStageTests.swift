@@ -41,6 +41,25 @@ func writeC3DConfig(in dir: URL, name: String = "pipeline.json", artifacts: Stri
     return url
 }
 
+/// A tiny jam-c3d run to interrupt (the motion fixture, 4 + 1 videos per class of 14 frames, 3
+/// epochs, a checkpoint every `checkpointEvery` steps), and the same run finished uninterrupted
+/// under `dir/reference` (config `reference.json`) to compare with. Returns the config of the
+/// run to interrupt.
+func makeInterruptibleC3DRun(in dir: URL, checkpointEvery: Int) throws -> URL {
+    let c3d = """
+        "clip_length": 8, "clip_stride": 2, "conv1_width": 16, "conv2_width": 16, "hidden_width": 16,
+        "epochs": 3, "batch": 4, "learning_rate": 0.003, "checkpoint_every": \(checkpointEvery), "seed": 2
+        """
+    let fixture = MotionFixture(trainPerClass: 4, testPerClass: 1, frames: 14, side: 8, channels: 32)
+    let configURL = try writeC3DConfig(in: dir, c3d: c3d)
+    try makeMotionFeatures(in: dir, config: configURL, fixture: fixture)
+    let referenceURL = try writeC3DConfig(in: dir, name: "reference.json", artifacts: "reference", c3d: c3d)
+    try FileManager.default.copyItem(at: dir.appendingPathComponent("artifacts"), to: dir.appendingPathComponent("reference"))
+    let reference = try runExecutable("jam-c3d", ["--config", referenceURL.path, "--threads", "2"], in: dir)
+    try #require(reference.status == 0, "the uninterrupted reference run failed: \(reference.stderr)")
+    return configURL
+}
+
 /// Writes the split lists and one features artifact per video (`pool4` and `conv5_3`, each
 /// `[T, side, side, channels]` float32) where a Gaussian blob moves one way per class over a
 /// static distractor blob and noise: only the motion tells the classes apart. Returns the
@@ -197,17 +216,7 @@ let smallC3D = """
 
     @Test func killedTrainingResumesToBitIdenticalWeightsAndCubes() throws {
         try withTemporaryDirectory { dir in
-            let c3d = """
-                "clip_length": 8, "clip_stride": 2, "conv1_width": 16, "conv2_width": 16, "hidden_width": 16,
-                "epochs": 3, "batch": 4, "learning_rate": 0.003, "checkpoint_every": 2, "seed": 2
-                """
-            let fixture = MotionFixture(trainPerClass: 4, testPerClass: 1, frames: 14, side: 8, channels: 32)
-            let configURL = try writeC3DConfig(in: dir, c3d: c3d)
-            try makeMotionFeatures(in: dir, config: configURL, fixture: fixture)
-            let referenceURL = try writeC3DConfig(in: dir, name: "reference.json", artifacts: "reference", c3d: c3d)
-            try FileManager.default.copyItem(at: dir.appendingPathComponent("artifacts"), to: dir.appendingPathComponent("reference"))
-            let reference = try runExecutable("jam-c3d", ["--config", referenceURL.path, "--threads", "2"], in: dir)
-            #expect(reference.status == 0, "\(reference.stderr)")
+            let configURL = try makeInterruptibleC3DRun(in: dir, checkpointEvery: 2)
 
             let process = try launch("jam-c3d", ["--config", configURL.path, "--threads", "2"], in: dir)
             let base = dir.appendingPathComponent("artifacts/tiny/cubes")

@@ -88,17 +88,7 @@ import Testing
 
     @Test func jamC3DCheckpointsAndExits75OnSIGUSR1AndResumesBitIdentically() throws {
         try withTemporaryDirectory { dir in
-            let c3d = """
-                "clip_length": 8, "clip_stride": 2, "conv1_width": 16, "conv2_width": 16, "hidden_width": 16,
-                "epochs": 3, "batch": 4, "learning_rate": 0.003, "checkpoint_every": 1, "seed": 2
-                """
-            let fixture = MotionFixture(trainPerClass: 4, testPerClass: 1, frames: 14, side: 8, channels: 32)
-            let configURL = try writeC3DConfig(in: dir, c3d: c3d)
-            try makeMotionFeatures(in: dir, config: configURL, fixture: fixture)
-            let referenceURL = try writeC3DConfig(in: dir, name: "reference.json", artifacts: "reference", c3d: c3d)
-            try FileManager.default.copyItem(at: dir.appendingPathComponent("artifacts"), to: dir.appendingPathComponent("reference"))
-            let reference = try runExecutable("jam-c3d", ["--config", referenceURL.path, "--threads", "2"], in: dir)
-            #expect(reference.status == 0, "\(reference.stderr)")
+            let configURL = try makeInterruptibleC3DRun(in: dir, checkpointEvery: 1)
 
             // The first checkpoint (after step 1) says training is under way; then the signal.
             let log = dir.appendingPathComponent("stopped.log")
