@@ -60,6 +60,24 @@ func makeInterruptibleC3DRun(in dir: URL, checkpointEvery: Int) throws -> URL {
     return configURL
 }
 
+/// Reruns the interrupted run of `makeInterruptibleC3DRun`, which must resume from its checkpoint,
+/// and expects the checkpoint in `split` to equal the reference's bit for bit (weights, Adam's
+/// moments, steps). Returns the reference's split folder.
+func resumeToTheReference(in dir: URL, config: URL, split: URL) throws -> URL {
+    let resumed = try runExecutable("jam-c3d", ["--config", config.path, "--threads", "2"], in: dir)
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect(resumed.stderr.contains("resuming from checkpoint.h5"), "\(resumed.stderr)")
+    let referenceSplit = try cubesFolder(dir, artifacts: "reference").appendingPathComponent("split1")
+    let a = try HDF5File.open(at: split.appendingPathComponent("checkpoint.h5"))
+    let b = try HDF5File.open(at: referenceSplit.appendingPathComponent("checkpoint.h5"))
+    for name in ["values", "optimizer/first_moment", "optimizer/second_moment"] {
+        let x = try a.read(name, as: Float.self).data, y = try b.read(name, as: Float.self).data
+        #expect(x == y, "\(name): max |diff| \(maxAbsDifference(x, y))")
+    }
+    #expect(try a.intAttribute("step") == b.intAttribute("step"))
+    return referenceSplit
+}
+
 /// Writes the split lists and one features artifact per video (`pool4` and `conv5_3`, each
 /// `[T, side, side, channels]` float32) where a Gaussian blob moves one way per class over a
 /// static distractor blob and noise: only the motion tells the classes apart. Returns the
@@ -232,18 +250,7 @@ let smallC3D = """
             let (interrupted, _) = try TrainingCheckpoint.read(from: split.appendingPathComponent("checkpoint.h5"), expecting: .c3dCheckpoint)
             #expect(interrupted.state.epoch < 3, "the kill came after training finished")
 
-            let resumed = try runExecutable("jam-c3d", ["--config", configURL.path, "--threads", "2"], in: dir)
-            #expect(resumed.status == 0, "\(resumed.stderr)")
-            #expect(resumed.stderr.contains("resuming from checkpoint.h5"), "\(resumed.stderr)")
-
-            let referenceSplit = try cubesFolder(dir, artifacts: "reference").appendingPathComponent("split1")
-            let a = try HDF5File.open(at: split.appendingPathComponent("checkpoint.h5"))
-            let b = try HDF5File.open(at: referenceSplit.appendingPathComponent("checkpoint.h5"))
-            for name in ["values", "optimizer/first_moment", "optimizer/second_moment"] {
-                let x = try a.read(name, as: Float.self).data, y = try b.read(name, as: Float.self).data
-                #expect(x == y, "\(name): max |diff| \(maxAbsDifference(x, y))")
-            }
-            #expect(try a.intAttribute("step") == b.intAttribute("step"))
+            let referenceSplit = try resumeToTheReference(in: dir, config: configURL, split: split)
             let cubes = artifactFiles(under: split)
             #expect(cubes.count == 20 + 2)  // 20 videos, the checkpoint and the split's normalization
             let branches = ["pool4", "conv5_3"]

@@ -111,17 +111,7 @@ import Testing
                     "no cube is exported from unfinished training")
             #expect(temporaries(under: split).isEmpty)
 
-            let resumed = try runExecutable("jam-c3d", ["--config", configURL.path, "--threads", "2"], in: dir)
-            #expect(resumed.status == 0, "\(resumed.stderr)")
-            #expect(resumed.stderr.contains("resuming from checkpoint.h5"), "\(resumed.stderr)")
-            let referenceSplit = try cubesFolder(dir, artifacts: "reference").appendingPathComponent("split1")
-            let a = try HDF5File.open(at: split.appendingPathComponent("checkpoint.h5"))
-            let b = try HDF5File.open(at: referenceSplit.appendingPathComponent("checkpoint.h5"))
-            for name in ["values", "optimizer/first_moment", "optimizer/second_moment"] {
-                let x = try a.read(name, as: Float.self).data, y = try b.read(name, as: Float.self).data
-                #expect(x == y, "\(name): max |diff| \(maxAbsDifference(x, y))")
-            }
-            #expect(try a.intAttribute("step") == b.intAttribute("step"))
+            let referenceSplit = try resumeToTheReference(in: dir, config: configURL, split: split)
             #expect(artifactFiles(under: split) == artifactFiles(under: referenceSplit))
         }
     }
