@@ -66,7 +66,7 @@ let package = Package(
 
         /// What every command line shares: --config, --profile, --force, --strict, error exits.
         .target(name: "JAMCommandLine", dependencies: [
-            "JAMStages", "JAMConfig", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "JAMStages", "JAMConfig", "JAMDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // MARK: - Executables: thin command lines over JAMStages

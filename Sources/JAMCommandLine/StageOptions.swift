@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import JAMConfig
 import JAMCore
+import JAMDistributed
 import JAMStages
 
 /// The options every stage command takes: where the config is, which profile of it, and how to
@@ -119,4 +120,12 @@ extension StageCommand {
             exit(withError: error)
         }
     }
+}
+
+/// Runs a trained stage's command (jam-c3d, jam-lstm) as one rank of the MPI job that launched
+/// it, or alone when no launcher did (`ProcessGroup`). An error on one rank ends the whole job,
+/// except the command line's own exits and a stop on request, which every rank reaches together.
+public func runAsRank(_ body: () throws -> Void) throws {
+    try ProcessGroup.join()
+    try ProcessGroup.runCommand(body, isExitRequest: { $0 is ExitCode || $0 is CleanExit || $0 is StoppedOnRequest })
 }

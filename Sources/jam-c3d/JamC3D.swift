@@ -2,8 +2,6 @@ import ArgumentParser
 import Foundation
 import JAMCommandLine
 import JAMConfig
-import JAMCore
-import JAMDistributed
 import JAMStages
 
 @main
@@ -48,14 +46,13 @@ struct JamC3D: StageCommand {
     }
 
     func run() throws {
-        try ProcessGroup.join()
-        try ProcessGroup.runCommand({
+        try runAsRank {
             let config = try options.loadConfig()
             let policy = try DataParallelStage.distributedPolicy(
                 options.policy(defaultWorkers: config.c3d.threads, shard: try sharding.resolve()))
             let report = try C3DStage.run(config: config, policy: policy, round: round,
                                           attentionFolder: attention.map { URL(fileURLWithPath: $0) })
             try finish(with: report)
-        }, isExitRequest: { $0 is ExitCode || $0 is CleanExit || $0 is StoppedOnRequest })
+        }
     }
 }

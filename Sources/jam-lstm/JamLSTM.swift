@@ -1,8 +1,6 @@
 import ArgumentParser
 import JAMCommandLine
 import JAMConfig
-import JAMCore
-import JAMDistributed
 import JAMStages
 
 @main
@@ -41,13 +39,12 @@ struct JamLSTM: StageCommand {
     }
 
     func run() throws {
-        try ProcessGroup.join()
-        try ProcessGroup.runCommand({
+        try runAsRank {
             let config = try options.loadConfig()
             let policy = try DataParallelStage.distributedPolicy(
                 options.policy(defaultWorkers: config.lstm.threads, shard: try sharding.resolve()))
             let report = try LSTMStage.run(config: config, policy: policy, round: round)
             try finish(with: report)
-        }, isExitRequest: { $0 is ExitCode || $0 is CleanExit || $0 is StoppedOnRequest })
+        }
     }
 }
