@@ -66,7 +66,7 @@ let package = Package(
 
         /// What every command line shares: --config, --profile, --force, --strict, error exits.
         .target(name: "JAMCommandLine", dependencies: [
-            "JAMStages", "JAMConfig", "JAMDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "JAMStages", "JAMConfig", "JAMDistributed", "JAMTensor", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // MARK: - Executables: thin command lines over JAMStages
@@ -87,11 +87,11 @@ let package = Package(
             "JAMStages", "JAMCommandLine", "JAMDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "jam-eval", dependencies: [
-            "JAMStages", "JAMCommandLine", "JAMConfig", "JAMEval",
+            "JAMStages", "JAMCommandLine", "JAMConfig", "JAMEval", "JAMTensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "jam-config", dependencies: [
-            "JAMStages", "JAMConfig", "JAMCore", "JAMEval", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "JAMStages", "JAMConfig", "JAMCore", "JAMEval", "JAMTensor", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "jam-status", dependencies: [
             "JAMStages", "JAMConfig", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -4,6 +4,7 @@ import JAMConfig
 import JAMCore
 import JAMDistributed
 import JAMStages
+import JAMTensor
 
 /// The options every stage command takes: where the config is, which profile of it, and how to
 /// treat finished work and failures (docs/DESIGN.md §3).
@@ -108,6 +109,7 @@ public protocol StageCommand: ParsableCommand {}
 
 extension StageCommand {
     public static func main() {
+        BLASKernelChoice.reexecutingIfOpenBLASFellBack()
         StopRequest.install()
         do {
             var command = try parseAsRoot()

@@ -137,6 +137,8 @@ public struct BLASInfo: Sendable, CustomStringConvertible {
     public var threads: Int
     /// The value of `OPENBLAS_CORETYPE` in this process's environment, if any.
     public var coreTypeOverride: String?
+    /// The core OpenBLAS detected on its own, when JAM replaced it (`BLASKernelChoice`).
+    public var replacedCore: String?
 
     /// What the loaded library reports now.
     public static var current: BLASInfo {
@@ -144,11 +146,16 @@ public struct BLASInfo: Sendable, CustomStringConvertible {
             coreName: openblas_get_corename().map { String(cString: $0) } ?? "unknown",
             configuration: openblas_get_config().map { String(cString: $0) } ?? "unknown",
             threads: Int(openblas_get_num_threads()),
-            coreTypeOverride: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"])
+            coreTypeOverride: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"],
+            replacedCore: ProcessInfo.processInfo.environment[BLASKernelChoice.detectedVariable])
     }
 
     public var description: String {
-        let source = coreTypeOverride.map { "OPENBLAS_CORETYPE=\($0)" } ?? "auto-detected"
+        var source = coreTypeOverride.map { "OPENBLAS_CORETYPE=\($0)" } ?? "auto-detected"
+        if let replacedCore, coreTypeOverride != nil {
+            source = "chosen by JAM: OpenBLAS detected \(replacedCore), its generic fallback, on a CPU that runs "
+                + "\(coreName); set OPENBLAS_CORETYPE to choose"
+        }
         return "OpenBLAS core \(coreName) (\(source)), \(threads) thread(s); \(configuration)"
     }
 }

@@ -1,8 +1,15 @@
 import ArgumentParser
+import JAMTensor
 
 /// Benchmarks that print their figures next to the machine's own measured peaks.
 @main
 struct JamBench: ParsableCommand {
+    /// With OpenBLAS's best kernels for this CPU (`BLASKernelChoice`), then as usual.
+    static func main() {
+        BLASKernelChoice.reexecutingIfOpenBLASFellBack()
+        main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "jam-bench",
         abstract: "Measure JAM's speed against this machine's own peaks (see docs/BENCHMARKS.md).",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import JAMTensor
 import Foundation
 import JAMConfig
 import JAMCore
@@ -8,6 +9,12 @@ import JAMStages
 /// Reads a pipeline config the way the stages do and prints what they would use.
 @main
 struct JamConfig: ParsableCommand {
+    /// With OpenBLAS's best kernels for this CPU (`BLASKernelChoice`), then as usual.
+    static func main() {
+        BLASKernelChoice.reexecutingIfOpenBLASFellBack()
+        main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "jam-config",
         abstract: "Show the effective settings of a pipeline config, one value of it, where its stages write, or what a run will cost.",

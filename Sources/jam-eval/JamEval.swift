@@ -1,4 +1,5 @@
 import ArgumentParser
+import JAMTensor
 import Foundation
 import JAMCommandLine
 import JAMConfig
@@ -7,6 +8,12 @@ import JAMStages
 
 @main
 struct JamEval: ParsableCommand {
+    /// With OpenBLAS's best kernels for this CPU (`BLASKernelChoice`), then as usual.
+    static func main() {
+        BLASKernelChoice.reexecutingIfOpenBLASFellBack()
+        main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "jam-eval",
         abstract: "Predict every test video from the last LSTM round, and write metrics, predictions and a report.",

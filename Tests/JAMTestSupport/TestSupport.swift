@@ -77,23 +77,25 @@ public struct ProcessResult: Sendable {
 @discardableResult
 public func runExecutable(
     _ name: String, _ arguments: [String], in directory: URL? = nil,
-    environment: [String: String] = [:]
+    environment: [String: String] = [:], unsetting: [String] = []
 ) throws -> ProcessResult {
-    try runProcess(productsDirectory.appendingPathComponent(name), arguments, in: directory, environment: environment)
+    try runProcess(productsDirectory.appendingPathComponent(name), arguments, in: directory,
+                   environment: environment, unsetting: unsetting)
 }
 
-/// Runs any program with arguments, in `directory`, with extra environment variables, and
-/// collects its output.
+/// Runs any program with arguments, in `directory`, with extra environment variables (and
+/// without the variables in `unsetting`), and collects its output.
 @discardableResult
 public func runProcess(
     _ executable: URL, _ arguments: [String], in directory: URL? = nil,
-    environment: [String: String] = [:]
+    environment: [String: String] = [:], unsetting: [String] = []
 ) throws -> ProcessResult {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = directory }
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        .filter { !unsetting.contains($0.key) }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
