@@ -96,7 +96,7 @@ public struct C3DSettings: PipelineConfigSection {
     public var lrDecayEvery: Int = 0
     /// Not in the digest: raising it continues the trained model (`export.json` records the
     /// epochs of the exports; what reads them has them in its digest).
-    public var epochs: Int = 6
+    public var epochs: Int = 3
     /// Clips per optimizer step.
     public var batch: Int = 8
     /// Seeds the weights' initialisation and the clip order.

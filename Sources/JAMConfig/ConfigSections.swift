@@ -76,13 +76,13 @@ public struct SynthSettings: PipelineConfigSection {
     /// Number of motion classes, 2...10 (even, so that every class has its time-reversed partner).
     public var classes: Int = 6
     /// Videos per class, at least 3 so that each of the 3 splits has test videos.
-    public var videosPerClass: Int = 36
+    public var videosPerClass: Int = 24
     /// Frames per video.
-    public var frames: Int = 16
+    public var frames: Int = 36
     /// Frames of one pass of the motion (`SyntheticActionGenerator.motionPeriod`): 0 spreads one
     /// pass over the whole video; P > 0 moves at one pass per P frames whatever the video's length,
     /// repeating, so that a clip of P frames of a long video sees as much motion as a P-frame video.
-    public var motionPeriod: Int = 0
+    public var motionPeriod: Int = 16
     /// Frame width and height in pixels (even, for 4:2:0 video).
     public var width: Int = 160
     public var height: Int = 120

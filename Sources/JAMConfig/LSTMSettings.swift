@@ -61,7 +61,7 @@ public struct LSTMSettings: PipelineConfigSection {
     public var lrDecayEvery: Int = 0
     /// Not in the digest: raising it continues the trained model (`export.json` records the
     /// epochs of the exports; what reads them has them in its digest).
-    public var epochs: Int = 30
+    public var epochs: Int = 20
     /// Clips per optimizer step (paper profile 16).
     public var batch: Int = 8
     /// Seeds the weights' initialisation and the clip order.

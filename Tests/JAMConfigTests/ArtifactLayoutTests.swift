@@ -106,7 +106,7 @@ import Testing
         let eval = try three.evalFolder(rule: "last")
         #expect(eval.lastPathComponent == "last")
         let settings = try three.eval(rule: "last")
-        #expect(settings.canonicalJSON == #"{"lstm":"\#(try three.lstm(round: 3).digest)","lstm_epochs":30,"rule":"last","splits":[1],"vote_steps":8}"#)
+        #expect(settings.canonicalJSON == #"{"lstm":"\#(try three.lstm(round: 3).digest)","lstm_epochs":20,"rule":"last","splits":[1],"vote_steps":8}"#)
         #expect(eval.path == "/project/out/tiny/eval/\(settings.digest)/last")
     }
 
@@ -131,13 +131,13 @@ import Testing
         let longerLSTM = try ArtifactLayout(try config(lstm: #"{ "epochs": 31, "log_every_steps": 1 }"#))
         #expect(try longerC3D.cubesFolder(round: 1) == base.cubesFolder(round: 1))
         #expect(try longerC3D.lstmFolder(round: 1) != base.lstmFolder(round: 1))
-        #expect(try base.lstm(round: 1).canonicalJSON.contains(#""c3d_epochs":6"#))
+        #expect(try base.lstm(round: 1).canonicalJSON.contains(#""c3d_epochs":3"#))
         #expect(try longerLSTM.cubesFolder(round: 1) == base.cubesFolder(round: 1))
         #expect(try longerLSTM.lstmFolder(round: 1) == base.lstmFolder(round: 1))
         #expect(try longerLSTM.attentionFolder(round: 1) == base.attentionFolder(round: 1))
         // Round 2 trains against round 1's attention: the epochs of the LSTM that made it count.
         #expect(try longerLSTM.cubesFolder(round: 2) != base.cubesFolder(round: 2))
-        #expect(try base.c3d(round: 2).canonicalJSON.contains(#""lstm_epochs":30"#))
+        #expect(try base.c3d(round: 2).canonicalJSON.contains(#""lstm_epochs":20"#))
         #expect(try longerLSTM.evalFolder(rule: "vote") != base.evalFolder(rule: "vote"))
         for layout in [base, longerC3D, longerLSTM] {
             #expect(!(try layout.c3d(round: 1).canonicalJSON.contains("log_every_steps")))

@@ -91,8 +91,8 @@ func loadError(_ text: String, profile: String? = nil) throws -> String? {
             d.name = "synth"; d.format = .ucf101; d.root = "data/synth"; d.splits = [1]; d.synthetic = true
             return d
         }())
-        #expect(c.synth.seed == 2016 && c.synth.classes == 6 && c.synth.videosPerClass == 36)
-        #expect(c.synth.frames == 16 && c.synth.width == 160 && c.synth.height == 120)
+        #expect(c.synth.seed == 2016 && c.synth.classes == 6 && c.synth.videosPerClass == 24)
+        #expect(c.synth.frames == 36 && c.synth.motionPeriod == 16 && c.synth.width == 160 && c.synth.height == 120)
         #expect(c.synth.fps == 25 && c.synth.container == .avi)
         #expect(c.decode.size == 96 && c.decode.resize == .stretch && c.decode.every == 1)
         #expect(c.decode.maxFrames == 0 && c.decode.threads == 2)

@@ -12,7 +12,7 @@ import Testing
 
     @Test func canonicalJSONIsExactlyTheStageSettings() throws {
         let c = try PipelineConfig.load(from: repositoryConfig)
-        let synth = #"{"classes":6,"container":"avi","fps":25,"frames":16,"height":120,"seed":2016,"videos_per_class":36,"width":160}"#
+        let synth = #"{"classes":6,"container":"avi","fps":25,"frames":36,"height":120,"motion_period":16,"seed":2016,"videos_per_class":24,"width":160}"#
         #expect(c.synthStage.canonicalJSON == synth)
         #expect(c.synthDigest == String(SHA256.hex(synth).prefix(16)))
         let decode = #"{"dataset":{"format":"ucf101","name":"synth","root":"data/synth","synth":"\#(c.synthDigest)","#

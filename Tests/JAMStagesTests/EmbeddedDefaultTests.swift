@@ -23,8 +23,8 @@ import Testing
             let validation = try #require(log.last?["validation"])
             let clipAccuracy = try #require(validation["clip_accuracy"]?.doubleValue)
             let stepAccuracy = try #require(validation["accuracy"]?.doubleValue)
-            // 6 classes: chance is 1/6 ≈ 0.167 (72 held-out videos, one 16-frame clip each). The
-            // committed default reaches about 0.99 per clip and 0.9 per step; without
+            // 6 classes: chance is 1/6 ≈ 0.167 (48 held-out videos of 36 frames, 3 clips of 16
+            // each). The committed default reaches about 0.99 per clip; without
             // `c3d.centering` the same head stays at chance.
             print("embedded default, jam-c3d round 1: held-out clip accuracy \(clipAccuracy), per-step \(stepAccuracy) (chance 0.167)")
             #expect(clipAccuracy >= 0.8, "held-out clip accuracy \(clipAccuracy), chance 0.167")

@@ -20,7 +20,7 @@ func writeTinyConfig(
         {
           "artifacts_root": "\(artifacts)",
           "dataset": { "name": "tiny", "format": "\(format)", "root": "\(root)", "splits": \(splits), "synthetic": \(synthetic) },
-          "synth": { "seed": 7, "classes": 6, "videos_per_class": \(videosPerClass), "frames": \(frames),
+          "synth": { "seed": 7, "classes": 6, "videos_per_class": \(videosPerClass), "frames": \(frames), "motion_period": 0,
                      "width": 64, "height": 48, "fps": 25, "container": "avi" },
           "decode": { "size": \(size), "resize": "stretch", "every": 1, "max_frames": 0, "threads": 2\(extraDecode) },
           "features": { "weights": \(weights), "init_seed": 3, "batch": 4, "storage": "float32", "threads": 2 }\(training)
