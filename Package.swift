@@ -103,7 +103,7 @@ let package = Package(
 
         // MARK: - Tests (mirror the library targets)
 
-        .target(name: "JAMTestSupport", dependencies: ["JAMCore"], path: "Tests/JAMTestSupport"),
+        .target(name: "JAMTestSupport", dependencies: ["JAMCore", "JAMTensor"], path: "Tests/JAMTestSupport"),
         /// Independent Double implementations of the layers and networks (plain loops, no BLAS):
         /// the references of JAMNNTests and JAMModelTests.
         .target(name: "JAMReferenceSupport", dependencies: ["JAMModel", "JAMNN", "JAMCore"], path: "Tests/JAMReferenceSupport"),

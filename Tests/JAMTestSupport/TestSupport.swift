@@ -1,4 +1,5 @@
 import Foundation
+import JAMTensor
 import Testing
 
 /// A fresh directory under the system temporary folder, removed when `body` returns.
@@ -53,7 +54,19 @@ public func expectClose<A: Collection, B: Collection>(
 }
 
 /// Where SwiftPM put the built executables: the folder that holds the test bundle.
-public var productsDirectory: URL {
+///
+/// Every test that starts a program finds it here, so the first use also gives the programs
+/// this test process's BLAS kernels: JAM's programs re-execute themselves with other kernels
+/// when OpenBLAS falls back to its generic ones (`BLASKernelChoice`), which the test process
+/// cannot do, and the tests compare their results with in-process ones bit for bit. When
+/// `OPENBLAS_CORETYPE` is already set (scripts/test.sh sets it to the programs' choice),
+/// nothing changes.
+public var productsDirectory: URL { builtProducts }
+
+private let builtProducts: URL = {
+    if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil {
+        setenv("OPENBLAS_CORETYPE", BLASInfo.current.coreName, 1)
+    }
     var url = Bundle.main.bundleURL
     // On Linux the test runner is `<products>/JAMPackageTests.xctest`; walk up to its folder.
     while url.pathExtension == "xctest" || !FileManager.default.fileExists(
@@ -64,7 +77,7 @@ public var productsDirectory: URL {
         url = parent
     }
     return url
-}
+}()
 
 /// The result of running one of JAM's executables.
 public struct ProcessResult: Sendable {
