@@ -194,7 +194,9 @@ extension TrainedStage {
         }))
         let exportPolicy = RunPolicy(force: policy.force, strict: policy.strict, workers: exportWorkers(policy, model: model),
                                      verify: policy.verify, shard: policy.shard)
-        let runner = StageRunner(stage: stage, policy: exportPolicy, progress: progress.reporter(label: "\(stage) split \(split) export"))
+        let world = DataParallelStage.world
+        let exportLabel = "\(stage) split \(split) export" + (world.isDistributed ? " (rank \(world.rank) of \(world.size))" : "")
+        let runner = StageRunner(stage: stage, policy: exportPolicy, progress: progress.reporter(label: exportLabel))
         // The runner calls the closure from one worker at a time unless `exportWorkers` allows more.
         let context = UncheckedSendable((kind, model, shape, byUnit, dataset.classNames))
         var report = runner.run(units: units, knownFailures: failures, configDigest: digest, verify: verify) { unit in
@@ -269,20 +271,22 @@ extension TrainedStage {
                                 plan: training.trainingPlan, sampler: sampler, checkpoint: target, observer: observer)
         loop.communicator = DataParallelStage.world
         loop.stopRequested = loop.communicator.collectiveStop { StopRequest.isRequested }  // every rank stops at the same step
-        progress.log("\(label): \(description)")
+        if DataParallelStage.writes { progress.log("\(label): \(description)") }
         // `validate_every`: the loop logs no validation metrics (NaN in the log) for the epochs skipped.
         let outcome = try loop.run(step: { batch, _ in try step(batch) },
                                    validate: validate.map { v in { epoch in training.validates(afterEpoch: epoch) ? try v() : [:] } })
         trainingProgress.finish()
-        if outcome.stepsRun == 0, let last = outcome.log.last {
+        if outcome.stepsRun == 0, DataParallelStage.writes, let last = outcome.log.last {
             progress.log("\(label): already trained (\(outcome.log.count) epochs; last: \(last.line))")
         }
         return outcome.state.step
     }
 
-    /// Epoch summaries as log lines on `progress`, and a step counter on its own progress line.
+    /// Epoch summaries as log lines on `progress`, and a step counter on its own progress line;
+    /// rank 0 alone prints them in an MPI job (the ranks train the same steps, and rank 0 writes the log).
     func trainingObserver(label: String, progress: ProgressReporter) -> (TrainingObserver, ProgressReporter) {
         let steps = progress.reporter(label: "\(stage) \(label) training")
+        guard DataParallelStage.writes else { return (TrainingObserver(), steps) }
         var started = false
         let observer = TrainingObserver(
             message: { progress.log("\(label): \($0)") },

@@ -186,6 +186,12 @@ func datasetPaths(in file: HDF5File) -> [String] {
             let parallel = try runMPI(2, "jam-c3d", ["--config", mpi.path, "--threads", "1"], in: dir)
             #expect(parallel.status == 0, "\(parallel.stderr)")
             #expect(parallel.stderr.contains("data-parallel over 2 ranks"), "\(parallel.stderr)")
+            // Rank 0 alone prints the training lines, as the one process does; each rank names
+            // itself on the progress of its share of the exports.
+            let epochLines = { (text: String) in text.components(separatedBy: "split 1: epoch 1:").count - 1 }
+            #expect(epochLines(reference.stderr) == 1 && epochLines(parallel.stderr) == 1, "\(parallel.stderr)")
+            #expect(parallel.stderr.contains("jam-c3d split 1 export (rank 0 of 2)")
+                    && parallel.stderr.contains("jam-c3d split 1 export (rank 1 of 2)"), "\(parallel.stderr)")
             // One summary line: rank 0 merged every rank's exports into one report.
             #expect(parallel.stdout.contains("jam-c3d: 16 done, 0 already done, 0 failed of 16"), "\(parallel.stdout)")
 
