@@ -75,6 +75,11 @@ struct Conv3DTests {
                     rtol: 1e-5, atol: 1e-5, "conv3d 3-row chunks")
         expectClose(convForward(x, k, b, g, method: .im2col), expected, rtol: 1e-5, atol: 1e-5, "conv3d im2col")
         expectClose(convForward(x, k, b, g, method: .outputTaps), expected, rtol: 1e-5, atol: 1e-5, "conv3d output taps")
+        if g.kernelHeight == 3 && g.kernelWidth == 3 {
+            // Winograd's error follows the largest magnitude (WinogradConv3DTests).
+            let scale = expected.map(abs).max()!
+            expectClose(convForward(x, k, b, g, method: .winograd), expected, rtol: 0, atol: 2e-5 * scale, "conv3d winograd")
+        }
     }
 
     @Test(".automatic takes output taps for the default conv1 (Cout < Cin, same padding), im2col for the paper's")
@@ -120,9 +125,10 @@ struct Conv3DTests {
     /// for the input, kernel and bias gradients; the buffers start at 0.5 to check accumulation.
     /// Tolerance: atol 1e-4, rtol 1e-4 (Float sums of ≤ 200 terms of size ≤ 1, FD error ~1e-10).
     @Test("backward matches finite differences of the Double forward",
-          arguments: smallGeometries.indices, [Conv3D.Method.im2col, .outputTaps])
+          arguments: smallGeometries.indices, [Conv3D.Method.im2col, .outputTaps, .winograd])
     func backwardMatchesFiniteDifferences(_ which: Int, _ method: Conv3D.Method) {
         let g = Self.smallGeometries[which]
+        if method == .winograd && (g.kernelHeight != 3 || g.kernelWidth != 3) { return }  // 3×3 kernels only
         let x = randomArray(g.inputCount, seed: 11 + UInt64(which))
         let k = randomArray(g.kernelCount, seed: 111 + UInt64(which))
         let b = randomArray(g.outputChannels, seed: 211 + UInt64(which))
@@ -148,7 +154,7 @@ struct Conv3DTests {
         expectClose(db.map { $0 - 0.5 }, fdB, rtol: 1e-4, atol: 1e-4, "db")
     }
 
-    @Test("backward without an input gradient gives the same kernel gradient", arguments: [Conv3D.Method.im2col, .outputTaps])
+    @Test("backward without an input gradient gives the same kernel gradient", arguments: [Conv3D.Method.im2col, .outputTaps, .winograd])
     func backwardWithoutInputGradient(_ method: Conv3D.Method) {
         let g = Self.geometries[0]
         let x = randomArray(g.inputCount, seed: 21)
