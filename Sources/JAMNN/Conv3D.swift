@@ -119,8 +119,8 @@ public enum Conv3D {
         case outputTaps
         /// Winograd F(4×4, 3×3) in space for each temporal tap, the taps summed in the transform
         /// domain (`WinogradConv3D`); needs 3×3 spatial kernels. About 3.4× fewer multiplies than
-        /// the direct convolution on 4-divisible-ish outputs, errors a few 1e-6 of the largest
-        /// magnitude instead of a few 1e-7.
+        /// the direct convolution on 22×22 or 11×11 outputs (4×, less the tiles' overhang), errors a few 1e-6 of the largest
+        /// magnitude (1e-5 at 256 channels) instead of a few 1e-7.
         case winograd
     }
 
@@ -142,9 +142,18 @@ public enum Conv3D {
         return g.outputChannels < g.inputChannels && fits && work ? .outputTaps : .im2col
     }
 
-    /// Whether `.automatic` takes `.winograd`: never yet (not measured).
+    /// Whether `.automatic` takes `.winograd`: 3×3 spatial kernels with at least 256 input and
+    /// output channels on outputs of at least 11×11, the sizes where it was measured faster.
+    ///
+    /// Measured (`jam-bench c3d --per-conv`, 2 threads, forward + backward as in a training step,
+    /// 2026-12-06, Cooperlake kernels): the paper's conv1 (1×30×24×24×512 → 256, valid space)
+    /// 388 ms against im2col's 1275 ms, its conv2 (11×11, 256 → 256, dX too) 86 ms against 233;
+    /// the default's conv1 (8×16×6×6×512 → 32) 57 ms against output taps' 46, its conv2
+    /// (3×3, 32 → 32) about even. Narrow layers make many small GEMMs and the transforms weigh
+    /// more, so they keep the direct path (and the default's results their bits).
     public static func prefersWinograd(_ g: Conv3DGeometry) -> Bool {
-        false
+        g.kernelHeight == 3 && g.kernelWidth == 3 && min(g.inputChannels, g.outputChannels) >= 256
+            && min(g.outputHeight, g.outputWidth) >= 11
     }
 
     /// `output = conv(input, kernel) + bias`.

@@ -52,7 +52,7 @@ public struct WinogradConv3DSizes: Sendable, Hashable {
 /// The GEMMs multiply 36 instead of 144 values per 4×4 output tile and channel pair; tiles
 /// cover the output in 4×4 steps, so 22×22 outputs (36 tiles) do 3.4× fewer multiplies than
 /// the direct convolution, 11×11 ones (9 tiles) 3.4× fewer too. Errors are a few 1e-6 of the
-/// largest magnitude instead of a few 1e-7 (see the tests).
+/// largest magnitude with few channels, 1e-5 at 256 (Float im2col: a few 1e-7; see the tests).
 ///
 /// Work is split over `threads` workers of our own running single-threaded GEMMs (as
 /// `Convolution3x3`): transforms by groups of tiles, GEMMs by whole transform positions. Chunk
@@ -60,14 +60,16 @@ public struct WinogradConv3DSizes: Sendable, Hashable {
 ///
 /// Memory (in `ConvolutionWorkspace`): U or dU, `kt·36·Cin·Cout` floats (4× the kernel), plus one
 /// chunk's V and M, at most about `Tuning.chunkFloats` floats (or one frame's when that is more),
-/// plus `36·max(Cin, Cout)` floats and 48 vectors per worker.
+/// plus `36·max(Cin, Cout)` floats and 48 vectors per worker: at the paper's conv1 (kt 3,
+/// 512 → 256, 24×24 → 22×22, T 30) 54 MiB of U and a 62 MiB chunk.
 public enum WinogradConv3D {
     /// How the work is cut into chunks of output frames.
     public struct Tuning: Sendable, Hashable {
-        /// Floats of V + M per chunk (at least one output frame per chunk). 4 Mi floats (16 MiB)
-        /// keep a chunk in a 32 MB L3 with rows enough for efficient GEMMs (288 at the paper's
-        /// conv1); tests set tiny values to run the chunk edges.
-        public var chunkFloats = 4 << 20
+        /// Floats of V + M per chunk (at least one output frame per chunk). 16 Mi floats (64 MiB)
+        /// give the paper's conv1 chunks of 15 frames, GEMMs of 540 rows: its training step took
+        /// 1.22 s against 1.35-1.47 s with 4 Mi floats (chunks of 2 frames) and 1.16-1.24 s with
+        /// 64 Mi (2026-12-06, 2 cores, load ~5). Tests set tiny values to run the chunk edges.
+        public var chunkFloats = 16 << 20
         public init() {}
     }
 
@@ -140,8 +142,8 @@ public enum WinogradConv3D {
 
 // MARK: - Kernel transforms
 
-/// G's rows (g0, g1, g2); U = G g Gᵀ (see WinogradF4x4.swift).
-private let winogradG: [(Double, Double, Double)] = [
+/// G (6×3) by rows; U = G g Gᵀ (see WinogradF4x4.swift).
+private let winogradG: [(Float, Float, Float)] = [
     (1.0 / 4, 0, 0),
     (-1.0 / 6, -1.0 / 6, -1.0 / 6),
     (-1.0 / 6, 1.0 / 6, -1.0 / 6),
@@ -150,45 +152,70 @@ private let winogradG: [(Double, Double, Double)] = [
     (0, 0, 1),
 ]
 
+@inline(__always)
+private func loadLanes(_ p: UnsafePointer<Float>, _ lanes: Int, stride: Int = 1) -> WinogradVector {
+    if lanes == winogradLanes && stride == 1 { return UnsafeRawPointer(p).loadUnaligned(as: WinogradVector.self) }
+    var v = WinogradVector()
+    for l in 0..<lanes { v[l] = p[l &* stride] }
+    return v
+}
+
+@inline(__always)
+private func storeLanes(_ v: WinogradVector, _ p: UnsafeMutablePointer<Float>, _ lanes: Int, stride: Int = 1) {
+    if lanes == winogradLanes && stride == 1 {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: WinogradVector.self)
+        return
+    }
+    for l in 0..<lanes { p[l &* stride] = v[l] }
+}
+
 extension WinogradConv3D {
-    /// U [kt, 36, C1, C2] from `kernel` [kt, 3, 3, Cin, Cout], in Double: for the forward pass
-    /// C1 = Cin, C2 = Cout and tap t uses kernel[t]; `flipped` (the input gradient) C1 = Cout,
-    /// C2 = Cin and tap t uses kernel[kt−1−t] turned by 180° in space.
+    /// U [kt, 36, C1, C2] from `kernel` [kt, 3, 3, Cin, Cout]: for the forward pass C1 = Cin,
+    /// C2 = Cout and tap t uses kernel[t]; `flipped` (the input gradient) C1 = Cout, C2 = Cin and
+    /// tap t uses kernel[kt−1−t] turned by 180° in space. Eight output channels at a time, in
+    /// Float (its rounding, ~1e-7 relative, is far below the GEMMs').
     static func transformKernel(_ u: UnsafeMutablePointer<Float>, _ kernel: UnsafePointer<Float>,
                                 sizes s: WinogradConv3DSizes, flipped: Bool, threads: Int) {
         let (kt, cin, cout) = (s.kernelTime, s.inputChannels, s.outputChannels)
-        let (c1, c2) = flipped ? (cout, cin) : (cin, cout)
-        let plane = c1 * c2
+        let plane = cin * cout
         let out = UncheckedSendable(u)
-        parallelFor(chunkCount: kt * c1, threads: threads) { row, _ in
-            let tap = row / c1, a = row % c1
-            let source = kernel + (flipped ? kt - 1 - tap : tap) * 9 * cin * cout
-            withUnsafeTemporaryAllocation(of: Double.self, capacity: 27) { scratch in
+        // Rows (tap, i); lanes: output channels o, contiguous in the kernel.
+        parallelFor(chunkCount: kt * cin, threads: threads) { row, _ in
+            let tap = row / cin, i = row % cin
+            let source = kernel + ((flipped ? kt - 1 - tap : tap) * 9 * plane + i * cout)
+            withUnsafeTemporaryAllocation(of: WinogradVector.self, capacity: 27) { scratch in
                 let w = scratch.baseAddress!, gw = w + 9  // g [3, 3] and G g [6, 3]
-                for b in 0..<c2 {
-                    let (i, o) = flipped ? (b, a) : (a, b)
-                    for k in 0..<9 {
-                        w[flipped ? 8 &- k : k] = Double(source[k &* cin &* cout &+ i &* cout &+ o])
-                    }
+                var o = 0
+                while o < cout {
+                    let lanes = min(winogradLanes, cout &- o)
+                    for k in 0..<9 { w[flipped ? 8 &- k : k] = loadLanes(source + (k &* plane &+ o), lanes) }
+                    // G g: [6, 3].
                     for r in 0..<6 {
                         let g = winogradG[r]
                         for c in 0..<3 { gw[r &* 3 &+ c] = g.0 * w[c] + g.1 * w[3 &+ c] + g.2 * w[6 &+ c] }
                     }
-                    let target = out.value + (tap &* 36 &* plane &+ a &* c2 &+ b)
+                    // (G g) Gᵀ: [6, 6], to U[tap, p, i, o] or, flipped, U[tap, p, o, i].
+                    let target = out.value + tap &* 36 &* plane
                     for r in 0..<6 {
-                        let gr = gw + r &* 3
                         for c in 0..<6 {
                             let g = winogradG[c]
-                            target[(r &* 6 &+ c) &* plane] = Float(gr[0] * g.0 + gr[1] * g.1 + gr[2] * g.2)
+                            let value = gw[r &* 3] * g.0 + gw[r &* 3 &+ 1] * g.1 + gw[r &* 3 &+ 2] * g.2
+                            let position = target + (r &* 6 &+ c) &* plane
+                            if flipped {
+                                storeLanes(value, position + (o &* cin &+ i), lanes, stride: cin)
+                            } else {
+                                storeLanes(value, position + (i &* cout &+ o), lanes)
+                            }
                         }
                     }
+                    o &+= winogradLanes
                 }
             }
         }
     }
 
     /// `kernelGradient[t, kh, kw, i, o] += Σ_{r, c} G[r, kh] · dU[t, 6r + c, i, o] · G[c, kw]`
-    /// (dg = Gᵀ dU G, the adjoint of U = G g Gᵀ), in Double.
+    /// (dg = Gᵀ dU G, the adjoint of U = G g Gᵀ), eight output channels at a time.
     static func accumulateKernelGradient(_ kernelGradient: UnsafeMutablePointer<Float>, _ du: UnsafePointer<Float>,
                                          sizes s: WinogradConv3DSizes, threads: Int) {
         let (kt, cin, cout) = (s.kernelTime, s.inputChannels, s.outputChannels)
@@ -196,30 +223,35 @@ extension WinogradConv3D {
         let out = UncheckedSendable(kernelGradient)
         parallelFor(chunkCount: kt * cin, threads: threads) { row, _ in
             let tap = row / cin, i = row % cin
-            withUnsafeTemporaryAllocation(of: Double.self, capacity: 18) { scratch in
-                let rows = scratch.baseAddress!  // (dU G) [6, 3]
-                for o in 0..<cout {
-                    let source = du + (tap &* 36 &* plane &+ i &* cout &+ o)
+            let source = du + (tap &* 36 &* plane &+ i &* cout)
+            let target = out.value + (tap &* 9 &* plane &+ i &* cout)
+            withUnsafeTemporaryAllocation(of: WinogradVector.self, capacity: 18) { scratch in
+                let rows = scratch.baseAddress!  // dU G [6, 3]
+                var o = 0
+                while o < cout {
+                    let lanes = min(winogradLanes, cout &- o)
                     for r in 0..<6 {
-                        var sums = (0.0, 0.0, 0.0)
+                        var sums = (WinogradVector(), WinogradVector(), WinogradVector())
                         for c in 0..<6 {
-                            let value = Double(source[(r &* 6 &+ c) &* plane])
+                            let value = loadLanes(source + ((r &* 6 &+ c) &* plane &+ o), lanes)
                             let g = winogradG[c]
                             sums.0 += value * g.0; sums.1 += value * g.1; sums.2 += value * g.2
                         }
                         rows[r &* 3] = sums.0; rows[r &* 3 &+ 1] = sums.1; rows[r &* 3 &+ 2] = sums.2
                     }
-                    let target = out.value + (tap &* 9 &* plane &+ i &* cout &+ o)
-                    for kh in 0..<3 {
-                        for kw in 0..<3 {
-                            var sum = 0.0
-                            for r in 0..<6 {
-                                let g = winogradG[r]
-                                sum += (kh == 0 ? g.0 : kh == 1 ? g.1 : g.2) * rows[r &* 3 &+ kw]
-                            }
-                            target[(kh &* 3 &+ kw) &* plane] += Float(sum)
+                    // Gᵀ (dU G): [3, 3], added to the kernel gradient.
+                    for kw in 0..<3 {
+                        var sums = (WinogradVector(), WinogradVector(), WinogradVector())
+                        for r in 0..<6 {
+                            let g = winogradG[r], value = rows[r &* 3 &+ kw]
+                            sums.0 += g.0 * value; sums.1 += g.1 * value; sums.2 += g.2 * value
                         }
+                        let column = target + (kw &* plane &+ o)  // (kh, kw) at column + 3·kh·plane
+                        storeLanes(loadLanes(column, lanes) + sums.0, column, lanes)
+                        storeLanes(loadLanes(column + 3 &* plane, lanes) + sums.1, column + 3 &* plane, lanes)
+                        storeLanes(loadLanes(column + 6 &* plane, lanes) + sums.2, column + 6 &* plane, lanes)
                     }
+                    o &+= winogradLanes
                 }
             }
         }

@@ -26,6 +26,9 @@ struct C3DBenchmark: ParsableCommand {
     @Option(help: "How the convolutions are computed: automatic (Conv3D's rule), direct (im2col or output taps), winograd, im2col or outputTaps.")
     var method: Conv3D.Method = .automatic
 
+    @Flag(help: "Also time each convolution alone (forward and backward as in the step: conv1 without dX), direct and winograd alternately.")
+    var perConv = false
+
     @OptionGroup var options: TrainingBenchmarkOptions
 
     func run() throws {
@@ -67,6 +70,7 @@ struct C3DBenchmark: ParsableCommand {
                          shape.name, shape.side, shape.side, shape.time, shape.widths.0, shape.widths.1, shape.widths.2,
                          shape.batch, methods, seconds, clips, clips / 2, flops / 1e9, flops / seconds / 1e9,
                          flops / seconds / 1e9 / peak, peakResidentMiB()))
+            if perConv { timeConvolutions(shape) }
         }
     }
 
@@ -86,6 +90,39 @@ struct C3DBenchmark: ParsableCommand {
             let g = ConvNet3DBranchGeometry(settings: settings, inputChannels: 512, batch: batch, time: time,
                                             height: side, width: side)
             return [g.conv1, g.conv2]
+        }
+    }
+
+    /// Each convolution of `shape` alone, forward + backward (conv1 without the input gradient,
+    /// as the branch runs it): best of `steps` for `.direct` and `.winograd`, alternated.
+    func timeConvolutions(_ shape: BenchmarkShape) {
+        for (index, g) in shape.geometry.enumerated() {
+            var random = SplitMix64(seed: 5)
+            func values(_ n: Int) -> [Float] { (0..<n).map { _ in Float(random.nextUniform()) - 0.5 } }
+            let (x, k, b, dy) = (values(g.inputCount), values(g.kernelCount), values(g.outputChannels), values(g.outputCount))
+            var y = [Float](repeating: 0, count: g.outputCount), dx = [Float](repeating: 0, count: g.inputCount)
+            var dk = [Float](repeating: 0, count: g.kernelCount), db = [Float](repeating: 0, count: g.outputChannels)
+            let methods: [Conv3D.Method] = g.kernelHeight == 3 && g.kernelWidth == 3 ? [.direct, .winograd] : [.direct]
+            let workspaces = methods.map { _ in Conv3DWorkspace() }
+            var best = [Double](repeating: .infinity, count: methods.count)
+            for step in 0...options.steps {
+                for (m, method) in methods.enumerated() {
+                    let start = Date()
+                    Conv3D.forward(output: &y, input: x, kernel: k, bias: b, geometry: g, method: method, workspace: workspaces[m])
+                    if index == 0 {
+                        Conv3D.backward(inputGradient: nil, kernelGradient: &dk, biasGradient: &db, outputGradient: dy, input: x,
+                                        kernel: k, geometry: g, method: method, workspace: workspaces[m])
+                    } else {
+                        Conv3D.backward(inputGradient: &dx, kernelGradient: &dk, biasGradient: &db, outputGradient: dy, input: x,
+                                        kernel: k, geometry: g, method: method, workspace: workspaces[m])
+                    }
+                    if step > 0 { best[m] = min(best[m], Date().timeIntervalSince(start)) }
+                }
+            }
+            let line = zip(methods, best).map { String(format: "%@ %.1f ms", Conv3D.resolvedMethod($0, g).rawValue, $1 * 1e3) }
+            print("  conv\(index + 1) \(g.batch)×\(g.time)×\(g.height)×\(g.width)×\(g.inputChannels) → \(g.outputChannels) "
+                  + "(\(g.temporalPadding)/\(g.spatialPadding)), forward + backward: " + line.joined(separator: ", ")
+                  + (best.count == 2 ? String(format: "; winograd/direct %.2f", best[1] / best[0]) : ""))
         }
     }
 

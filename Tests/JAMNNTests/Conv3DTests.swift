@@ -82,7 +82,7 @@ struct Conv3DTests {
         }
     }
 
-    @Test(".automatic takes output taps for the default conv1 (Cout < Cin, same padding), im2col for the paper's")
+    @Test(".automatic: output taps for the default conv1 (Cout < Cin, same padding), im2col for its conv2, winograd for the paper's")
     func automaticMethod() {
         let defaultConv1 = Conv3DGeometry(batch: 8, time: 16, height: 6, width: 6, inputChannels: 512, outputChannels: 32)
         let defaultConv2 = Conv3DGeometry(batch: 8, time: 16, height: 3, width: 3, inputChannels: 32, outputChannels: 64)
@@ -90,7 +90,19 @@ struct Conv3DTests {
                                         temporalPadding: .same, spatialPadding: .valid)
         #expect(Conv3D.resolvedMethod(.automatic, defaultConv1) == .outputTaps)
         #expect(Conv3D.resolvedMethod(.automatic, defaultConv2) == .im2col)
-        #expect(Conv3D.resolvedMethod(.automatic, paperConv1) == .im2col)
+        let paperConv2 = Conv3DGeometry(batch: 1, time: 30, height: 11, width: 11, inputChannels: 256, outputChannels: 256)
+        #expect(Conv3D.resolvedMethod(.automatic, paperConv1) == .winograd)
+        #expect(Conv3D.resolvedMethod(.automatic, paperConv2) == .winograd)
+        #expect(Conv3D.resolvedMethod(.direct, paperConv1) == .im2col)
+        #expect(Conv3D.resolvedMethod(.direct, defaultConv1) == .outputTaps)
+        // Not 3×3 in space, or narrower than 256, or smaller than 11×11: the direct path.
+        var wideKernel = paperConv2
+        wideKernel.kernelWidth = 5
+        #expect(Conv3D.resolvedMethod(.automatic, wideKernel) == .im2col)
+        #expect(Conv3D.resolvedMethod(.automatic, Conv3DGeometry(batch: 1, time: 30, height: 11, width: 11,
+                                                                 inputChannels: 128, outputChannels: 256)) == .im2col)
+        #expect(Conv3D.resolvedMethod(.automatic, Conv3DGeometry(batch: 1, time: 30, height: 10, width: 24,
+                                                                 inputChannels: 256, outputChannels: 256)) == .im2col)
         #expect(Conv3D.resolvedMethod(.outputTaps, paperConv1) == .outputTaps)
     }
 
