@@ -96,7 +96,9 @@ public struct Conv3DGeometry: Sendable, Hashable, Codable {
 }
 
 /// 3D convolution (cross-correlation, stride 1) over clips, channels last `[B, T, H, W, C]`,
-/// as im2col over bounded chunks of output positions followed by one sgemm per chunk.
+/// lowered to sgemm: im2col over bounded chunks of output positions, output taps, or Winograd
+/// F(4×4, 3×3) per temporal tap (`Method`; the Winograd kernels are in JAMTensor's
+/// WinogradConv3D.swift).
 public enum Conv3D {
     /// Default bound on one im2col chunk: 4 Mi floats (16 MiB), enough rows for sgemm to run
     /// at full speed while the chunk stays in a bounded, reusable buffer.
@@ -119,8 +121,8 @@ public enum Conv3D {
         case outputTaps
         /// Winograd F(4×4, 3×3) in space for each temporal tap, the taps summed in the transform
         /// domain (`WinogradConv3D`); needs 3×3 spatial kernels. About 3.4× fewer multiplies than
-        /// the direct convolution on 22×22 or 11×11 outputs (4×, less the tiles' overhang), errors a few 1e-6 of the largest
-        /// magnitude (1e-5 at 256 channels) instead of a few 1e-7.
+        /// the direct convolution on 22×22 or 11×11 outputs (4×, less the tiles' overhang);
+        /// errors a few 1e-6 of the largest magnitude (1e-5 at 256 channels) instead of a few 1e-7.
         case winograd
     }
 
@@ -143,14 +145,16 @@ public enum Conv3D {
     }
 
     /// Whether `.automatic` takes `.winograd`: 3×3 spatial kernels with at least 256 input and
-    /// output channels on outputs of at least 11×11, the sizes where it was measured faster.
+    /// output channels on outputs of at least 11×11, the paper's sizes, where it was measured
+    /// clearly faster.
     ///
     /// Measured (`jam-bench c3d --per-conv`, 2 threads, forward + backward as in a training step,
-    /// 2026-12-06, Cooperlake kernels): the paper's conv1 (1×30×24×24×512 → 256, valid space)
-    /// 388 ms against im2col's 1275 ms, its conv2 (11×11, 256 → 256, dX too) 86 ms against 233;
-    /// the default's conv1 (8×16×6×6×512 → 32) 57 ms against output taps' 46, its conv2
-    /// (3×3, 32 → 32) about even. Narrow layers make many small GEMMs and the transforms weigh
-    /// more, so they keep the direct path (and the default's results their bits).
+    /// 2026-12-06 on the shared 2-core AMD EPYC, OpenBLAS Cooperlake kernels, three runs): the
+    /// paper's conv1 (1×30×24×24×512 → 256, spatially valid) 0.17–0.30× im2col's time (388 vs
+    /// 1275 ms when idle), its conv2 (11×11, 256 → 256, with dX) 0.20–0.37× (86 vs 233 ms). On the
+    /// embedded default's narrow shapes (6×6 and 3×3, 32 channels out) the two were within noise
+    /// of each other (0.59–1.22× for conv1, 0.71–0.92× for conv2): too little to give up the
+    /// default's bit-identical results, so those keep the direct path.
     public static func prefersWinograd(_ g: Conv3DGeometry) -> Bool {
         g.kernelHeight == 3 && g.kernelWidth == 3 && min(g.inputChannels, g.outputChannels) >= 256
             && min(g.outputHeight, g.outputWidth) >= 11

@@ -3,7 +3,11 @@
 // signal into a C2-channel one (forward: x → y; input gradient: dy → dx), with, in the transform
 // domain: U [kt, 36, C1, C2]; per chunk of output frames V [36, inputFrames·tiles, C1] and
 // M [36, frames·tiles, C2], a tile's rows ordered (frame, tile row, tile column).
-// Tests: Tests/JAMNNTests/WinogradConv3DTests.swift (every pass against the Double reference)
+// Tests: Tests/JAMNNTests/WinogradConv3DTests.swift (every pass against the Double reference),
+// Tests/JAMNNTests/Conv3DTests.swift (.winograd beside the direct methods)
+//
+// Longer than our usual 400 lines: the three passes share the chunking and the tile indexing,
+// and read side by side.
 
 /// Sizes of a stride-1 3D convolution with a `kt×3×3` kernel, as `WinogradConv3D` needs them:
 /// the input, the output, and the zeros in front of each axis (padding after is implied by the

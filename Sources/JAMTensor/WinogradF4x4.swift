@@ -1,7 +1,7 @@
 // shapes: kernel HWIO [3, 3, Cin, Cout] → transformed U [36, Cin, Cout]; one input tile 6×6×C
 // (row stride given) → V [36 planes, ..., C]; M [36 planes, ..., Cout] → one output tile 4×4×Cout.
 // Transform position p = 6·i + j for row i, column j of the 6×6 transform domain.
-// Tests: Tests/JAMTensorTests/Convolution3x3Tests.swift (private and shared Winograd schemes and the fused max-pool against naive loops), Tests/JAMModelTests/VGG16FeatureExtractorTests.swift
+// Tests: Tests/JAMTensorTests/Convolution3x3Tests.swift (private and shared Winograd schemes and the fused max-pool against naive loops), Tests/JAMModelTests/VGG16FeatureExtractorTests.swift, Tests/JAMNNTests/WinogradConv3DTests.swift (the backward transforms, through WinogradConv3D)
 
 // Winograd F(4×4, 3×3) for cross-correlation (Lavin & Gray, "Fast Algorithms for Convolutional
 // Neural Networks", 2016): Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A with
