@@ -114,7 +114,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "JAMVideoTests", dependencies: ["JAMVideo", "JAMCore", "JAMTestSupport"]),
         .testTarget(name: "JAMTensorTests", dependencies: ["JAMTensor", "JAMCore", "JAMTestSupport"]),
-        .testTarget(name: "JAMNNTests", dependencies: ["JAMNN", "JAMCore", "JAMTestSupport", "JAMReferenceSupport"]),
+        .testTarget(name: "JAMNNTests", dependencies: ["JAMNN", "JAMTensor", "JAMCore", "JAMTestSupport", "JAMReferenceSupport"]),
         .testTarget(name: "JAMTrainingTests", dependencies: [
             "JAMTraining", "JAMNN", "JAMArtifacts", "JAMCore", "JAMTestSupport", "JAMConfig",
         ]),

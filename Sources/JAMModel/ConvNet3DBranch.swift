@@ -135,6 +135,9 @@ public final class ConvNet3DBranch {
     public let fc1Bias: ParameterView
     public let fc2Weight: ParameterView
     public let fc2Bias: ParameterView
+    /// How both convolutions are computed (`.automatic`: `Conv3D.resolvedMethod` picks per
+    /// shape); benchmarks set it to compare the methods.
+    public var convolutionMethod: Conv3D.Method = .automatic
 
     /// This branch's parameters, in registration order.
     public var parameterViews: [ParameterView] {
@@ -294,7 +297,7 @@ public final class ConvNet3DBranch {
                         kernelGradient: grad + conv2Kernel.offset, biasGradient: grad + conv2Bias.offset,
                         outputGradient: sc.cubePreGradient.pointer,
                         input: g.pooled ? sc.pooled.pointer : sc.conv1.pointer, kernel: v + conv2Kernel.offset,
-                        geometry: g.conv2, workspace: sc.convolution)
+                        geometry: g.conv2, method: convolutionMethod, workspace: sc.convolution)
                     if g.pooled {
                         MaxPool2x2.backward(inputGradient: sc.conv1Gradient.pointer, outputGradient: sc.pooledGradient.pointer,
                                             argmax: sc.argmax.pointer, outputCount: g.pooledCount)
@@ -306,7 +309,7 @@ public final class ConvNet3DBranch {
                         inputGradient: nil,
                         kernelGradient: grad + conv1Kernel.offset, biasGradient: grad + conv1Bias.offset,
                         outputGradient: sc.conv1PreGradient.pointer, input: clips, kernel: v + conv1Kernel.offset,
-                        geometry: g.conv1, workspace: sc.convolution)
+                        geometry: g.conv1, method: convolutionMethod, workspace: sc.convolution)
                 }
             }
         }
@@ -322,7 +325,7 @@ public final class ConvNet3DBranch {
     private func runTrunk(_ clips: UnsafePointer<Float>, _ g: ConvNet3DBranchGeometry, _ v: UnsafePointer<Float>) {
         let sc = scratch
         Conv3D.forward(output: sc.conv1.pointer, input: clips, kernel: v + conv1Kernel.offset,
-                       bias: v + conv1Bias.offset, geometry: g.conv1, workspace: sc.convolution)
+                       bias: v + conv1Bias.offset, geometry: g.conv1, method: convolutionMethod, workspace: sc.convolution)
         ReLU.forward(output: sc.conv1.pointer, input: sc.conv1.pointer, count: g.conv1.outputCount)
         if g.pooled {
             MaxPool2x2.forward(output: sc.pooled.pointer, argmax: sc.argmax.pointer, input: sc.conv1.pointer,
@@ -331,7 +334,7 @@ public final class ConvNet3DBranch {
         }
         Conv3D.forward(output: sc.cube.pointer, input: g.pooled ? sc.pooled.pointer : sc.conv1.pointer,
                        kernel: v + conv2Kernel.offset, bias: v + conv2Bias.offset, geometry: g.conv2,
-                       workspace: sc.convolution)
+                       method: convolutionMethod, workspace: sc.convolution)
         ReLU.forward(output: sc.cube.pointer, input: sc.cube.pointer, count: g.cubeCount)
     }
 

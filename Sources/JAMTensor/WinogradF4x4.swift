@@ -1,7 +1,7 @@
 // shapes: kernel HWIO [3, 3, Cin, Cout] → transformed U [36, Cin, Cout]; one input tile 6×6×C
 // (row stride given) → V [36 planes, ..., C]; M [36 planes, ..., Cout] → one output tile 4×4×Cout.
 // Transform position p = 6·i + j for row i, column j of the 6×6 transform domain.
-// Tests: Tests/JAMTensorTests/Convolution3x3Tests.swift (private and shared Winograd schemes and the fused max-pool against naive loops), Tests/JAMModelTests/VGG16FeatureExtractorTests.swift
+// Tests: Tests/JAMTensorTests/Convolution3x3Tests.swift (private and shared Winograd schemes and the fused max-pool against naive loops), Tests/JAMModelTests/VGG16FeatureExtractorTests.swift, Tests/JAMNNTests/WinogradConv3DTests.swift (the backward transforms, through WinogradConv3D)
 
 // Winograd F(4×4, 3×3) for cross-correlation (Lavin & Gray, "Fast Algorithms for Convolutional
 // Neural Networks", 2016): Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A with
@@ -134,10 +134,10 @@ func winogradInputTile(
 }
 
 /// The 4×4 output tile Aᵀ M A + bias (then ReLU) of channels [c, c + lanes) into
-/// `temp[0..<16]` (row-major 4×4).
+/// `temp[0..<16]` (row-major 4×4); nil `bias` adds nothing.
 @inline(__always)
 private func outputTileValues(
-    _ m: UnsafePointer<Float>, planeStride: Int, bias: UnsafePointer<Float>, channel c: Int,
+    _ m: UnsafePointer<Float>, planeStride: Int, bias: UnsafePointer<Float>?, channel c: Int,
     lanes: Int, relu: Bool, temp: UnsafeMutablePointer<WinogradVector>
 ) {
     // Rows: s[a, j] = Σ_b M[a, b] A[b, j], kept in temp[16 + 4a + j].
@@ -150,7 +150,7 @@ private func outputTileValues(
             load(row + 5 &* planeStride, lanes))
         s[a &* 4] = t.0; s[a &* 4 &+ 1] = t.1; s[a &* 4 &+ 2] = t.2; s[a &* 4 &+ 3] = t.3
     }
-    let b = load(bias + c, lanes)
+    let b = bias.map { load($0 + c, lanes) } ?? WinogradVector()
     for j in 0..<4 {
         let t = outputTransform(s[j], s[4 &+ j], s[8 &+ j], s[12 &+ j], s[16 &+ j], s[20 &+ j])
         var y0 = t.0 + b, y1 = t.1 + b, y2 = t.2 + b, y3 = t.3 + b
@@ -216,4 +216,83 @@ func winogradOutputTilePooled(
 @inline(__always)
 private func maximum(_ a: WinogradVector, _ b: WinogradVector) -> WinogradVector {
     a.replacing(with: b, where: a .< b)
+}
+
+// MARK: - Backward transforms (the adjoints, for the kernel gradient)
+
+/// Like `winogradOutputTile` without bias or ReLU, adding the clipped 4×4 tile onto `frame`
+/// instead of overwriting it (input gradients accumulate).
+@inline(__always)
+func winogradOutputTileAdding(
+    _ frame: UnsafeMutablePointer<Float>, height: Int, width: Int, y0: Int, x0: Int,
+    _ m: UnsafePointer<Float>, planeStride: Int, channels: Int, temp: UnsafeMutablePointer<WinogradVector>
+) {
+    let rows = min(4, height &- y0), columns = min(4, width &- x0)
+    var c = 0
+    while c < channels {
+        let lanes = min(winogradLanes, channels &- c)
+        outputTileValues(m, planeStride: planeStride, bias: nil, channel: c, lanes: lanes, relu: false, temp: temp)
+        for i in 0..<rows {
+            let out = frame + (((y0 &+ i) &* width &+ x0) &* channels &+ c)
+            for j in 0..<columns {
+                let target = out + j &* channels
+                store(load(target, lanes) + temp[i &* 4 &+ j], target, lanes)
+            }
+        }
+        c &+= winogradLanes
+    }
+}
+
+/// A applied to four values along one axis (A = (Aᵀ)ᵀ, 6×4): the adjoint of `outputTransform`.
+@inline(__always)
+private func outputTransformAdjoint(
+    _ y0: WinogradVector, _ y1: WinogradVector, _ y2: WinogradVector, _ y3: WinogradVector
+) -> (WinogradVector, WinogradVector, WinogradVector, WinogradVector, WinogradVector, WinogradVector) {
+    let two: Float = 2, four: Float = 4, eight: Float = 8
+    let even = y0 + y2, odd = y1 + y3
+    let evenScaled = y0 + four * y2, oddScaled = two * y1 + eight * y3
+    return (y0, even + odd, even - odd, evenScaled + oddScaled, evenScaled - oddScaled, y3)
+}
+
+/// dM = A dY Aᵀ for the 4×4 output-gradient tile whose top-left pixel is (y0, x0) of `frame`
+/// `[height, width, C]` (zero beyond the image edge), written to `dm + p·planeStride` for the 36
+/// positions p. The adjoint of `winogradOutputTile`'s transform: it carries dLoss/dY back to the
+/// transform domain, where dU_p = Σ_tiles V_pᵀ · dM_p.
+@inline(__always)
+func winogradOutputGradientTile(
+    _ dm: UnsafeMutablePointer<Float>, planeStride: Int,
+    _ frame: UnsafePointer<Float>, height: Int, width: Int, y0: Int, x0: Int, channels: Int,
+    temp: UnsafeMutablePointer<WinogradVector>
+) {
+    let rows = min(4, height &- y0), columns = min(4, width &- x0)
+    var c = 0
+    while c < channels {
+        let lanes = min(winogradLanes, channels &- c)
+        // Load the clipped tile into temp[0..<16] (row-major 4×4), zeros outside.
+        for i in 0..<4 {
+            for j in 0..<4 {
+                temp[i &* 4 &+ j] = i < rows && j < columns
+                    ? load(frame + (((y0 &+ i) &* width &+ x0 &+ j) &* channels &+ c), lanes) : WinogradVector()
+            }
+        }
+        // Columns: s[a, j] = Σ_i A[a, i] dY[i, j], in temp[16 + 4a + j].
+        let s = temp + 16
+        for j in 0..<4 {
+            let t = outputTransformAdjoint(temp[j], temp[4 &+ j], temp[8 &+ j], temp[12 &+ j])
+            s[j] = t.0; s[4 &+ j] = t.1; s[8 &+ j] = t.2; s[12 &+ j] = t.3; s[16 &+ j] = t.4; s[20 &+ j] = t.5
+        }
+        // Rows: dM[a, b] = Σ_j s[a, j] A[b, j].
+        for a in 0..<6 {
+            let row = s + a &* 4
+            let t = outputTransformAdjoint(row[0], row[1], row[2], row[3])
+            let out = dm + ((a &* 6) &* planeStride &+ c)
+            store(t.0, out, lanes)
+            store(t.1, out + planeStride, lanes)
+            store(t.2, out + 2 &* planeStride, lanes)
+            store(t.3, out + 3 &* planeStride, lanes)
+            store(t.4, out + 4 &* planeStride, lanes)
+            store(t.5, out + 5 &* planeStride, lanes)
+        }
+        c &+= winogradLanes
+    }
 }

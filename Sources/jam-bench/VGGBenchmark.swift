@@ -184,7 +184,7 @@ private func processCPUSeconds() -> Double {
 }
 
 /// The process's peak resident memory so far (VmHWM in /proc/self/status), in MiB.
-private func peakResidentMiB() -> Double {
+func peakResidentMiB() -> Double {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
           let kib = Double(line.split(separator: " ").dropFirst().first ?? "")

@@ -83,6 +83,25 @@ struct ConvNet3DBranchTests {
         #expect(store.views.map(\.name) == branch.parameterViews.map(\.name))
     }
 
+    /// The embedded default (6×6 maps of 512 channels, widths 32/32): training batches and whole
+    /// videos at export keep the methods `.automatic` chose before `.winograd` existed, so the
+    /// default's results keep their bits; the paper's widths take `.winograd`.
+    @Test("the default's convolutions resolve to output taps and im2col as before; the paper's to winograd")
+    func convolutionMethods() {
+        let settings = C3DSettings()
+        #expect(settings.conv1Width == 32 && settings.conv2Width == 32 && settings.spatialKernel == 3)
+        for (batch, time) in [(settings.batch, settings.clipLength), (1, settings.clipLength), (1, 36), (1, 200)] {
+            let g = ConvNet3DBranchGeometry(settings: settings, inputChannels: 512, batch: batch, time: time, height: 6, width: 6)
+            #expect(Conv3D.resolvedMethod(.automatic, g.conv1) == .outputTaps)
+            #expect(Conv3D.resolvedMethod(.automatic, g.conv2) == .im2col)
+        }
+        var paper = settings
+        (paper.conv1Width, paper.conv2Width, paper.conv1SpatialPadding) = (256, 256, .valid)
+        let g = ConvNet3DBranchGeometry(settings: paper, inputChannels: 512, batch: 1, time: 30, height: 24, width: 24)
+        #expect(Conv3D.resolvedMethod(.automatic, g.conv1) == .winograd)
+        #expect(Conv3D.resolvedMethod(.automatic, g.conv2) == .winograd)
+    }
+
     @Test("He initialisation: seeded, zero biases, standard deviation √(2/fan-in)")
     func heInitialisation() {
         let spec = BranchSpec(inputChannels: 64, classCount: 5, widths: (32, 16, 8))

@@ -75,9 +75,14 @@ struct Conv3DTests {
                     rtol: 1e-5, atol: 1e-5, "conv3d 3-row chunks")
         expectClose(convForward(x, k, b, g, method: .im2col), expected, rtol: 1e-5, atol: 1e-5, "conv3d im2col")
         expectClose(convForward(x, k, b, g, method: .outputTaps), expected, rtol: 1e-5, atol: 1e-5, "conv3d output taps")
+        if g.kernelHeight == 3 && g.kernelWidth == 3 {
+            // Winograd's error follows the largest magnitude (WinogradConv3DTests).
+            let scale = expected.map(abs).max()!
+            expectClose(convForward(x, k, b, g, method: .winograd), expected, rtol: 0, atol: 2e-5 * scale, "conv3d winograd")
+        }
     }
 
-    @Test(".automatic takes output taps for the default conv1 (Cout < Cin, same padding), im2col for the paper's")
+    @Test(".automatic: output taps for the default conv1 (Cout < Cin, same padding), im2col for its conv2, winograd for the paper's")
     func automaticMethod() {
         let defaultConv1 = Conv3DGeometry(batch: 8, time: 16, height: 6, width: 6, inputChannels: 512, outputChannels: 32)
         let defaultConv2 = Conv3DGeometry(batch: 8, time: 16, height: 3, width: 3, inputChannels: 32, outputChannels: 64)
@@ -85,7 +90,19 @@ struct Conv3DTests {
                                         temporalPadding: .same, spatialPadding: .valid)
         #expect(Conv3D.resolvedMethod(.automatic, defaultConv1) == .outputTaps)
         #expect(Conv3D.resolvedMethod(.automatic, defaultConv2) == .im2col)
-        #expect(Conv3D.resolvedMethod(.automatic, paperConv1) == .im2col)
+        let paperConv2 = Conv3DGeometry(batch: 1, time: 30, height: 11, width: 11, inputChannels: 256, outputChannels: 256)
+        #expect(Conv3D.resolvedMethod(.automatic, paperConv1) == .winograd)
+        #expect(Conv3D.resolvedMethod(.automatic, paperConv2) == .winograd)
+        #expect(Conv3D.resolvedMethod(.direct, paperConv1) == .im2col)
+        #expect(Conv3D.resolvedMethod(.direct, defaultConv1) == .outputTaps)
+        // Not 3×3 in space, or narrower than 256, or smaller than 11×11: the direct path.
+        var wideKernel = paperConv2
+        wideKernel.kernelWidth = 5
+        #expect(Conv3D.resolvedMethod(.automatic, wideKernel) == .im2col)
+        #expect(Conv3D.resolvedMethod(.automatic, Conv3DGeometry(batch: 1, time: 30, height: 11, width: 11,
+                                                                 inputChannels: 128, outputChannels: 256)) == .im2col)
+        #expect(Conv3D.resolvedMethod(.automatic, Conv3DGeometry(batch: 1, time: 30, height: 10, width: 24,
+                                                                 inputChannels: 256, outputChannels: 256)) == .im2col)
         #expect(Conv3D.resolvedMethod(.outputTaps, paperConv1) == .outputTaps)
     }
 
@@ -120,9 +137,10 @@ struct Conv3DTests {
     /// for the input, kernel and bias gradients; the buffers start at 0.5 to check accumulation.
     /// Tolerance: atol 1e-4, rtol 1e-4 (Float sums of ≤ 200 terms of size ≤ 1, FD error ~1e-10).
     @Test("backward matches finite differences of the Double forward",
-          arguments: smallGeometries.indices, [Conv3D.Method.im2col, .outputTaps])
+          arguments: smallGeometries.indices, [Conv3D.Method.im2col, .outputTaps, .winograd])
     func backwardMatchesFiniteDifferences(_ which: Int, _ method: Conv3D.Method) {
         let g = Self.smallGeometries[which]
+        if method == .winograd && (g.kernelHeight != 3 || g.kernelWidth != 3) { return }  // 3×3 kernels only
         let x = randomArray(g.inputCount, seed: 11 + UInt64(which))
         let k = randomArray(g.kernelCount, seed: 111 + UInt64(which))
         let b = randomArray(g.outputChannels, seed: 211 + UInt64(which))
@@ -148,7 +166,7 @@ struct Conv3DTests {
         expectClose(db.map { $0 - 0.5 }, fdB, rtol: 1e-4, atol: 1e-4, "db")
     }
 
-    @Test("backward without an input gradient gives the same kernel gradient", arguments: [Conv3D.Method.im2col, .outputTaps])
+    @Test("backward without an input gradient gives the same kernel gradient", arguments: [Conv3D.Method.im2col, .outputTaps, .winograd])
     func backwardWithoutInputGradient(_ method: Conv3D.Method) {
         let g = Self.geometries[0]
         let x = randomArray(g.inputCount, seed: 21)

@@ -76,6 +76,36 @@ public func referenceConv3D(
     return y
 }
 
+/// The input and kernel gradients of `referenceConv3D` for output gradient `r`, by the same
+/// naive loops run backwards: every product `x·k` that made an output sends `r` to both factors.
+public func referenceConv3DGradients(
+    _ x: [Double], _ kernel: [Double], _ r: [Double], _ g: Conv3DGeometry
+) -> (input: [Double], kernel: [Double]) {
+    func before(_ k: Int, _ p: ConvPadding) -> Int { p == .same ? (k - 1) / 2 : 0 }
+    let (B, T, H, W, Ci, Co) = (g.batch, g.time, g.height, g.width, g.inputChannels, g.outputChannels)
+    let (kt, kh, kw) = (g.kernelTime, g.kernelHeight, g.kernelWidth)
+    let To = g.temporalPadding == .same ? T : T - kt + 1
+    let Ho = g.spatialPadding == .same ? H : H - kh + 1
+    let Wo = g.spatialPadding == .same ? W : W - kw + 1
+    let (pt, ph, pw) = (before(kt, g.temporalPadding), before(kh, g.spatialPadding), before(kw, g.spatialPadding))
+    var dx = [Double](repeating: 0, count: x.count)
+    var dk = [Double](repeating: 0, count: kernel.count)
+    for b in 0..<B { for t in 0..<To { for h in 0..<Ho { for w in 0..<Wo { for co in 0..<Co {
+        let dy = r[(((b * To + t) * Ho + h) * Wo + w) * Co + co]
+        for dt in 0..<kt { for dh in 0..<kh { for dw in 0..<kw {
+            let (ti, hi, wi) = (t + dt - pt, h + dh - ph, w + dw - pw)
+            if ti < 0 || ti >= T || hi < 0 || hi >= H || wi < 0 || wi >= W { continue }
+            for ci in 0..<Ci {
+                let xi = (((b * T + ti) * H + hi) * W + wi) * Ci + ci
+                let ki = (((dt * kh + dh) * kw + dw) * Ci + ci) * Co + co
+                dx[xi] += dy * kernel[ki]
+                dk[ki] += dy * x[xi]
+            }
+        } } }
+    } } } } }
+    return (dx, dk)
+}
+
 public func referenceReLU(_ x: [Double]) -> [Double] { x.map { max(0, $0) } }
 
 /// `[N, H, W, C] → [N, H/2, W/2, C]`, max over each 2×2 window.
