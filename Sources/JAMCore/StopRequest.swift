@@ -1,6 +1,6 @@
 // Tests: Tests/JAMCoreTests/StopRequestTests.swift
+import Dispatch
 import Foundation
-import Synchronization
 
 /// A request to stop cleanly at the next unit or training-step boundary, leaving a resumable
 /// state. Slurm sends one before a job's time limit (`sbatch --signal=B:USR1@120` forwarded by
@@ -38,90 +38,32 @@ public enum StopRequest {
     public final class Listener: @unchecked Sendable {
         private let lock = NSLock()
         private var value: String?
-        /// `stopSignals.count` when this listener was installed (nil: not installed).
-        private var baseline: Int?
+        private var sources: [DispatchSourceSignal] = []
 
         public init() {}
 
         /// What requested a stop (`SIGUSR1`, …), or nil.
-        public var reason: String? {
-            lock.withLock {
-                if value == nil, let baseline, stopSignals.count.load(ordering: .acquiring) > baseline {
-                    value = stopSignals.name(stopSignals.last.load(ordering: .relaxed))
-                }
-                return value
-            }
-        }
+        public var reason: String? { lock.withLock { value } }
 
-        /// Sets or forgets the request; forgetting also forgets the signals received so far.
-        public func set(_ reason: String?) {
-            lock.withLock {
-                value = reason
-                if reason == nil, baseline != nil { baseline = stopSignals.count.load(ordering: .acquiring) }
-            }
-        }
+        public func set(_ reason: String?) { lock.withLock { value = reason } }
 
         /// Catches SIGUSR1 and SIGTERM from now on (idempotent).
         public func install() {
             lock.withLock {
-                guard baseline == nil else { return }
-                stopSignals.installHandlers()
-                baseline = stopSignals.count.load(ordering: .acquiring)
-            }
-        }
-    }
-}
-
-/// The signals that request a stop, caught by a handler of their own (any thread may take a
-/// process-directed signal, and the handler runs on whichever does; a signal set to be ignored
-/// is dropped by a thread that does not block it, so nothing else would be reliable in a process
-/// whose BLAS or test-runner threads exist before the handler). The handler only does what is
-/// safe in a signal handler: two atomic stores and one `write(2)` of a prepared message.
-private let stopSignals = StopSignals()
-
-private final class StopSignals: @unchecked Sendable {  // immutable but for the atomics and the mutex
-    static let numbers: [Int32] = [SIGUSR1, SIGTERM]
-    /// Stop signals received since the process started.
-    let count = Atomic<Int>(0)
-    /// The latest one's number.
-    let last = Atomic<Int32>(0)
-    private let installed = Mutex(false)
-    /// `"<SIGNAL> received: …\n"`, as bytes the handler can write without allocating (kept for
-    /// the life of the process).
-    let usr1Message = StopSignals.message(SIGUSR1)
-    let termMessage = StopSignals.message(SIGTERM)
-
-    private static func message(_ number: Int32) -> UnsafeBufferPointer<UInt8> {
-        let text = "\(name(number)) received: stopping at the next unit or step boundary "
-            + "(the finished work is kept; rerun to resume)\n"
-        let bytes = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: text.utf8.count)
-        _ = bytes.initialize(from: text.utf8)
-        return UnsafeBufferPointer(bytes)
-    }
-
-    static func name(_ number: Int32) -> String { number == SIGTERM ? "SIGTERM" : "SIGUSR1" }
-    func name(_ number: Int32) -> String { Self.name(number) }
-
-    /// Installs the handler once per process (glibc's `signal` restarts interrupted system calls)
-    /// and unblocks the signals in the calling thread, and so in the threads it starts: a program
-    /// started by a thread that blocks them (a dispatch worker's, say) inherits that mask, and a
-    /// signal no thread takes would stay pending.
-    func installHandlers() {
-        installed.withLock { done in
-            guard !done else { return }
-            var set = sigset_t()
-            sigemptyset(&set)
-            for number in Self.numbers { sigaddset(&set, number) }
-            pthread_sigmask(SIG_UNBLOCK, &set, nil)
-            for number in Self.numbers {
-                signal(number) { number in
-                    stopSignals.last.store(number, ordering: .relaxed)
-                    stopSignals.count.wrappingAdd(1, ordering: .releasing)
-                    let message = number == SIGTERM ? stopSignals.termMessage : stopSignals.usr1Message
-                    _ = write(STDERR_FILENO, message.baseAddress, message.count)
+                guard sources.isEmpty else { return }
+                for (number, name) in [(SIGUSR1, "SIGUSR1"), (SIGTERM, "SIGTERM")] {
+                    signal(number, SIG_IGN)  // the dispatch source sees it instead
+                    let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                    source.setEventHandler { [weak self] in
+                        guard let self else { return }
+                        self.lock.withLock { if self.value == nil { self.value = name } }
+                        FileHandle.standardError.write(Data(("\(name) received: stopping at the next unit or step boundary "
+                                                             + "(the finished work is kept; rerun to resume)\n").utf8))
+                    }
+                    source.resume()
+                    sources.append(source)
                 }
             }
-            done = true
         }
     }
 }
