@@ -146,32 +146,8 @@ public enum WinogradConv3D {
 
 // MARK: - Kernel transforms
 
-/// G (6×3) by rows; U = G g Gᵀ (see WinogradF4x4.swift).
-private let winogradG: [(Float, Float, Float)] = [
-    (1.0 / 4, 0, 0),
-    (-1.0 / 6, -1.0 / 6, -1.0 / 6),
-    (-1.0 / 6, 1.0 / 6, -1.0 / 6),
-    (1.0 / 24, 1.0 / 12, 1.0 / 6),
-    (1.0 / 24, -1.0 / 12, 1.0 / 6),
-    (0, 0, 1),
-]
-
-@inline(__always)
-private func loadLanes(_ p: UnsafePointer<Float>, _ lanes: Int, stride: Int = 1) -> WinogradVector {
-    if lanes == winogradLanes && stride == 1 { return UnsafeRawPointer(p).loadUnaligned(as: WinogradVector.self) }
-    var v = WinogradVector()
-    for l in 0..<lanes { v[l] = p[l &* stride] }
-    return v
-}
-
-@inline(__always)
-private func storeLanes(_ v: WinogradVector, _ p: UnsafeMutablePointer<Float>, _ lanes: Int, stride: Int = 1) {
-    if lanes == winogradLanes && stride == 1 {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: WinogradVector.self)
-        return
-    }
-    for l in 0..<lanes { p[l &* stride] = v[l] }
-}
+/// G (6×3) by rows in Float; U = G g Gᵀ (WinogradF4x4.swift's `winogradG`).
+private let winogradGFloat: [(Float, Float, Float)] = winogradG.map { (Float($0.0), Float($0.1), Float($0.2)) }
 
 extension WinogradConv3D {
     /// U [kt, 36, C1, C2] from `kernel` [kt, 3, 3, Cin, Cout]: for the forward pass C1 = Cin,
@@ -195,14 +171,14 @@ extension WinogradConv3D {
                     for k in 0..<9 { w[flipped ? 8 &- k : k] = loadLanes(source + (k &* plane &+ o), lanes) }
                     // G g: [6, 3].
                     for r in 0..<6 {
-                        let g = winogradG[r]
+                        let g = winogradGFloat[r]
                         for c in 0..<3 { gw[r &* 3 &+ c] = g.0 * w[c] + g.1 * w[3 &+ c] + g.2 * w[6 &+ c] }
                     }
                     // (G g) Gᵀ: [6, 6], to U[tap, p, i, o] or, flipped, U[tap, p, o, i].
                     let target = out.value + tap &* 36 &* plane
                     for r in 0..<6 {
                         for c in 0..<6 {
-                            let g = winogradG[c]
+                            let g = winogradGFloat[c]
                             let value = gw[r &* 3] * g.0 + gw[r &* 3 &+ 1] * g.1 + gw[r &* 3 &+ 2] * g.2
                             let position = target + (r &* 6 &+ c) &* plane
                             if flipped {
@@ -238,7 +214,7 @@ extension WinogradConv3D {
                         var sums = (WinogradVector(), WinogradVector(), WinogradVector())
                         for c in 0..<6 {
                             let value = loadLanes(source + ((r &* 6 &+ c) &* plane &+ o), lanes)
-                            let g = winogradG[c]
+                            let g = winogradGFloat[c]
                             sums.0 += value * g.0; sums.1 += value * g.1; sums.2 += value * g.2
                         }
                         rows[r &* 3] = sums.0; rows[r &* 3 &+ 1] = sums.1; rows[r &* 3 &+ 2] = sums.2
@@ -247,7 +223,7 @@ extension WinogradConv3D {
                     for kw in 0..<3 {
                         var sums = (WinogradVector(), WinogradVector(), WinogradVector())
                         for r in 0..<6 {
-                            let g = winogradG[r], value = rows[r &* 3 &+ kw]
+                            let g = winogradGFloat[r], value = rows[r &* 3 &+ kw]
                             sums.0 += g.0 * value; sums.1 += g.1 * value; sums.2 += g.2 * value
                         }
                         let column = target + (kw &* plane &+ o)  // (kh, kw) at column + 3·kh·plane

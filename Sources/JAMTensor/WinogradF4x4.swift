@@ -19,20 +19,22 @@
 typealias WinogradVector = SIMD8<Float>
 let winogradLanes = 8
 
+/// G's rows, (g0, g1, g2), in Double (each converts to the nearest Float exactly as the same
+/// fraction written in Float would).
+let winogradG: [(Double, Double, Double)] = [
+    (1.0 / 4, 0, 0),
+    (-1.0 / 6, -1.0 / 6, -1.0 / 6),
+    (-1.0 / 6, 1.0 / 6, -1.0 / 6),
+    (1.0 / 24, 1.0 / 12, 1.0 / 6),
+    (1.0 / 24, -1.0 / 12, 1.0 / 6),
+    (0, 0, 1),
+]
+
 /// U[p, i, o] = (G g Gᵀ)[p] for g = kernel[:, :, i, o]; computed in Double, stored as Float.
 func winogradTransformKernel(_ u: UnsafeMutablePointer<Float>, _ kernel: UnsafePointer<Float>,
                              inputChannels cin: Int, outputChannels cout: Int) {
-    // G's rows, (g0, g1, g2).
-    let g: [(Double, Double, Double)] = [
-        (1.0 / 4, 0, 0),
-        (-1.0 / 6, -1.0 / 6, -1.0 / 6),
-        (-1.0 / 6, 1.0 / 6, -1.0 / 6),
-        (1.0 / 24, 1.0 / 12, 1.0 / 6),
-        (1.0 / 24, -1.0 / 12, 1.0 / 6),
-        (0, 0, 1),
-    ]
     let plane = cin * cout
-    g.withUnsafeBufferPointer { g in
+    winogradG.withUnsafeBufferPointer { g in
         withUnsafeTemporaryAllocation(of: Double.self, capacity: 27) { scratch in
             let w = scratch.baseAddress!, gw = w + 9  // g [3, 3] and G g [6, 3]
             for i in 0..<cin {
@@ -56,21 +58,37 @@ func winogradTransformKernel(_ u: UnsafeMutablePointer<Float>, _ kernel: UnsafeP
     }
 }
 
+/// `lanes` floats `stride` apart from `p` as one vector (the rest zero).
 @inline(__always)
-private func load(_ p: UnsafePointer<Float>, _ lanes: Int) -> WinogradVector {
-    if lanes == winogradLanes { return UnsafeRawPointer(p).loadUnaligned(as: WinogradVector.self) }
+func loadLanes(_ p: UnsafePointer<Float>, _ lanes: Int, stride: Int = 1) -> WinogradVector {
+    if lanes == winogradLanes && stride == 1 { return UnsafeRawPointer(p).loadUnaligned(as: WinogradVector.self) }
     var v = WinogradVector()
-    for l in 0..<lanes { v[l] = p[l] }
+    for l in 0..<lanes { v[l] = p[l &* stride] }
     return v
 }
 
+/// The first `lanes` values of `v` to `lanes` floats `stride` apart from `p`.
 @inline(__always)
-private func store(_ v: WinogradVector, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {
-    if lanes == winogradLanes {
+func storeLanes(_ v: WinogradVector, _ p: UnsafeMutablePointer<Float>, _ lanes: Int, stride: Int = 1) {
+    if lanes == winogradLanes && stride == 1 {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: WinogradVector.self)
         return
     }
-    for l in 0..<lanes { p[l] = v[l] }
+    for l in 0..<lanes { p[l &* stride] = v[l] }
+}
+
+/// The six values of one transform row to positions p, p + 1, …, p + 5 (`planeStride` apart).
+@inline(__always)
+private func storeSixPlanes(
+    _ t: (WinogradVector, WinogradVector, WinogradVector, WinogradVector, WinogradVector, WinogradVector),
+    _ out: UnsafeMutablePointer<Float>, planeStride: Int, _ lanes: Int
+) {
+    storeLanes(t.0, out, lanes)
+    storeLanes(t.1, out + planeStride, lanes)
+    storeLanes(t.2, out + 2 &* planeStride, lanes)
+    storeLanes(t.3, out + 3 &* planeStride, lanes)
+    storeLanes(t.4, out + 4 &* planeStride, lanes)
+    storeLanes(t.5, out + 5 &* planeStride, lanes)
 }
 
 /// Bᵀ applied to six values along one axis, with shared subexpressions.
@@ -111,9 +129,9 @@ func winogradInputTile(
         for j in 0..<6 {
             let column = d + (j &* channels &+ c)
             let t = inputTransform(
-                load(column, lanes), load(column + rowStride, lanes),
-                load(column + 2 &* rowStride, lanes), load(column + 3 &* rowStride, lanes),
-                load(column + 4 &* rowStride, lanes), load(column + 5 &* rowStride, lanes))
+                loadLanes(column, lanes), loadLanes(column + rowStride, lanes),
+                loadLanes(column + 2 &* rowStride, lanes), loadLanes(column + 3 &* rowStride, lanes),
+                loadLanes(column + 4 &* rowStride, lanes), loadLanes(column + 5 &* rowStride, lanes))
             temp[j] = t.0; temp[6 &+ j] = t.1; temp[12 &+ j] = t.2
             temp[18 &+ j] = t.3; temp[24 &+ j] = t.4; temp[30 &+ j] = t.5
         }
@@ -121,13 +139,7 @@ func winogradInputTile(
         for i in 0..<6 {
             let row = temp + i &* 6
             let t = inputTransform(row[0], row[1], row[2], row[3], row[4], row[5])
-            let out = v + ((i &* 6) &* planeStride &+ c)
-            store(t.0, out, lanes)
-            store(t.1, out + planeStride, lanes)
-            store(t.2, out + 2 &* planeStride, lanes)
-            store(t.3, out + 3 &* planeStride, lanes)
-            store(t.4, out + 4 &* planeStride, lanes)
-            store(t.5, out + 5 &* planeStride, lanes)
+            storeSixPlanes(t, v + ((i &* 6) &* planeStride &+ c), planeStride: planeStride, lanes)
         }
         c &+= winogradLanes
     }
@@ -145,12 +157,12 @@ private func outputTileValues(
     for a in 0..<6 {
         let row = m + ((a &* 6) &* planeStride &+ c)
         let t = outputTransform(
-            load(row, lanes), load(row + planeStride, lanes), load(row + 2 &* planeStride, lanes),
-            load(row + 3 &* planeStride, lanes), load(row + 4 &* planeStride, lanes),
-            load(row + 5 &* planeStride, lanes))
+            loadLanes(row, lanes), loadLanes(row + planeStride, lanes), loadLanes(row + 2 &* planeStride, lanes),
+            loadLanes(row + 3 &* planeStride, lanes), loadLanes(row + 4 &* planeStride, lanes),
+            loadLanes(row + 5 &* planeStride, lanes))
         s[a &* 4] = t.0; s[a &* 4 &+ 1] = t.1; s[a &* 4 &+ 2] = t.2; s[a &* 4 &+ 3] = t.3
     }
-    let b = bias.map { load($0 + c, lanes) } ?? WinogradVector()
+    let b = bias.map { loadLanes($0 + c, lanes) } ?? WinogradVector()
     for j in 0..<4 {
         let t = outputTransform(s[j], s[4 &+ j], s[8 &+ j], s[12 &+ j], s[16 &+ j], s[20 &+ j])
         var y0 = t.0 + b, y1 = t.1 + b, y2 = t.2 + b, y3 = t.3 + b
@@ -178,7 +190,7 @@ func winogradOutputTile(
                          temp: temp)
         for i in 0..<rows {
             let out = frame + (((y0 &+ i) &* width &+ x0) &* channels &+ c)
-            for j in 0..<columns { store(temp[i &* 4 &+ j], out + j &* channels, lanes) }
+            for j in 0..<columns { storeLanes(temp[i &* 4 &+ j], out + j &* channels, lanes) }
         }
         c &+= winogradLanes
     }
@@ -205,7 +217,7 @@ func winogradOutputTilePooled(
                 let top = 8 &* i &+ 2 &* j
                 let pooled = maximum(maximum(temp[top], temp[top &+ 1]),
                                      maximum(temp[top &+ 4], temp[top &+ 5]))
-                store(pooled, out + j &* channels, lanes)
+                storeLanes(pooled, out + j &* channels, lanes)
             }
         }
         c &+= winogradLanes
@@ -236,7 +248,7 @@ func winogradOutputTileAdding(
             let out = frame + (((y0 &+ i) &* width &+ x0) &* channels &+ c)
             for j in 0..<columns {
                 let target = out + j &* channels
-                store(load(target, lanes) + temp[i &* 4 &+ j], target, lanes)
+                storeLanes(loadLanes(target, lanes) + temp[i &* 4 &+ j], target, lanes)
             }
         }
         c &+= winogradLanes
@@ -272,7 +284,7 @@ func winogradOutputGradientTile(
         for i in 0..<4 {
             for j in 0..<4 {
                 temp[i &* 4 &+ j] = i < rows && j < columns
-                    ? load(frame + (((y0 &+ i) &* width &+ x0 &+ j) &* channels &+ c), lanes) : WinogradVector()
+                    ? loadLanes(frame + (((y0 &+ i) &* width &+ x0 &+ j) &* channels &+ c), lanes) : WinogradVector()
             }
         }
         // Columns: s[a, j] = Σ_i A[a, i] dY[i, j], in temp[16 + 4a + j].
@@ -285,13 +297,7 @@ func winogradOutputGradientTile(
         for a in 0..<6 {
             let row = s + a &* 4
             let t = outputTransformAdjoint(row[0], row[1], row[2], row[3])
-            let out = dm + ((a &* 6) &* planeStride &+ c)
-            store(t.0, out, lanes)
-            store(t.1, out + planeStride, lanes)
-            store(t.2, out + 2 &* planeStride, lanes)
-            store(t.3, out + 3 &* planeStride, lanes)
-            store(t.4, out + 4 &* planeStride, lanes)
-            store(t.5, out + 5 &* planeStride, lanes)
+            storeSixPlanes(t, dm + ((a &* 6) &* planeStride &+ c), planeStride: planeStride, lanes)
         }
         c &+= winogradLanes
     }
