@@ -29,6 +29,10 @@ import JAMTensor
 /// input sequence `[slots, B, In]` lives (the caller keeps it until backward). Backward keeps
 /// dGates for every step and defers the weight gradients to one GEMM per block over all T·B rows
 /// (`accumulateWeightGradients`), far faster than T skinny ones.
+///
+/// The per-step products (B rows against W) go through `SkinnyGEMM`: backward multiplies by Wᵀ
+/// with W as stored; forward multiplies by W through a transposed copy made at the start of each
+/// sequence (t = 0), so the copy always holds the weights the sequence runs with.
 public final class LSTMLayer: LSTMHiddenStates {
     public let inputSize: Int
     public let hiddenSize: Int
@@ -48,6 +52,11 @@ public final class LSTMLayer: LSTMHiddenStates {
     private let cellGradient = ScratchBuffer<Float>()  // [B, H], dLoss/dc carried to the previous step
     private let recurrentGradient = ScratchBuffer<Float>()  // [B, H], dLoss/dh carried to the previous step
     private let rowGradient = ScratchBuffer<Float>()  // [B, In + H]: [dx_t, dh_{t−1}] in step mode
+    // Wᵀ for the forward products, made at t = 0: [4H, In + H] in step mode (x_t and h_{t−1} each
+    // meet their columns), [4H, H] (W_hᵀ alone) in sequence mode. Row stride `transposedStride`.
+    private let transposedWeights = ScratchBuffer<Float>()
+    private var transposedStride = 0
+    private var transposedRecurrentOffset = 0
 
     /// Registers `<name>.W` and `<name>.b` in `store`.
     public init(inputSize: Int, hiddenSize: Int, store: ParameterStore, name: String) {
@@ -101,9 +110,14 @@ public final class LSTMLayer: LSTMHiddenStates {
     public func forwardStep(inputs: UnsafePointer<Float>, slot: Int, previousSlot: Int?, values: UnsafePointer<Float>) {
         let (b, n, h4) = (batch, inputSize, 4 * hiddenSize)
         self.inputs = inputs
+        if previousSlot == nil {
+            transposeWeights(values + weights.offset, rows: n + hiddenSize)
+            transposedRecurrentOffset = n
+        }
         let g = gates.pointer + slot * b * h4
         lstmBroadcastRows(g, ld: h4, values + bias.offset, rows: b, count: h4)
-        BLAS.sgemm(g, ldc: h4, inputs + slot * b * n, lda: n, inputWeights(values), ldb: h4, m: b, n: h4, k: n, beta: 1)
+        SkinnyGEMM.multiplyTransposed(g, ldc: h4, inputs + slot * b * n, lda: n,
+                                      transposedWeights.pointer, ldb: transposedStride, m: b, n: h4, k: n, beta: 1)
         recurrentForward(slot: slot, previousSlot: previousSlot, values: values)
     }
 
@@ -115,6 +129,8 @@ public final class LSTMLayer: LSTMHiddenStates {
         self.inputs = inputs
         lstmBroadcastRows(gates.pointer, ld: h4, values + bias.offset, rows: rows, count: h4)
         BLAS.sgemm(gates.pointer, ldc: h4, inputs, lda: n, inputWeights(values), ldb: h4, m: rows, n: h4, k: n, beta: 1)
+        transposeWeights(recurrentWeights(values), rows: hiddenSize)
+        transposedRecurrentOffset = 0
         for t in 0..<steps { recurrentForward(slot: t, previousSlot: t > 0 ? t - 1 : nil, values: values) }
     }
 
@@ -123,13 +139,21 @@ public final class LSTMLayer: LSTMHiddenStates {
         let (b, h) = (batch, hiddenSize)
         let g = gates.pointer + slot * b * 4 * h
         if let previousSlot {
-            BLAS.sgemm(g, ldc: 4 * h, hiddenState(slot: previousSlot), lda: h, recurrentWeights(values),
-                       ldb: 4 * h, m: b, n: 4 * h, k: h, beta: 1)
+            SkinnyGEMM.multiplyTransposed(g, ldc: 4 * h, hiddenState(slot: previousSlot), lda: h,
+                                          transposedWeights.pointer + transposedRecurrentOffset, ldb: transposedStride,
+                                          m: b, n: 4 * h, k: h, beta: 1)
         }
         lstmCellForward(
             c: cell.pointer + slot * b * h, tanhC: tanhCell.pointer + slot * b * h,
             h: hiddenState(slot: slot), gates: g,
             cPrevious: previousSlot.map { UnsafePointer(cell.pointer + $0 * b * h) }, batch: b, hidden: h)
+    }
+
+    /// `transposedWeights = ` the first `rows` rows of W (from `first`) transposed: `[4H, rows]`.
+    private func transposeWeights(_ first: UnsafePointer<Float>, rows: Int) {
+        let h4 = 4 * hiddenSize
+        SkinnyGEMM.transpose(transposedWeights.reserve(h4 * rows), first, ldSource: h4, rows: rows, columns: h4)
+        transposedStride = rows
     }
 
     // MARK: Backward
@@ -157,8 +181,8 @@ public final class LSTMLayer: LSTMHiddenStates {
         // [dx_t, dh_{t−1}] = dGates_t Wᵀ, one GEMM for both blocks.
         let rowLength = n + h
         let dRow = rowGradient.pointer
-        BLAS.sgemm(dRow, ldc: rowLength, dGates, lda: 4 * h,
-                   values + weights.offset, ldb: 4 * h, transposeB: true, m: b, n: rowLength, k: 4 * h, beta: 0)
+        SkinnyGEMM.multiplyTransposed(dRow, ldc: rowLength, dGates, lda: 4 * h,
+                                      values + weights.offset, ldb: 4 * h, m: b, n: rowLength, k: 4 * h)
         let dh = recurrentGradient.pointer
         for r in 0..<b {
             if let inputGradient {
@@ -183,8 +207,8 @@ public final class LSTMLayer: LSTMHiddenStates {
             let dGates = cellBackward(hiddenGradient: hiddenGradients + t * b * h, slot: t,
                                       previousSlot: t > 0 ? t - 1 : nil)
             if t > 0 {
-                BLAS.sgemm(recurrentGradient.pointer, ldc: h, dGates, lda: 4 * h, recurrentWeights(values),
-                           ldb: 4 * h, transposeB: true, m: b, n: h, k: 4 * h, beta: 0)
+                SkinnyGEMM.multiplyTransposed(recurrentGradient.pointer, ldc: h, dGates, lda: 4 * h,
+                                              recurrentWeights(values), ldb: 4 * h, m: b, n: h, k: 4 * h)
             }
         }
         if let inputGradients {
