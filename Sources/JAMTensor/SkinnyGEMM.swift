@@ -113,10 +113,8 @@ public enum SkinnyGEMM {
     /// The `flags` of /proc/cpuinfo (Linux x86-64; empty elsewhere, where `.avx2` is never chosen).
     private static let cpuFlags: Set<String> = {
         #if os(Linux) && arch(x86_64)
-        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
-        else { return [] }
-        return Set(line.split(separator: " ").map(String.init))
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return [] }
+        return BLASKernelChoice.cpuFlags(cpuinfo: text)
         #else
         return []
         #endif
