@@ -49,6 +49,11 @@ struct SkinnyGEMMBenchmark: ParsableCommand {
         let cpuPeak = peak / cpuShare
         print("sgemm 2048³ peak (\(threads) threads): \(String(format: "%.1f", peak)) GFLOP/s, "
               + "\(String(format: "%.1f", cpuPeak)) GFLOP/CPU-s")
+        // Each weight read serves 2·rows flops, so memory caps these products at 2·rows/4 flops per byte.
+        let bandwidth = measureReadBandwidth()
+        print(String(format: "memory read bandwidth (256 MiB, %d threads): %.1f GB/s, so at %d rows the "
+                     + "products cannot beat %.0f GFLOP/s once the weights leave the caches",
+                     threads, bandwidth, rows, bandwidth * Double(2 * rows) / 4))
         // (name, k, n) of W [k, n].
         let shapes: [(String, Int, Int)] = [
             ("joint W_sub [D+H, 3D]", 1280 + 1024, 3 * 1280),
@@ -103,6 +108,34 @@ struct SkinnyGEMMBenchmark: ParsableCommand {
                   + "\(k)×\(n)".padding(toLength: 12, withPad: " ", startingAt: 0) + " "
                   + rate(0) + "  " + rate(1) + "  " + rate(2) + "  " + rate(4))
         }
+    }
+
+    /// Best of 5 reads of a 256 MiB buffer, summed on `threads` threads, in GB/s.
+    private func measureReadBandwidth() -> Double {
+        let count = 64 << 20
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { buffer.deallocate() }
+        buffer.initialize(repeating: 1, count: count)
+        let box = UncheckedSendable(buffer)
+        var best = Double.infinity
+        var sums = [Float](repeating: 0, count: threads)
+        for _ in 0..<5 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            sums.withUnsafeMutableBufferPointer { s in
+                let sink = UncheckedSendable(s.baseAddress!)
+                parallelFor(chunkCount: threads, threads: threads) { chunk, _ in
+                    let p = box.value
+                    var total = SIMD4<Float>()
+                    for i in stride(from: chunk * count / threads, to: (chunk + 1) * count / threads, by: 4) {
+                        total += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD4<Float>.self)
+                    }
+                    sink.value[chunk] = total.sum()
+                }
+            }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        }
+        precondition(sums.allSatisfy { $0 > 0 })  // keeps the reads
+        return Double(count * 4) / best / 1e9
     }
 
     /// CPU time of the whole process so far (all threads), in seconds, to the nanosecond.
