@@ -67,6 +67,8 @@ public func avx2DotProductGEMM(
                 var c20 = t[6], c21 = t[7], c22 = t[8]
                 var c30 = t[9], c31 = t[10], c32 = t[11]
                 var i = start
+                // The same loop twice, with and without the prefetches: written as one loop with a
+                // branch, the compiler neither unswitches it nor keeps the pointers in registers.
                 if g == 0 {
                     while i < end {
                         jam_prefetch(p0 + i); jam_prefetch(p1 + i); jam_prefetch(p2 + i)
