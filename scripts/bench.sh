@@ -9,7 +9,7 @@ bash scripts/setup.sh
 swift build -c release --product jam-bench
 bench=.build/release/jam-bench
 echo "# $(date -u +%FT%TZ) $(uname -m), $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg), OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
-for b in gemm "decode --codec avi" "decode --codec mp4" vgg c3d lstm; do
+for b in gemm "decode --codec avi" "decode --codec mp4" vgg c3d lstm skinny; do
     echo
     echo "## jam-bench $b"
     $bench $b
