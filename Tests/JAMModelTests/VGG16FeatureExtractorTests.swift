@@ -147,6 +147,30 @@ private func relativeError(_ actual: [Float], _ expected: [Double]) -> Double {
         #expect(results[0].conv5_3 == results[1].conv5_3)
     }
 
+    /// Winograd trades accuracy for speed; the features must stay within 1e-4 of the Double
+    /// reference (max abs error / max abs value of each tap), the bound every algorithm choice
+    /// for the network is held to. At S = 48 (tiles of 6 divide the first layers' sides, later
+    /// ones have partial tiles), one frame: F(6×6, 3×3) on the twelve Winograd layers, and the
+    /// default (F(4×4, 3×3) on all twelve). Measured, pool4 and conv5_3: 3.9e-6 and 1.0e-5
+    /// (F(6×6, 3×3)), 2.4e-6 and 2.9e-6 (default).
+    @Test(arguments: ["F(6x6,3x3)", "default"])
+    func winogradChoicesStayWithin1e4OfTheReference(_ choice: String) throws {
+        let size = 48
+        let weights = VGG16Weights.heInitialized(seed: 5)
+        let frames = randomFrames(size * size * 3, seed: 7)
+        let reference = referenceFeatures(frames: frames, batch: 1, size: size, weights: weights)
+        let algorithms = choice == "default"
+            ? VGG16FeatureExtractor.defaultAlgorithms
+            : [.im2col] + Array(repeating: Convolution3x3.Algorithm.winogradF6x6, count: 12)
+        let extractor = VGG16FeatureExtractor(weights: weights, threads: 2, algorithms: algorithms)
+        let features = try extractor.extract(frames: frames, batch: 1, frameSize: size)
+        let pool4Error = relativeError(features.pool4, reference.pool4)
+        let conv53Error = relativeError(features.conv5_3, reference.conv5_3)
+        #expect(pool4Error <= 1e-4, "\(choice): pool4 relative error \(pool4Error)")
+        #expect(conv53Error <= 1e-4, "\(choice): conv5_3 relative error \(conv53Error)")
+        #expect(reference.conv5_3.contains { $0 > 0 }, "the reference is all zeros: a useless test")
+    }
+
     /// Frames are independent: a frame's features do not depend on its batch neighbours, and a
     /// smaller call after a larger one (reused buffers) gives the same values. (Blocks 4-5 run
     /// the batch through one GEMM, so only float rounding may differ: OpenBLAS blocks the sums
