@@ -225,6 +225,17 @@ public final class Convolution3x3: @unchecked Sendable {
                 let row = columns + p &* patch
                 for ky in 0..<3 {
                     let yy = y &+ ky &- 1
+                    if yy >= 0, yy < height, x >= 1, x &+ 1 < width {
+                        // Channels last: the kernel row's three pixels are one run of 3·Cin floats.
+                        let source = input + ((n &* height &+ yy) &* width &+ x &- 1) &* cin
+                        let destination = row + ky &* 3 &* cin
+                        if cin < 16 {  // a loop beats a memcpy call for VGG's 3 channels
+                            for i in 0..<(3 &* cin) { destination[i] = source[i] }
+                        } else {
+                            destination.update(from: source, count: 3 &* cin)
+                        }
+                        continue
+                    }
                     for kx in 0..<3 {
                         let xx = x &+ kx &- 1
                         let destination = row + (ky &* 3 &+ kx) &* cin
@@ -259,11 +270,18 @@ public final class Convolution3x3: @unchecked Sendable {
         /// Layers with Cin·Cout up to this use the private scheme (each worker takes chunks of
         /// tiles through all steps); larger ones the shared scheme (workers split each step).
         public var privateSchemeLimit = 128 * 128
-        /// Private scheme: floats of V + M per chunk (tiles per chunk at least 32).
-        public var chunkFloats = 1024 * 1024
+        /// Private scheme: floats of V + M per chunk (tiles per chunk at least 32). 1 MB, one
+        /// core's L2: the output transform reads M back from L2 (4 MB chunks made VGG16's
+        /// 64- and 128-channel layers 10-25% slower, `jam-bench vgg --profile`, docs/BENCHMARKS.md).
+        public var chunkFloats = 256 * 1024
         /// Shared scheme: floats of V + M per block (tiles per block at least `minimumBlockTiles`).
         public var blockFloats = 4 * 1024 * 1024
         public var minimumBlockTiles = 64
+        /// Shared scheme: blocks of at least Cin·Cout/(Cin + Cout) tiles, so that reading the
+        /// transformed kernel (P·Cin·Cout floats, from DRAM when it exceeds L3) once per block
+        /// moves no more bytes than the block's V and M. For 512×512 layers this overrides
+        /// `blockFloats` (blocks of 256 tiles instead of 64 with F(6×6, 3×3): GEMMs 15% faster).
+        public var boundKernelTraffic = true
         public init() {}
     }
 
@@ -396,7 +414,7 @@ public final class Convolution3x3: @unchecked Sendable {
         }
     }
 
-    /// Tiles per chunk of the private scheme: V + M of a chunk about 4 MB, at least 32 tiles;
+    /// Tiles per chunk of the private scheme: V + M of a chunk about 1 MB, at least 32 tiles;
     /// smaller when a layer has few tiles, so that every worker gets chunks. Independent of the
     /// thread count, so results are too.
     private func winogradTilesPerChunk(tiles: Int) -> Int {
@@ -407,12 +425,15 @@ public final class Convolution3x3: @unchecked Sendable {
         return max(1, min(wanted, spread, tiles))
     }
 
-    /// Tiles per block: as many as fit a ~16 MB V + M (L3), at least 64 (for efficient GEMMs),
-    /// never more than there are; independent of the thread count, so results are too.
+    /// Tiles per block: as many as fit a ~16 MB V + M (L3), at least 64 (for efficient GEMMs)
+    /// and at least Cin·Cout/(Cin + Cout) (`boundKernelTraffic`), never more than there are;
+    /// independent of the thread count, so results are too.
     private func winogradTilesPerBlock(tiles: Int) -> Int {
         let side = algorithm.outputTile + 2
         let floatsPerTile = side * side * (inputChannels + outputChannels)
-        let fitting = max(tuning.minimumBlockTiles, tuning.blockFloats / floatsPerTile)
+        let kernelBound = tuning.boundKernelTraffic
+            ? inputChannels * outputChannels / (inputChannels + outputChannels) : 0
+        let fitting = max(tuning.minimumBlockTiles, tuning.blockFloats / floatsPerTile, kernelBound)
         // Equal blocks rather than a full ones and a small remainder.
         let blocks = (tiles + fitting - 1) / fitting
         return max(1, (tiles + blocks - 1) / blocks)

@@ -202,6 +202,8 @@ func winogradOutputTile(
 
 /// Like `winogradOutputTile`, then the 2×2 stride-2 max-pool: writes the 2×2 pooled tile whose
 /// top-left pooled pixel is (y0, x0) into `frame` `[height, width, C]` (the pooled sizes).
+/// Bias and ReLU are applied after the max, to 4 values instead of 16: the same bits, since
+/// rounding x + b is monotonic in x and ReLU is monotonic, so both commute with the max.
 @inline(__always)
 func winogradOutputTilePooled(
     _ frame: UnsafeMutablePointer<Float>, height: Int, width: Int, y0: Int, x0: Int,
@@ -213,14 +215,16 @@ func winogradOutputTilePooled(
     var c = 0
     while c < channels {
         let lanes = min(winogradLanes, channels &- c)
-        outputTileValues(m, planeStride: planeStride, bias: bias, channel: c, lanes: lanes, relu: relu,
+        outputTileValues(m, planeStride: planeStride, bias: nil, channel: c, lanes: lanes, relu: false,
                          temp: temp)
+        let b = loadLanes(bias + c, lanes)
         for i in 0..<rows {
             let out = frame + (((y0 &+ i) &* width &+ x0) &* channels &+ c)
             for j in 0..<columns {
                 let top = 8 &* i &+ 2 &* j
-                let pooled = maximum(maximum(temp[top], temp[top &+ 1]),
-                                     maximum(temp[top &+ 4], temp[top &+ 5]))
+                var pooled = maximum(maximum(temp[top], temp[top &+ 1]),
+                                     maximum(temp[top &+ 4], temp[top &+ 5])) + b
+                if relu { pooled.replace(with: 0, where: pooled .< 0) }
                 storeLanes(pooled, out + j &* channels, lanes)
             }
         }

@@ -175,6 +175,8 @@ func winogradF6OutputTile(
 
 /// Like `winogradF6OutputTile`, then the 2×2 stride-2 max-pool: writes the 3×3 pooled tile whose
 /// top-left pooled pixel is (y0, x0) into `frame` `[height, width, C]` (the pooled sizes).
+/// Bias and ReLU are applied after the max, to 9 values instead of 36: the same bits, since
+/// rounding x + b is monotonic in x and ReLU is monotonic, so both commute with the max.
 @inline(__always)
 func winogradF6OutputTilePooled(
     _ frame: UnsafeMutablePointer<Float>, height: Int, width: Int, y0: Int, x0: Int,
@@ -186,14 +188,16 @@ func winogradF6OutputTilePooled(
     var c = 0
     while c < channels {
         let lanes = min(winogradLanes, channels &- c)
-        outputTileValuesF6(m, planeStride: planeStride, bias: bias, channel: c, lanes: lanes, relu: relu,
+        outputTileValuesF6(m, planeStride: planeStride, bias: nil, channel: c, lanes: lanes, relu: false,
                            temp: temp)
+        let b = loadLanes(bias + c, lanes)
         for i in 0..<rows {
             let out = frame + (((y0 &+ i) &* width &+ x0) &* channels &+ c)
             for j in 0..<columns {
                 let top = 12 &* i &+ 2 &* j
-                let pooled = maximum(maximum(temp[top], temp[top &+ 1]),
-                                     maximum(temp[top &+ 6], temp[top &+ 7]))
+                var pooled = maximum(maximum(temp[top], temp[top &+ 1]),
+                                     maximum(temp[top &+ 6], temp[top &+ 7])) + b
+                if relu { pooled.replace(with: 0, where: pooled .< 0) }
                 storeLanes(pooled, out + j &* channels, lanes)
             }
         }

@@ -104,6 +104,7 @@ enum Variant: String, CaseIterable, Sendable {
             conv.tuning.privateSchemeLimit = 0
             conv.tuning.blockFloats = 0
             conv.tuning.minimumBlockTiles = 5
+            conv.tuning.boundKernelTraffic = false
         }
         return conv
     }
