@@ -27,9 +27,10 @@ public enum VGG16FeatureError: Error, CustomStringConvertible, Equatable {
 /// blocks 4-5 on the whole batch at once (small activations, and more tiles per GEMM). Buffers
 /// are kept and reused across calls, so working memory is bounded by the largest batch and frame
 /// size seen: 2·S²·64 (3· with im2col) + 2·B·(S/8)²·512 floats of activations, plus the
-/// prepared weights (59 M floats, 235 MB, for Winograd F(4×4, 3×3); 105 M floats, 418 MB, for
-/// F(6×6, 3×3)) and ~25 MB of convolution scratch.
-/// Measured peak resident memory of `jam-bench vgg` at S = 384, B = 8: about 500 MB.
+/// prepared weights (105 M floats, 418 MB, with the default F(6×6, 3×3); 59 M floats, 235 MB,
+/// with F(4×4, 3×3)) and up to ~70 MB of convolution scratch (blocks of 256 tiles for the
+/// 512-channel layers). Measured peak resident memory of `jam-bench vgg` at S = 384, B = 8:
+/// about 690 MB (about 500 MB with F(4×4, 3×3)).
 ///
 /// Not safe to call from two threads at once; results are identical from run to run and do not
 /// depend on `threads`.
@@ -45,9 +46,11 @@ public final class VGG16FeatureExtractor {
     public let algorithms: [Convolution3x3.Algorithm]
 
     /// The default algorithm per layer: im2col for `block1_conv1` (3 input channels, too few for
-    /// Winograd's GEMMs), Winograd F(4×4, 3×3) for the other twelve.
+    /// Winograd's GEMMs), Winograd F(6×6, 3×3) for the other twelve: faster than F(4×4, 3×3) on
+    /// every layer at S = 384 (docs/BENCHMARKS.md, `jam-bench vgg --profile --tiles 4|6`), and
+    /// the features stay within 1.0e-5 of a Double reference (tested; the bound is 1e-4).
     public static let defaultAlgorithms: [Convolution3x3.Algorithm] =
-        [.im2col] + Array(repeating: .winogradF4x4, count: 12)
+        [.im2col] + Array(repeating: .winogradF6x6, count: 12)
 
     private let convolutions: [Convolution3x3]
     private let workspace = ConvolutionWorkspace()
