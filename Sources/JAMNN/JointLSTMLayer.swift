@@ -33,7 +33,8 @@ import JAMTensor
 ///
 /// Internally the four gates live in one `[B, 4H]` block in the order i, f, g (= c̃), o, like the
 /// standard layer, so the cell update is shared. Backward walks the steps in reverse; the weight
-/// gradients are deferred to one GEMM per matrix over all T·B rows.
+/// gradients are deferred to one GEMM per matrix over all T·B rows. The per-step products go
+/// through `SkinnyGEMM`, forward on transposed copies of the matrices made at t = 0 (see `LSTMLayer`).
 public final class JointLSTMLayer: LSTMHiddenStates {
     public let branchInputSizes: [Int]
     public let hiddenSize: Int
@@ -71,6 +72,11 @@ public final class JointLSTMLayer: LSTMHiddenStates {
     private let hidden = ScratchBuffer<Float>()  // [slots, B, H]
     private let cellGradient = ScratchBuffer<Float>()  // [B, H]
     private let recurrentGradient = ScratchBuffer<Float>()  // [B, H]
+    // Transposed copies for the forward products, made at t = 0: per branch W_subᵀ [3D_k, D_k + H]
+    // and A_kᵀ, B_kᵀ, C_kᵀ [H, D_k] each (in that order in one buffer); W_cellᵀ [H, ΣD + H].
+    private var transposedSubGateWeights: [ScratchBuffer<Float>] = []
+    private var transposedMixing: [ScratchBuffer<Float>] = []
+    private let transposedCellWeights = ScratchBuffer<Float>()
 
     /// Registers the parameters listed in the type's documentation under `name` in `store`.
     public init(
@@ -132,6 +138,23 @@ public final class JointLSTMLayer: LSTMHiddenStates {
         subGates = branchInputSizes.map { _ in ScratchBuffer<Float>() }
         subGateGradients = branchInputSizes.map { _ in ScratchBuffer<Float>() }
         branchRowGradients = branchInputSizes.map { _ in ScratchBuffer<Float>() }
+        transposedSubGateWeights = branchInputSizes.map { _ in ScratchBuffer<Float>() }
+        transposedMixing = branchInputSizes.map { _ in ScratchBuffer<Float>() }
+    }
+
+    /// Refreshes the transposed copies from `values` (at the start of each sequence).
+    private func transposeWeights(_ values: UnsafePointer<Float>) {
+        let h = hiddenSize
+        for (k, d) in branchInputSizes.enumerated() {
+            SkinnyGEMM.transpose(transposedSubGateWeights[k].reserve(3 * d * (d + h)), values + subGateWeights[k].offset,
+                                 ldSource: 3 * d, rows: d + h, columns: 3 * d)
+            let mixing = transposedMixing[k].reserve(3 * h * d)
+            for (block, view) in [inputGateMixing[k], forgetGateMixing[k], outputGateMixing[k]].enumerated() {
+                SkinnyGEMM.transpose(mixing + block * h * d, values + view.offset, ldSource: h, rows: d, columns: h)
+            }
+        }
+        SkinnyGEMM.transpose(transposedCellWeights.reserve(h * (inputSize + h)), values + cellWeights.offset,
+                             ldSource: h, rows: inputSize + h, columns: h)
     }
 
     /// Matrices ~ U(−1/√fanIn, 1/√fanIn) with fanIn = D_k + H for W_sub, ΣD for A/B/C (each gate
@@ -183,6 +206,7 @@ public final class JointLSTMLayer: LSTMHiddenStates {
         let previousHidden = previousSlot.map { UnsafePointer(hiddenState(slot: $0)) }
         let cellRowLength = inputSize + h
         let cellRow = cellRows.pointer + slot * b * cellRowLength
+        if previousSlot == nil { transposeWeights(values) }
 
         for (k, d) in branchInputSizes.enumerated() {
             let rowLength = d + h
@@ -197,8 +221,8 @@ public final class JointLSTMLayer: LSTMHiddenStates {
             }
             let sub = subGates[k].pointer + slot * b * 3 * d
             lstmBroadcastRows(sub, ld: 3 * d, values + subGateBiases[k].offset, rows: b, count: 3 * d)
-            BLAS.sgemm(sub, ldc: 3 * d, row, lda: rowLength, values + subGateWeights[k].offset,
-                       ldb: 3 * d, m: b, n: 3 * d, k: rowLength, beta: 1)
+            SkinnyGEMM.multiplyTransposed(sub, ldc: 3 * d, row, lda: rowLength, transposedSubGateWeights[k].pointer,
+                                          ldb: rowLength, m: b, n: 3 * d, k: rowLength, beta: 1)
             for e in 0..<(b * 3 * d) { sub[e] = tanhf(sub[e]) }
             // u_tk into the cell's input row.
             for r in 0..<b {
@@ -229,15 +253,15 @@ public final class JointLSTMLayer: LSTMHiddenStates {
         }
         for (k, d) in branchInputSizes.enumerated() {
             let sub = subGates[k].pointer + slot * b * 3 * d
-            BLAS.sgemm(g, ldc: h4, sub, lda: 3 * d, values + inputGateMixing[k].offset, ldb: h,
-                       m: b, n: h, k: d, beta: 1)
-            BLAS.sgemm(g + h, ldc: h4, sub + d, lda: 3 * d, values + forgetGateMixing[k].offset,
-                       ldb: h, m: b, n: h, k: d, beta: 1)
-            BLAS.sgemm(g + 3 * h, ldc: h4, sub + 2 * d, lda: 3 * d,
-                       values + outputGateMixing[k].offset, ldb: h, m: b, n: h, k: d, beta: 1)
+            // Sub-gate block s (i, f, o) meets its mixing matrix, whose gate block is 0, 1, 3.
+            let mixing = transposedMixing[k].pointer
+            for (s, gate) in [0, 1, 3].enumerated() {
+                SkinnyGEMM.multiplyTransposed(g + gate * h, ldc: h4, sub + s * d, lda: 3 * d, mixing + s * h * d,
+                                              ldb: d, m: b, n: h, k: d, beta: 1)
+            }
         }
-        BLAS.sgemm(g + 2 * h, ldc: h4, cellRow, lda: cellRowLength, values + cellWeights.offset,
-                   ldb: h, m: b, n: h, k: cellRowLength, beta: 1)
+        SkinnyGEMM.multiplyTransposed(g + 2 * h, ldc: h4, cellRow, lda: cellRowLength, transposedCellWeights.pointer,
+                                      ldb: cellRowLength, m: b, n: h, k: cellRowLength, beta: 1)
         lstmCellForward(
             c: cell.pointer + slot * b * h, tanhC: tanhCell.pointer + slot * b * h,
             h: hiddenState(slot: slot), gates: g,
@@ -279,8 +303,8 @@ public final class JointLSTMLayer: LSTMHiddenStates {
         // The cell candidate's inputs [u_t0, …, h_{t−1}].
         let cellRowLength = inputSize + h
         let dCellRow = cellRowGradient.pointer
-        BLAS.sgemm(dCellRow, ldc: cellRowLength, dGates + 2 * h, lda: h4,
-                   values + cellWeights.offset, ldb: h, transposeB: true, m: b, n: cellRowLength, k: h, beta: 0)
+        SkinnyGEMM.multiplyTransposed(dCellRow, ldc: cellRowLength, dGates + 2 * h, lda: h4,
+                                      values + cellWeights.offset, ldb: h, m: b, n: cellRowLength, k: h)
         for r in 0..<b {
             (dh + r * h).update(from: dCellRow + r * cellRowLength + inputSize, count: h)
         }
@@ -291,12 +315,11 @@ public final class JointLSTMLayer: LSTMHiddenStates {
             let sub = subGates[k].pointer + slot * b * 3 * d
             let dSub = subGateGradients[k].pointer + slot * b * 3 * d
             // Through the gate mixing: dSub = dGate · Aᵀ (and B, C) per sub-gate block.
-            BLAS.sgemm(dSub, ldc: 3 * d, dGates, lda: h4, values + inputGateMixing[k].offset,
-                       ldb: h, transposeB: true, m: b, n: d, k: h, beta: 0)
-            BLAS.sgemm(dSub + d, ldc: 3 * d, dGates + h, lda: h4,
-                       values + forgetGateMixing[k].offset, ldb: h, transposeB: true, m: b, n: d, k: h, beta: 0)
-            BLAS.sgemm(dSub + 2 * d, ldc: 3 * d, dGates + 3 * h, lda: h4,
-                       values + outputGateMixing[k].offset, ldb: h, transposeB: true, m: b, n: d, k: h, beta: 0)
+            for (s, (gate, view)) in [(0, inputGateMixing[k]), (1, forgetGateMixing[k]),
+                                      (3, outputGateMixing[k])].enumerated() {
+                SkinnyGEMM.multiplyTransposed(dSub + s * d, ldc: 3 * d, dGates + gate * h, lda: h4,
+                                              values + view.offset, ldb: h, m: b, n: d, k: h)
+            }
             // Through u_tk.
             for r in 0..<b {
                 let du = dCellRow + r * cellRowLength + branchOffsets[k]
@@ -315,8 +338,8 @@ public final class JointLSTMLayer: LSTMHiddenStates {
             for e in 0..<(b * 3 * d) { dSub[e] *= 1 - sub[e] * sub[e] }
             // Through the sub-gates' fused GEMM into [x_tk, h_{t−1}].
             let dRow = branchRowGradients[k].pointer
-            BLAS.sgemm(dRow, ldc: rowLength, dSub, lda: 3 * d, values + subGateWeights[k].offset,
-                       ldb: 3 * d, transposeB: true, m: b, n: rowLength, k: 3 * d, beta: 0)
+            SkinnyGEMM.multiplyTransposed(dRow, ldc: rowLength, dSub, lda: 3 * d, values + subGateWeights[k].offset,
+                                          ldb: 3 * d, m: b, n: rowLength, k: 3 * d)
             for r in 0..<b {
                 let source = dRow + r * rowLength
                 if let inputGradient {

@@ -29,6 +29,10 @@ import JAMTensor
 /// input sequence `[slots, B, In]` lives (the caller keeps it until backward). Backward keeps
 /// dGates for every step and defers the weight gradients to one GEMM per block over all T·B rows
 /// (`accumulateWeightGradients`), far faster than T skinny ones.
+///
+/// The per-step products (B rows against W) go through `SkinnyGEMM`: backward multiplies by Wᵀ
+/// with W as stored; forward multiplies by W through a transposed copy made at the start of each
+/// sequence (t = 0), so the copy always holds the weights the sequence runs with.
 public final class LSTMLayer: LSTMHiddenStates {
     public let inputSize: Int
     public let hiddenSize: Int
@@ -48,6 +52,11 @@ public final class LSTMLayer: LSTMHiddenStates {
     private let cellGradient = ScratchBuffer<Float>()  // [B, H], dLoss/dc carried to the previous step
     private let recurrentGradient = ScratchBuffer<Float>()  // [B, H], dLoss/dh carried to the previous step
     private let rowGradient = ScratchBuffer<Float>()  // [B, In + H]: [dx_t, dh_{t−1}] in step mode
+    // Wᵀ for the forward products, made at t = 0: [4H, In + H] in step mode, [4H, H] (W_hᵀ alone)
+    // in sequence mode; its row length is `transposedStride`.
+    private let transposedWeights = ScratchBuffer<Float>()
+    private var transposedStride = 0
+    private let stepRow = ScratchBuffer<Float>()  // [B, In + H]: [x_t, h_{t−1}] in step mode
 
     /// Registers `<name>.W` and `<name>.b` in `store`.
     public init(inputSize: Int, hiddenSize: Int, store: ParameterStore, name: String) {
@@ -99,37 +108,56 @@ public final class LSTMLayer: LSTMHiddenStates {
     /// One step forward. `inputs`: `[slots, B, In]`, of which the rows of `slot` are read now and
     /// all rows again by `accumulateWeightGradients`; `previousSlot` is nil at t = 0.
     public func forwardStep(inputs: UnsafePointer<Float>, slot: Int, previousSlot: Int?, values: UnsafePointer<Float>) {
-        let (b, n, h4) = (batch, inputSize, 4 * hiddenSize)
+        let (b, n, h, h4) = (batch, inputSize, hiddenSize, 4 * hiddenSize)
         self.inputs = inputs
+        if previousSlot == nil { transposeWeights(values + weights.offset, rows: n + h) }
         let g = gates.pointer + slot * b * h4
         lstmBroadcastRows(g, ld: h4, values + bias.offset, rows: b, count: h4)
-        BLAS.sgemm(g, ldc: h4, inputs + slot * b * n, lda: n, inputWeights(values), ldb: h4, m: b, n: h4, k: n, beta: 1)
-        recurrentForward(slot: slot, previousSlot: previousSlot, values: values)
+        // [x_t, h_{t−1}] · W in one product, one pass over W (at t = 0 h_{−1} = 0 adds nothing).
+        let rowLength = n + h
+        let row = stepRow.reserve(b * rowLength)
+        for r in 0..<b {
+            (row + r * rowLength).update(from: inputs + (slot * b + r) * n, count: n)
+            if let previousSlot { (row + r * rowLength + n).update(from: hiddenState(slot: previousSlot) + r * h, count: h) }
+        }
+        SkinnyGEMM.multiplyTransposed(g, ldc: h4, row, lda: rowLength, transposedWeights.pointer, ldb: transposedStride,
+                                      m: b, n: h4, k: previousSlot == nil ? n : rowLength, beta: 1)
+        cellForward(slot: slot, previousSlot: previousSlot)
     }
 
     /// The whole sequence forward: x W_x + b for all `steps` in one GEMM, then the recurrence.
     /// `inputs`: `[steps, B, In]`; slot t holds step t.
     public func forwardSequence(inputs: UnsafePointer<Float>, steps: Int, values: UnsafePointer<Float>) {
         precondition(steps <= slots, "LSTM layer: \(steps) steps for \(slots) slots")
-        let (rows, n, h4) = (steps * batch, inputSize, 4 * hiddenSize)
+        let (b, n, h, h4) = (batch, inputSize, hiddenSize, 4 * hiddenSize)
+        let rows = steps * b
         self.inputs = inputs
         lstmBroadcastRows(gates.pointer, ld: h4, values + bias.offset, rows: rows, count: h4)
         BLAS.sgemm(gates.pointer, ldc: h4, inputs, lda: n, inputWeights(values), ldb: h4, m: rows, n: h4, k: n, beta: 1)
-        for t in 0..<steps { recurrentForward(slot: t, previousSlot: t > 0 ? t - 1 : nil, values: values) }
+        transposeWeights(recurrentWeights(values), rows: h)
+        for t in 0..<steps {
+            if t > 0 {
+                SkinnyGEMM.multiplyTransposed(gates.pointer + t * b * h4, ldc: h4, hiddenState(slot: t - 1), lda: h,
+                                              transposedWeights.pointer, ldb: transposedStride, m: b, n: h4, k: h, beta: 1)
+            }
+            cellForward(slot: t, previousSlot: t > 0 ? t - 1 : nil)
+        }
     }
 
-    /// Adds h_{t−1} W_h to the gates of `slot` (which hold x_t W_x + b) and runs the cell.
-    private func recurrentForward(slot: Int, previousSlot: Int?, values: UnsafePointer<Float>) {
+    /// The cell of `slot`, from its gates' pre-activations (which hold x_t W_x + h_{t−1} W_h + b).
+    private func cellForward(slot: Int, previousSlot: Int?) {
         let (b, h) = (batch, hiddenSize)
-        let g = gates.pointer + slot * b * 4 * h
-        if let previousSlot {
-            BLAS.sgemm(g, ldc: 4 * h, hiddenState(slot: previousSlot), lda: h, recurrentWeights(values),
-                       ldb: 4 * h, m: b, n: 4 * h, k: h, beta: 1)
-        }
         lstmCellForward(
             c: cell.pointer + slot * b * h, tanhC: tanhCell.pointer + slot * b * h,
-            h: hiddenState(slot: slot), gates: g,
+            h: hiddenState(slot: slot), gates: gates.pointer + slot * b * 4 * h,
             cPrevious: previousSlot.map { UnsafePointer(cell.pointer + $0 * b * h) }, batch: b, hidden: h)
+    }
+
+    /// `transposedWeights = ` the first `rows` rows of W (from `first`) transposed: `[4H, rows]`.
+    private func transposeWeights(_ first: UnsafePointer<Float>, rows: Int) {
+        let h4 = 4 * hiddenSize
+        SkinnyGEMM.transpose(transposedWeights.reserve(h4 * rows), first, ldSource: h4, rows: rows, columns: h4)
+        transposedStride = rows
     }
 
     // MARK: Backward
@@ -157,8 +185,8 @@ public final class LSTMLayer: LSTMHiddenStates {
         // [dx_t, dh_{t−1}] = dGates_t Wᵀ, one GEMM for both blocks.
         let rowLength = n + h
         let dRow = rowGradient.pointer
-        BLAS.sgemm(dRow, ldc: rowLength, dGates, lda: 4 * h,
-                   values + weights.offset, ldb: 4 * h, transposeB: true, m: b, n: rowLength, k: 4 * h, beta: 0)
+        SkinnyGEMM.multiplyTransposed(dRow, ldc: rowLength, dGates, lda: 4 * h,
+                                      values + weights.offset, ldb: 4 * h, m: b, n: rowLength, k: 4 * h)
         let dh = recurrentGradient.pointer
         for r in 0..<b {
             if let inputGradient {
@@ -183,8 +211,8 @@ public final class LSTMLayer: LSTMHiddenStates {
             let dGates = cellBackward(hiddenGradient: hiddenGradients + t * b * h, slot: t,
                                       previousSlot: t > 0 ? t - 1 : nil)
             if t > 0 {
-                BLAS.sgemm(recurrentGradient.pointer, ldc: h, dGates, lda: 4 * h, recurrentWeights(values),
-                           ldb: 4 * h, transposeB: true, m: b, n: h, k: 4 * h, beta: 0)
+                SkinnyGEMM.multiplyTransposed(recurrentGradient.pointer, ldc: h, dGates, lda: 4 * h,
+                                              recurrentWeights(values), ldb: 4 * h, m: b, n: h, k: 4 * h)
             }
         }
         if let inputGradients {

@@ -156,6 +156,7 @@ public struct BLASInfo: Sendable, CustomStringConvertible {
             source = "chosen by JAM: OpenBLAS detected \(replacedCore), its generic fallback, on a CPU that runs "
                 + "\(coreName); set OPENBLAS_CORETYPE to choose"
         }
-        return "OpenBLAS core \(coreName) (\(source)), \(threads) thread(s); \(configuration)"
+        return "OpenBLAS core \(coreName) (\(source)), \(threads) thread(s); \(configuration); "
+            + "LSTM step products: \(SkinnyGEMM.kernel)"
     }
 }

@@ -14,7 +14,7 @@ struct JamBench: ParsableCommand {
         commandName: "jam-bench",
         abstract: "Measure JAM's speed against this machine's own peaks (see docs/BENCHMARKS.md).",
         subcommands: [GEMMBenchmark.self, DecodeBenchmark.self, VGGBenchmark.self, C3DBenchmark.self,
-                      LSTMBenchmark.self, DiskBenchmark.self, AllReduceBenchmark.self])
+                      LSTMBenchmark.self, SkinnyGEMMBenchmark.self, DiskBenchmark.self, AllReduceBenchmark.self])
 }
 
 /// The options of the training-step benchmarks (`c3d`, `lstm`).

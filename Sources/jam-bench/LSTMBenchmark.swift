@@ -20,6 +20,16 @@ struct LSTMBenchmark: ParsableCommand {
 
     @OptionGroup var options: TrainingBenchmarkOptions
 
+    @Option(help: "Only these models, comma-separated: joint (the paper's), plain (paper sizes, standard first layer, mean pooling), default.")
+    var only: String?
+
+    func validate() throws {
+        let known: Set<Substring> = ["joint", "plain", "default"]
+        if let unknown = only?.split(separator: ",").first(where: { !known.contains($0) }) {
+            throw ValidationError("--only: '\(unknown)' is not one of joint, plain, default")
+        }
+    }
+
     struct Shape {
         var name: String
         var shape: SequenceClassifierShape
@@ -40,10 +50,13 @@ struct LSTMBenchmark: ParsableCommand {
         ComputeThreads.set(options.threads)
         if world.isWriter { print(BLASInfo.current) }
 
+        let selected = Set((only ?? "joint,plain,default").split(separator: ",").map(String.init))
         var shapes: [Shape] = []
-        if !options.skipPaper {
+        if !options.skipPaper, selected.contains("joint") {
             shapes.append(Shape(name: "paper: joint LSTM, 3×1024, 2 branches 11×11×256, late fusion, joint attention",
                                 shape: .paper(classCount: 101), batch: 16, time: 30))
+        }
+        if !options.skipPaper, selected.contains("plain") {
             // The same sizes as a plain stacked LSTM (input 2 × 5 × 256 = 2560), PyTorch's nn.LSTM's job.
             var plain = SequenceClassifierShape.paper(classCount: 101)
             plain.settings.firstLayer = .standard
@@ -51,10 +64,10 @@ struct LSTMBenchmark: ParsableCommand {
             shapes.append(Shape(name: "paper sizes, standard first layer, mean pooling (a plain 3×1024 LSTM on 2560 inputs)",
                                 shape: plain, batch: 16, time: 30))
         }
-        shapes.append(Shape(
-            name: "default: joint LSTM, 2×128, 2 branches 3×3×32",
-            shape: Self.defaultShape,
-            batch: 16, time: 16))
+        if selected.contains("default") {
+            shapes.append(Shape(name: "default: joint LSTM, 2×128, 2 branches 3×3×32", shape: Self.defaultShape,
+                                batch: 16, time: 16))
+        }
 
         for shape in shapes {
             // Re-measured before each shape: on a shared machine the peak moves with the load.
