@@ -27,8 +27,10 @@ public enum VGG16FeatureError: Error, CustomStringConvertible, Equatable {
 /// blocks 4-5 on the whole batch at once (small activations, and more tiles per GEMM). Buffers
 /// are kept and reused across calls, so working memory is bounded by the largest batch and frame
 /// size seen: 2·S²·64 (3· with im2col) + 2·B·(S/8)²·512 floats of activations, plus the
-/// prepared weights (59 M floats, 235 MB, for Winograd) and ~25 MB of convolution scratch.
-/// Measured peak resident memory of `jam-bench vgg` at S = 384, B = 8: about 500 MB.
+/// prepared weights (105 M floats, 418 MB, with the default F(6×6, 3×3); 59 M floats, 235 MB,
+/// with F(4×4, 3×3)) and up to ~70 MB of convolution scratch (blocks of 256 tiles for the
+/// 512-channel layers). Measured peak resident memory of `jam-bench vgg` at S = 384, B = 8:
+/// about 690 MB (about 500 MB with F(4×4, 3×3)).
 ///
 /// Not safe to call from two threads at once; results are identical from run to run and do not
 /// depend on `threads`.
@@ -37,24 +39,41 @@ public final class VGG16FeatureExtractor {
     public let threads: Int
     /// Where the weights came from (`VGG16Weights.origin`).
     public let weightsOrigin: String
-    /// Whether layers 2-13 use Winograd F(4×4, 3×3) (the default; `block1_conv1` with its 3 input
-    /// channels always uses im2col) or all use im2col (slower, a few ulps more accurate).
-    public let usesWinograd: Bool
+    /// Whether any layer uses Winograd (the default) rather than im2col everywhere (slower, a few
+    /// ulps more accurate).
+    public var usesWinograd: Bool { algorithms.contains { $0 != .im2col } }
+    /// The algorithm of each of the 13 convolutions.
+    public let algorithms: [Convolution3x3.Algorithm]
+
+    /// The default algorithm per layer: im2col for `block1_conv1` (3 input channels, too few for
+    /// Winograd's GEMMs), Winograd F(6×6, 3×3) for the other twelve: faster than F(4×4, 3×3) on
+    /// every layer at S = 384 (docs/BENCHMARKS.md, `jam-bench vgg --profile --tiles 4|6`), and
+    /// the features stay within 1.0e-5 of a Double reference (tested; the bound is 1e-4).
+    public static let defaultAlgorithms: [Convolution3x3.Algorithm] =
+        [.im2col] + Array(repeating: .winogradF6x6, count: 12)
 
     private let convolutions: [Convolution3x3]
     private let workspace = ConvolutionWorkspace()
     private let frameBuffers = (ScratchBuffer<Float>(), ScratchBuffer<Float>(), ScratchBuffer<Float>())
     private let batchBuffers = (ScratchBuffer<Float>(), ScratchBuffer<Float>())
 
-    /// Prepares the 13 convolutions (for Winograd: transforms every kernel once).
-    public init(weights: VGG16Weights, threads: Int, useWinograd: Bool = true) {
+    /// Prepares the 13 convolutions (for Winograd: transforms every kernel once): with
+    /// `defaultAlgorithms`, or im2col everywhere when `useWinograd` is false.
+    public convenience init(weights: VGG16Weights, threads: Int, useWinograd: Bool = true) {
+        self.init(weights: weights, threads: threads,
+                  algorithms: useWinograd ? Self.defaultAlgorithms : Array(repeating: .im2col, count: 13))
+    }
+
+    /// Prepares the 13 convolutions with the given algorithm for each (13 entries, in network order).
+    public init(weights: VGG16Weights, threads: Int, algorithms: [Convolution3x3.Algorithm]) {
+        precondition(algorithms.count == weights.layers.count,
+                     "VGG16FeatureExtractor: \(algorithms.count) algorithms for \(weights.layers.count) layers")
         self.threads = max(1, threads)
         self.weightsOrigin = weights.origin
-        self.usesWinograd = useWinograd
-        convolutions = weights.layers.enumerated().map { index, layer in
+        self.algorithms = algorithms
+        convolutions = zip(weights.layers, algorithms).map { layer, algorithm in
             Convolution3x3(kernel: layer.kernel, bias: layer.bias, inputChannels: layer.layer.inputChannels,
-                           outputChannels: layer.layer.outputChannels,
-                           algorithm: useWinograd && index > 0 ? .winogradF4x4 : .im2col, relu: true)
+                           outputChannels: layer.layer.outputChannels, algorithm: algorithm, relu: true)
         }
     }
 

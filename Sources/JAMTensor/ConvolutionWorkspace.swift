@@ -12,6 +12,9 @@ public final class ConvolutionWorkspace: @unchecked Sendable {
     private var shared = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
     private var sharedCapacity = 64
 
+    /// When set, the kernels record their time per phase into it (`jam-bench vgg --profile`).
+    public var profile: ConvolutionProfile?
+
     public init() {}
 
     deinit {

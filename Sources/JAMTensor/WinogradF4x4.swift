@@ -31,25 +31,29 @@ let winogradG: [(Double, Double, Double)] = [
 ]
 
 /// U[p, i, o] = (G g Gᵀ)[p] for g = kernel[:, :, i, o]; computed in Double, stored as Float.
+/// `table` is G by rows: `winogradG` (6 rows, U `[36, Cin, Cout]`) or `winogradF6G` (8 rows,
+/// U `[64, Cin, Cout]`, WinogradF6x6.swift).
 func winogradTransformKernel(_ u: UnsafeMutablePointer<Float>, _ kernel: UnsafePointer<Float>,
-                             inputChannels cin: Int, outputChannels cout: Int) {
+                             inputChannels cin: Int, outputChannels cout: Int,
+                             g table: [(Double, Double, Double)] = winogradG) {
     let plane = cin * cout
-    winogradG.withUnsafeBufferPointer { g in
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: 27) { scratch in
-            let w = scratch.baseAddress!, gw = w + 9  // g [3, 3] and G g [6, 3]
+    let n = table.count
+    table.withUnsafeBufferPointer { g in
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 9 + 3 * n) { scratch in
+            let w = scratch.baseAddress!, gw = w + 9  // g [3, 3] and G g [n, 3]
             for i in 0..<cin {
                 for o in 0..<cout {
                     for k in 0..<9 { w[k] = Double(kernel[k &* plane &+ i &* cout &+ o]) }
-                    for r in 0..<6 {
+                    for r in 0..<n {
                         for c in 0..<3 {
                             gw[r &* 3 &+ c] = g[r].0 * w[c] + g[r].1 * w[3 &+ c] + g[r].2 * w[6 &+ c]
                         }
                     }
-                    for r in 0..<6 {
+                    for r in 0..<n {
                         let row = gw + r &* 3
-                        for c in 0..<6 {
+                        for c in 0..<n {
                             let value = row[0] * g[c].0 + row[1] * g[c].1 + row[2] * g[c].2
-                            u[(r &* 6 &+ c) &* plane &+ i &* cout &+ o] = Float(value)
+                            u[(r &* n &+ c) &* plane &+ i &* cout &+ o] = Float(value)
                         }
                     }
                 }
@@ -198,6 +202,8 @@ func winogradOutputTile(
 
 /// Like `winogradOutputTile`, then the 2×2 stride-2 max-pool: writes the 2×2 pooled tile whose
 /// top-left pooled pixel is (y0, x0) into `frame` `[height, width, C]` (the pooled sizes).
+/// Bias and ReLU are applied after the max, to 4 values instead of 16: the same bits, since
+/// rounding x + b is monotonic in x and ReLU is monotonic, so both commute with the max.
 @inline(__always)
 func winogradOutputTilePooled(
     _ frame: UnsafeMutablePointer<Float>, height: Int, width: Int, y0: Int, x0: Int,
@@ -209,14 +215,16 @@ func winogradOutputTilePooled(
     var c = 0
     while c < channels {
         let lanes = min(winogradLanes, channels &- c)
-        outputTileValues(m, planeStride: planeStride, bias: bias, channel: c, lanes: lanes, relu: relu,
+        outputTileValues(m, planeStride: planeStride, bias: nil, channel: c, lanes: lanes, relu: false,
                          temp: temp)
+        let b = loadLanes(bias + c, lanes)
         for i in 0..<rows {
             let out = frame + (((y0 &+ i) &* width &+ x0) &* channels &+ c)
             for j in 0..<columns {
                 let top = 8 &* i &+ 2 &* j
-                let pooled = maximum(maximum(temp[top], temp[top &+ 1]),
-                                     maximum(temp[top &+ 4], temp[top &+ 5]))
+                var pooled = maximum(maximum(temp[top], temp[top &+ 1]),
+                                     maximum(temp[top &+ 4], temp[top &+ 5])) + b
+                if relu { pooled.replace(with: 0, where: pooled .< 0) }
                 storeLanes(pooled, out + j &* channels, lanes)
             }
         }
@@ -226,7 +234,7 @@ func winogradOutputTilePooled(
 
 /// Lane-wise maximum (the generic `pointwiseMax` was not inlined here).
 @inline(__always)
-private func maximum(_ a: WinogradVector, _ b: WinogradVector) -> WinogradVector {
+func maximum(_ a: WinogradVector, _ b: WinogradVector) -> WinogradVector {
     a.replacing(with: b, where: a .< b)
 }
 

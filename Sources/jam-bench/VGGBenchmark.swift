@@ -31,11 +31,27 @@ struct VGGBenchmark: ParsableCommand {
     @Option(help: "Timed runs per configuration (the best counts), after one warm-up run.")
     var repetitions = 3
 
-    @Flag(help: "Use im2col for every layer instead of Winograd F(4×4, 3×3) for layers 2-13.")
+    @Flag(help: "Use im2col for every layer instead of Winograd for layers 2-13.")
     var im2col = false
 
-    @Flag(help: "Also time each of the 13 convolutions alone (batch 1) at each size.")
+    @Option(help: """
+        Winograd output tile of layers 2-13: 'default' (the extractor's choice per layer), 4 \
+        (F(4×4, 3×3) everywhere), 6 (F(6×6, 3×3) everywhere), or twelve comma-separated 4s and 6s.
+        """)
+    var tiles = "default"
+
+    @Flag(help: """
+        Also time each of the 13 convolutions alone at each size, at the batch the extractor gives \
+        it (1 for blocks 1-3, the largest --batches for blocks 4-5), per frame.
+        """)
     var perLayer = false
+
+    @Flag(help: """
+        With --per-layer: where each layer's CPU time goes (input transform or im2col gather, GEMMs \
+        with their GFLOP/CPU-s against the peak's, output transform or bias pass) and an estimate \
+        of its memory traffic.
+        """)
+    var profile = false
 
     func validate() throws {
         guard threads >= 1, repetitions >= 1 else { throw ValidationError("threads and repetitions must be positive") }
@@ -43,6 +59,23 @@ struct VGGBenchmark: ParsableCommand {
             throw ValidationError("frame size \(s) is not a positive multiple of 16")
         }
         guard try parsedBatches().allSatisfy({ $0 > 0 }) else { throw ValidationError("batch sizes must be positive") }
+        _ = try algorithms()
+    }
+
+    /// The 13 layers' algorithms from `--im2col` and `--tiles`.
+    private func algorithms() throws -> [Convolution3x3.Algorithm] {
+        if im2col { return Array(repeating: .im2col, count: 13) }
+        if tiles == "default" { return VGG16FeatureExtractor.defaultAlgorithms }
+        var list = tiles.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        if list.count == 1 { list = Array(repeating: list[0], count: 12) }
+        guard list.count == 12 else { throw ValidationError("--tiles: give one value or twelve, not \(list.count)") }
+        return try [.im2col] + list.map { value -> Convolution3x3.Algorithm in
+            switch value {
+            case "4": return .winogradF4x4
+            case "6": return .winogradF6x6
+            default: throw ValidationError("--tiles: '\(value)' is not 4 or 6")
+            }
+        }
     }
 
     func run() throws {
@@ -52,9 +85,10 @@ struct VGGBenchmark: ParsableCommand {
         let firstPeak = measurePeak()
         print("sgemm peak (2048³, \(threads) threads): \(fixed(firstPeak.wall, 1)) GFLOP/s, \(fixed(firstPeak.cpu, 1)) GFLOP/CPU-s")
         let weights = VGG16Weights.heInitialized(seed: 1)
-        let extractor = VGG16FeatureExtractor(weights: weights, threads: threads, useWinograd: !im2col)
-        print("algorithm: \(im2col ? "im2col" : "Winograd F(4x4,3x3), im2col for block1_conv1"), threads \(threads)")
-        if perLayer { try timeLayers(weights: weights) }
+        let algorithms = try algorithms()
+        let extractor = VGG16FeatureExtractor(weights: weights, threads: threads, algorithms: algorithms)
+        print("algorithms: \(algorithms.map(\.rawValue).joined(separator: ",")), threads \(threads)")
+        if perLayer || profile { try timeLayers(weights: weights, algorithms: algorithms, peak: firstPeak) }
         print("    S  batch  frames/s  GFLOP/s  peak  ratio  CPU-s/frame  CPU ratio  core        VmHWM MiB")
         for s in try parsedSizes() {
             for batch in try parsedBatches() {
@@ -118,44 +152,67 @@ struct VGGBenchmark: ParsableCommand {
         return (flop / wall / 1e9, flop / cpu / 1e9)
     }
 
-    /// Each convolution alone on random input: wall and CPU time, effective GFLOP/s.
-    private func timeLayers(weights: VGG16Weights) throws {
+    /// Each convolution alone on random input, at the batch the extractor runs it at: wall and CPU
+    /// time and effective GFLOP/s per frame; with `--profile` also the CPU time per phase.
+    private func timeLayers(weights: VGG16Weights, algorithms: [Convolution3x3.Algorithm],
+                            peak: (wall: Double, cpu: Double)) throws {
         let workspace = ConvolutionWorkspace()
-        print("layer          S    algorithm     ms   CPU-ms  GFLOP/s  GFLOP/CPU-s")
+        let profiler = ConvolutionProfile()
+        if profile { workspace.profile = profiler }
+        let largestBatch = try parsedBatches().max() ?? 1
+        print("layer          S  batch  algorithm      ms/frame  CPU-ms  GFLOP/s  GFLOP/CPU-s"
+              + (profile ? "   in-CPU-ms  GEMM-CPU-ms  GEMM GFLOP/CPU-s (of peak)  out-CPU-ms  other  traffic MB" : ""))
         for s in try parsedSizes() {
             var side = s
             for (index, layer) in weights.layers.enumerated() {
                 let l = layer.layer
-                let algorithm: Convolution3x3.Algorithm = im2col || index == 0 ? .im2col : .winogradF4x4
+                let algorithm = algorithms[index]
+                let batch = index < 7 ? 1 : largestBatch  // blocks 4-5 run batched in the extractor
                 let conv = Convolution3x3(kernel: layer.kernel, bias: layer.bias, inputChannels: l.inputChannels,
                                           outputChannels: l.outputChannels, algorithm: algorithm)
                 var generator = SplitMix64(seed: 3)
-                let input = (0..<(side * side * l.inputChannels)).map { _ in Float(generator.nextUniform()) }
-                let pool = l.poolAfter && algorithm == .winogradF4x4
-                var output = [Float](repeating: 0, count: side * side * l.outputChannels)
+                let input = (0..<(batch * side * side * l.inputChannels)).map { _ in Float(generator.nextUniform()) }
+                let pool = l.poolAfter && algorithm != .im2col
+                var output = [Float](repeating: 0, count: batch * side * side * l.outputChannels)
                 var best = Double.infinity, bestCPU = Double.infinity
+                var phases: [Double] = [0, 0, 0]
                 for rep in 0...repetitions {
+                    profiler.reset()
                     let cpuStart = processCPUSeconds()
                     let start = DispatchTime.now().uptimeNanoseconds
                     output.withUnsafeMutableBufferPointer { o in
                         input.withUnsafeBufferPointer { i in
-                            conv.forward(output: o.baseAddress!, input: i.baseAddress!, batch: 1, height: side,
+                            conv.forward(output: o.baseAddress!, input: i.baseAddress!, batch: batch, height: side,
                                          width: side, fusedMaxPool: pool, threads: threads, workspace: workspace)
                         }
                     }
-                    if rep > 0 {
-                        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
-                        bestCPU = min(bestCPU, processCPUSeconds() - cpuStart)
+                    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+                    if rep > 0 && seconds < best {
+                        best = seconds
+                        bestCPU = processCPUSeconds() - cpuStart
+                        phases = ConvolutionProfile.Phase.allCases.map { profiler.seconds($0) }
                     }
                 }
+                let perFrame = 1 / Double(batch)
                 let flop = 2 * Double(Convolution3x3.multiplyAccumulates(
-                    batch: 1, height: side, width: side, inputChannels: l.inputChannels,
+                    batch: batch, height: side, width: side, inputChannels: l.inputChannels,
                     outputChannels: l.outputChannels))
-                print(l.name.padding(toLength: 13, withPad: " ", startingAt: 0)
-                      + String(format: "%4d  ", side)
-                      + algorithm.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
-                      + String(format: "%7.2f  %7.2f  %7.1f  %11.1f", best * 1e3, bestCPU * 1e3,
-                               flop / best / 1e9, flop / bestCPU / 1e9))
+                var line = l.name.padding(toLength: 13, withPad: " ", startingAt: 0)
+                    + String(format: "%4d  %5d  ", side, batch)
+                    + algorithm.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
+                    + String(format: "  %8.2f  %6.2f  %7.1f  %11.1f", best * 1e3 * perFrame, bestCPU * 1e3 * perFrame,
+                             flop / best / 1e9, flop / bestCPU / 1e9)
+                if profile {
+                    let gemmFlop = 2 * Double(conv.gemmMultiplyAccumulates(batch: batch, height: side, width: side))
+                    let gemmRate = gemmFlop / phases[1] / 1e9
+                    let traffic = Double(conv.memoryTrafficEstimate(batch: batch, height: side, width: side,
+                                                                    fusedMaxPool: pool))
+                    line += String(format: "   %9.2f  %11.2f  %9.1f (%4.0f%%)          %10.2f  %5.2f  %10.1f",
+                                   phases[0] * 1e3 * perFrame, phases[1] * 1e3 * perFrame,
+                                   gemmRate, 100 * gemmRate / peak.cpu, phases[2] * 1e3 * perFrame,
+                                   (bestCPU - phases.reduce(0, +)) * 1e3 * perFrame, traffic * perFrame / 1e6)
+                }
+                print(line)
                 if l.poolAfter { side /= 2 }
             }
         }

@@ -120,7 +120,8 @@ private func relativeError(_ actual: [Float], _ expected: [Double]) -> Double {
 
     /// The whole network at S = 16 (real widths, He-initialised weights, batch 2) against the
     /// Double reference. Errors relative to each tap's largest magnitude, measured after 13
-    /// layers: 8e-7 (im2col everywhere) and 3e-6 (Winograd); tolerances 1e-5 and 3e-5. Thread
+    /// layers: 7e-7 (im2col everywhere) and 8e-6 (the default Winograd F(6×6, 3×3); 3e-6 with
+    /// F(4×4, 3×3)); tolerances 1e-5 and 3e-5. Thread
     /// counts 1 and 2 give identical bits, and so do repeated calls on one extractor.
     @Test(arguments: [true, false])
     func fullForwardMatchesTheReference(useWinograd: Bool) throws {
@@ -145,6 +146,33 @@ private func relativeError(_ actual: [Float], _ expected: [Double]) -> Double {
         }
         #expect(results[0].pool4 == results[1].pool4)
         #expect(results[0].conv5_3 == results[1].conv5_3)
+    }
+
+    /// Winograd trades accuracy for speed; the features must stay within 1e-4 of the Double
+    /// reference (max abs error / max abs value of each tap), the bound every algorithm choice
+    /// for the network is held to. At S = 48 (tiles of 6 divide the first layers' sides, later
+    /// ones have partial tiles), one frame: the default (F(6×6, 3×3) on the twelve Winograd
+    /// layers) and F(4×4, 3×3) on all twelve. Measured, pool4 and conv5_3: 3.9e-6 and 1.0e-5
+    /// (default), 2.4e-6 and 2.9e-6 (F(4×4, 3×3)).
+    @Test(arguments: ["default", "F(4x4,3x3)"])
+    func winogradChoicesStayWithin1e4OfTheReference(_ choice: String) throws {
+        let size = 48
+        let weights = VGG16Weights.heInitialized(seed: 5)
+        let frames = randomFrames(size * size * 3, seed: 7)
+        let reference = referenceFeatures(frames: frames, batch: 1, size: size, weights: weights)
+        let algorithms = choice == "default"
+            ? VGG16FeatureExtractor.defaultAlgorithms
+            : [.im2col] + Array(repeating: Convolution3x3.Algorithm.winogradF4x4, count: 12)
+        if choice == "default" {
+            #expect(algorithms == [.im2col] + Array(repeating: .winogradF6x6, count: 12))
+        }
+        let extractor = VGG16FeatureExtractor(weights: weights, threads: 2, algorithms: algorithms)
+        let features = try extractor.extract(frames: frames, batch: 1, frameSize: size)
+        let pool4Error = relativeError(features.pool4, reference.pool4)
+        let conv53Error = relativeError(features.conv5_3, reference.conv5_3)
+        #expect(pool4Error <= 1e-4, "\(choice): pool4 relative error \(pool4Error)")
+        #expect(conv53Error <= 1e-4, "\(choice): conv5_3 relative error \(conv53Error)")
+        #expect(reference.conv5_3.contains { $0 > 0 }, "the reference is all zeros: a useless test")
     }
 
     /// Frames are independent: a frame's features do not depend on its batch neighbours, and a
