@@ -17,8 +17,8 @@ import JAMTensor
 ///     W  [H, S]   column i scores location i = row·K + column
 ///     b  [S]
 ///
-/// The per-step products go through `SkinnyGEMM`, forward on a copy of Wᵀ made at t = 0 (see
-/// `LSTMLayer`), so that no OpenBLAS call runs inside the step loop.
+/// The per-step products go through `SkinnyGEMM`, forward on a `TransposedCopy` of W (see
+/// `LSTMLayer`).
 public final class SoftAttention {
     public let hiddenSize: Int
     public let locationCount: Int
@@ -33,7 +33,7 @@ public final class SoftAttention {
     private let queries = ScratchBuffer<Float>()  // [slots, B, H]: h_{t−1} of the top layer (0 at t = 0)
     private var maps: [ScratchBuffer<Float>] = []  // per map [slots, B, S]
     private var scoreGradients: [ScratchBuffer<Float>] = []  // per map [slots, B, S], dLoss/d(scores)
-    private var transposedWeights: [ScratchBuffer<Float>] = []  // per map Wᵀ [S, H], made at t = 0
+    private var transposedWeights: [TransposedCopy] = []  // per map Wᵀ [S, H], made at t = 0
 
     /// Registers `mapCount` maps' parameters under `name` in `store`.
     public init(hiddenSize: Int, locationCount: Int, mapCount: Int, store: ParameterStore, name: String) {
@@ -63,7 +63,7 @@ public final class SoftAttention {
     private func makeBuffers() {
         maps = weights.map { _ in ScratchBuffer<Float>() }
         scoreGradients = weights.map { _ in ScratchBuffer<Float>() }
-        transposedWeights = weights.map { _ in ScratchBuffer<Float>() }
+        transposedWeights = weights.map { _ in TransposedCopy() }
     }
 
     /// W ~ U(−1/√H, 1/√H), b = 0: the first step attends uniformly.
@@ -100,12 +100,11 @@ public final class SoftAttention {
             let scores = map(m, slot: slot)
             lstmBroadcastRows(scores, ld: s, values + biases[m].offset, rows: b, count: s)
             if previousHidden != nil {
-                SkinnyGEMM.multiplyTransposed(scores, ldc: s, query, lda: h, transposedWeights[m].pointer, ldb: h,
-                                              m: b, n: s, k: h, beta: 1)
+                SkinnyGEMM.multiply(scores, ldc: s, query, lda: h, weights: values + weights[m].offset, ldw: s,
+                                    copy: transposedWeights[m], m: b, n: s, k: h, beta: 1)
             } else {
                 // t = 0 (h_{−1} = 0 needs no product): the sequence's copy of Wᵀ for later steps.
-                SkinnyGEMM.transpose(transposedWeights[m].reserve(s * h), values + weights[m].offset,
-                                     ldSource: s, rows: h, columns: s)
+                transposedWeights[m].refresh(from: values + weights[m].offset, ld: s, rows: h, columns: s, batch: b)
             }
             for r in 0..<b { SoftmaxCrossEntropy.softmaxRow(scores + r * s, scores + r * s, count: s) }
         }

@@ -34,7 +34,7 @@ import JAMTensor
 /// Internally the four gates live in one `[B, 4H]` block in the order i, f, g (= c̃), o, like the
 /// standard layer, so the cell update is shared. Backward walks the steps in reverse; the weight
 /// gradients are deferred to one GEMM per matrix over all T·B rows. The per-step products go
-/// through `SkinnyGEMM`, forward on transposed copies of the matrices made at t = 0 (see `LSTMLayer`).
+/// through `SkinnyGEMM`, forward on `TransposedCopy`s of the matrices (see `LSTMLayer`).
 public final class JointLSTMLayer: LSTMHiddenStates {
     public let branchInputSizes: [Int]
     public let hiddenSize: Int
@@ -73,10 +73,10 @@ public final class JointLSTMLayer: LSTMHiddenStates {
     private let cellGradient = ScratchBuffer<Float>()  // [B, H]
     private let recurrentGradient = ScratchBuffer<Float>()  // [B, H]
     // Transposed copies for the forward products, made at t = 0: per branch W_subᵀ [3D_k, D_k + H]
-    // and A_kᵀ, B_kᵀ, C_kᵀ [H, D_k] each (in that order in one buffer); W_cellᵀ [H, ΣD + H].
-    private var transposedSubGateWeights: [ScratchBuffer<Float>] = []
-    private var transposedMixing: [ScratchBuffer<Float>] = []
-    private let transposedCellWeights = ScratchBuffer<Float>()
+    // and A_kᵀ, B_kᵀ, C_kᵀ [H, D_k]; W_cellᵀ [H, ΣD + H].
+    private var transposedSubGateWeights: [TransposedCopy] = []
+    private var transposedMixing: [[TransposedCopy]] = []  // per branch: A, B, C
+    private let transposedCellWeights = TransposedCopy()
 
     /// Registers the parameters listed in the type's documentation under `name` in `store`.
     public init(
@@ -138,23 +138,21 @@ public final class JointLSTMLayer: LSTMHiddenStates {
         subGates = branchInputSizes.map { _ in ScratchBuffer<Float>() }
         subGateGradients = branchInputSizes.map { _ in ScratchBuffer<Float>() }
         branchRowGradients = branchInputSizes.map { _ in ScratchBuffer<Float>() }
-        transposedSubGateWeights = branchInputSizes.map { _ in ScratchBuffer<Float>() }
-        transposedMixing = branchInputSizes.map { _ in ScratchBuffer<Float>() }
+        transposedSubGateWeights = branchInputSizes.map { _ in TransposedCopy() }
+        transposedMixing = branchInputSizes.map { _ in [TransposedCopy(), TransposedCopy(), TransposedCopy()] }
     }
 
     /// Refreshes the transposed copies from `values` (at the start of each sequence).
     private func transposeWeights(_ values: UnsafePointer<Float>) {
-        let h = hiddenSize
+        let (b, h) = (batch, hiddenSize)
         for (k, d) in branchInputSizes.enumerated() {
-            SkinnyGEMM.transpose(transposedSubGateWeights[k].reserve(3 * d * (d + h)), values + subGateWeights[k].offset,
-                                 ldSource: 3 * d, rows: d + h, columns: 3 * d)
-            let mixing = transposedMixing[k].reserve(3 * h * d)
-            for (block, view) in [inputGateMixing[k], forgetGateMixing[k], outputGateMixing[k]].enumerated() {
-                SkinnyGEMM.transpose(mixing + block * h * d, values + view.offset, ldSource: h, rows: d, columns: h)
+            transposedSubGateWeights[k].refresh(from: values + subGateWeights[k].offset, ld: 3 * d,
+                                                rows: d + h, columns: 3 * d, batch: b)
+            for (copy, view) in zip(transposedMixing[k], [inputGateMixing[k], forgetGateMixing[k], outputGateMixing[k]]) {
+                copy.refresh(from: values + view.offset, ld: h, rows: d, columns: h, batch: b)
             }
         }
-        SkinnyGEMM.transpose(transposedCellWeights.reserve(h * (inputSize + h)), values + cellWeights.offset,
-                             ldSource: h, rows: inputSize + h, columns: h)
+        transposedCellWeights.refresh(from: values + cellWeights.offset, ld: h, rows: inputSize + h, columns: h, batch: b)
     }
 
     /// Matrices ~ U(−1/√fanIn, 1/√fanIn) with fanIn = D_k + H for W_sub, ΣD for A/B/C (each gate
@@ -221,8 +219,8 @@ public final class JointLSTMLayer: LSTMHiddenStates {
             }
             let sub = subGates[k].pointer + slot * b * 3 * d
             lstmBroadcastRows(sub, ld: 3 * d, values + subGateBiases[k].offset, rows: b, count: 3 * d)
-            SkinnyGEMM.multiplyTransposed(sub, ldc: 3 * d, row, lda: rowLength, transposedSubGateWeights[k].pointer,
-                                          ldb: rowLength, m: b, n: 3 * d, k: rowLength, beta: 1)
+            SkinnyGEMM.multiply(sub, ldc: 3 * d, row, lda: rowLength, weights: values + subGateWeights[k].offset,
+                                ldw: 3 * d, copy: transposedSubGateWeights[k], m: b, n: 3 * d, k: rowLength, beta: 1)
             for e in 0..<(b * 3 * d) { sub[e] = tanhf(sub[e]) }
             // u_tk into the cell's input row.
             for r in 0..<b {
@@ -254,14 +252,14 @@ public final class JointLSTMLayer: LSTMHiddenStates {
         for (k, d) in branchInputSizes.enumerated() {
             let sub = subGates[k].pointer + slot * b * 3 * d
             // Sub-gate block s (i, f, o) meets its mixing matrix, whose gate block is 0, 1, 3.
-            let mixing = transposedMixing[k].pointer
-            for (s, gate) in [0, 1, 3].enumerated() {
-                SkinnyGEMM.multiplyTransposed(g + gate * h, ldc: h4, sub + s * d, lda: 3 * d, mixing + s * h * d,
-                                              ldb: d, m: b, n: h, k: d, beta: 1)
+            for (s, (gate, view)) in [(0, inputGateMixing[k]), (1, forgetGateMixing[k]),
+                                      (3, outputGateMixing[k])].enumerated() {
+                SkinnyGEMM.multiply(g + gate * h, ldc: h4, sub + s * d, lda: 3 * d, weights: values + view.offset,
+                                    ldw: h, copy: transposedMixing[k][s], m: b, n: h, k: d, beta: 1)
             }
         }
-        SkinnyGEMM.multiplyTransposed(g + 2 * h, ldc: h4, cellRow, lda: cellRowLength, transposedCellWeights.pointer,
-                                      ldb: cellRowLength, m: b, n: h, k: cellRowLength, beta: 1)
+        SkinnyGEMM.multiply(g + 2 * h, ldc: h4, cellRow, lda: cellRowLength, weights: values + cellWeights.offset,
+                            ldw: h, copy: transposedCellWeights, m: b, n: h, k: cellRowLength, beta: 1)
         lstmCellForward(
             c: cell.pointer + slot * b * h, tanhC: tanhCell.pointer + slot * b * h,
             h: hiddenState(slot: slot), gates: g,

@@ -31,8 +31,9 @@ import JAMTensor
 /// (`accumulateWeightGradients`), far faster than T skinny ones.
 ///
 /// The per-step products (B rows against W) go through `SkinnyGEMM`: backward multiplies by Wᵀ
-/// with W as stored; forward multiplies by W through a transposed copy made at the start of each
-/// sequence (t = 0), so the copy always holds the weights the sequence runs with.
+/// with W as stored; forward multiplies by W, through a transposed copy (`TransposedCopy`) made at
+/// the start of each sequence (t = 0) when JAM's kernel runs the products, so a copy always holds
+/// the weights its sequence runs with.
 public final class LSTMLayer: LSTMHiddenStates {
     public let inputSize: Int
     public let hiddenSize: Int
@@ -53,9 +54,8 @@ public final class LSTMLayer: LSTMHiddenStates {
     private let recurrentGradient = ScratchBuffer<Float>()  // [B, H], dLoss/dh carried to the previous step
     private let rowGradient = ScratchBuffer<Float>()  // [B, In + H]: [dx_t, dh_{t−1}] in step mode
     // Wᵀ for the forward products, made at t = 0: [4H, In + H] in step mode, [4H, H] (W_hᵀ alone)
-    // in sequence mode; its row length is `transposedStride`.
-    private let transposedWeights = ScratchBuffer<Float>()
-    private var transposedStride = 0
+    // in sequence mode.
+    private let transposedWeights = TransposedCopy()
     private let stepRow = ScratchBuffer<Float>()  // [B, In + H]: [x_t, h_{t−1}] in step mode
 
     /// Registers `<name>.W` and `<name>.b` in `store`.
@@ -110,7 +110,9 @@ public final class LSTMLayer: LSTMHiddenStates {
     public func forwardStep(inputs: UnsafePointer<Float>, slot: Int, previousSlot: Int?, values: UnsafePointer<Float>) {
         let (b, n, h, h4) = (batch, inputSize, hiddenSize, 4 * hiddenSize)
         self.inputs = inputs
-        if previousSlot == nil { transposeWeights(values + weights.offset, rows: n + h) }
+        if previousSlot == nil {
+            transposedWeights.refresh(from: values + weights.offset, ld: h4, rows: n + h, columns: h4, batch: b)
+        }
         let g = gates.pointer + slot * b * h4
         lstmBroadcastRows(g, ld: h4, values + bias.offset, rows: b, count: h4)
         // [x_t, h_{t−1}] · W in one product, one pass over W (at t = 0 h_{−1} = 0 adds nothing).
@@ -120,8 +122,8 @@ public final class LSTMLayer: LSTMHiddenStates {
             (row + r * rowLength).update(from: inputs + (slot * b + r) * n, count: n)
             if let previousSlot { (row + r * rowLength + n).update(from: hiddenState(slot: previousSlot) + r * h, count: h) }
         }
-        SkinnyGEMM.multiplyTransposed(g, ldc: h4, row, lda: rowLength, transposedWeights.pointer, ldb: transposedStride,
-                                      m: b, n: h4, k: previousSlot == nil ? n : rowLength, beta: 1)
+        SkinnyGEMM.multiply(g, ldc: h4, row, lda: rowLength, weights: values + weights.offset, ldw: h4,
+                            copy: transposedWeights, m: b, n: h4, k: previousSlot == nil ? n : rowLength, beta: 1)
         cellForward(slot: slot, previousSlot: previousSlot)
     }
 
@@ -134,11 +136,12 @@ public final class LSTMLayer: LSTMHiddenStates {
         self.inputs = inputs
         lstmBroadcastRows(gates.pointer, ld: h4, values + bias.offset, rows: rows, count: h4)
         BLAS.sgemm(gates.pointer, ldc: h4, inputs, lda: n, inputWeights(values), ldb: h4, m: rows, n: h4, k: n, beta: 1)
-        transposeWeights(recurrentWeights(values), rows: h)
+        transposedWeights.refresh(from: recurrentWeights(values), ld: h4, rows: h, columns: h4, batch: b)
         for t in 0..<steps {
             if t > 0 {
-                SkinnyGEMM.multiplyTransposed(gates.pointer + t * b * h4, ldc: h4, hiddenState(slot: t - 1), lda: h,
-                                              transposedWeights.pointer, ldb: transposedStride, m: b, n: h4, k: h, beta: 1)
+                SkinnyGEMM.multiply(gates.pointer + t * b * h4, ldc: h4, hiddenState(slot: t - 1), lda: h,
+                                    weights: recurrentWeights(values), ldw: h4, copy: transposedWeights,
+                                    m: b, n: h4, k: h, beta: 1)
             }
             cellForward(slot: t, previousSlot: t > 0 ? t - 1 : nil)
         }
@@ -151,13 +154,6 @@ public final class LSTMLayer: LSTMHiddenStates {
             c: cell.pointer + slot * b * h, tanhC: tanhCell.pointer + slot * b * h,
             h: hiddenState(slot: slot), gates: gates.pointer + slot * b * 4 * h,
             cPrevious: previousSlot.map { UnsafePointer(cell.pointer + $0 * b * h) }, batch: b, hidden: h)
-    }
-
-    /// `transposedWeights = ` the first `rows` rows of W (from `first`) transposed: `[4H, rows]`.
-    private func transposeWeights(_ first: UnsafePointer<Float>, rows: Int) {
-        let h4 = 4 * hiddenSize
-        SkinnyGEMM.transpose(transposedWeights.reserve(h4 * rows), first, ldSource: h4, rows: rows, columns: h4)
-        transposedStride = rows
     }
 
     // MARK: Backward

@@ -14,10 +14,12 @@ import JAMTensorAVX2
 /// time (perf, docs/BENCHMARKS.md). JAM's own kernel (`avx2DotProductGEMM`, AVX2 + FMA) reads the
 /// weights in place instead, as dot products of rows, so:
 /// - `C = A · Wᵀ` (the backward products, W `[n, k]` as stored) needs no copy at all;
-/// - `C = A · W` (the forward products) runs on a transposed copy of W made once per sequence
-///   (`transpose`), not once per step.
+/// - `C = A · W` (the forward products, `multiply`) runs on a `TransposedCopy` of W made once
+///   per sequence, not once per step.
 ///
-/// The kernel is chosen once per process: JAM's on x86-64 CPUs with AVX2 and FMA, OpenBLAS's
+/// Only products against a matrix of at least `minimumMatrixCount` floats with at most
+/// `maximumRows` rows take JAM's kernel; smaller ones stay with OpenBLAS, whose repacking of a
+/// cache-sized matrix is cheap. The kernel is chosen once per process: JAM's on x86-64 CPUs with AVX2 and FMA, OpenBLAS's
 /// `sgemm` elsewhere or when `JAM_SKINNY_GEMM=openblas` is set (`kernel` says which, and
 /// `BLASInfo` prints it; tests pass a kernel explicitly). Each output element's arithmetic depends only on its row of A and row of B, so the
 /// result does not depend on the thread count; the two kernels agree to float32 summation error.
@@ -39,6 +41,17 @@ public enum SkinnyGEMM {
     /// Products with more rows than this go to OpenBLAS, whose packing then pays for itself.
     public static let maximumRows = 32
 
+    /// Products with a B of fewer floats than this (4 MiB) go to OpenBLAS: B then stays in the
+    /// caches, its repacking is cheap, and OpenBLAS's kernels were faster on the default
+    /// profile's small LSTM (docs/BENCHMARKS.md).
+    public static let minimumMatrixCount = 1 << 20
+
+    /// The kernel `multiplyTransposed` uses for an m-row product with a `[n, k]` B: `kernel`
+    /// for at most `maximumRows` rows and B of at least `minimumMatrixCount` floats, else OpenBLAS.
+    public static func kernel(rows m: Int, matrixCount: Int) -> Kernel {
+        m <= maximumRows && matrixCount >= minimumMatrixCount ? kernel : .openBLAS
+    }
+
     /// The environment variable that forces OpenBLAS (`JAM_SKINNY_GEMM=openblas`).
     public static let overrideVariable = "JAM_SKINNY_GEMM"
 
@@ -55,16 +68,18 @@ public enum SkinnyGEMM {
     public static var cpuHasAVX2AndFMA: Bool { cpuFlags.isSuperset(of: ["avx2", "fma"]) }
 
     /// `C = beta·C + A · Bᵀ`: C `[m, n]`, A `[m, k]`, B `[n, k]`. `beta == 0` never reads C.
+    /// With `kernel` nil, `kernel(rows:matrixCount:)` chooses; tests pass one to force it.
     /// Runs on `BLAS.threads` threads (split by columns of C) when the product is large enough.
     public static func multiplyTransposed(
         _ c: UnsafeMutablePointer<Float>, ldc: Int,
         _ a: UnsafePointer<Float>, lda: Int,
         _ b: UnsafePointer<Float>, ldb: Int,
-        m: Int, n: Int, k: Int, beta: Float = 0, kernel: Kernel = kernel
+        m: Int, n: Int, k: Int, beta: Float = 0, kernel: Kernel? = nil
     ) {
         guard m > 0, n > 0 else { return }
+        let kernel = kernel ?? Self.kernel(rows: m, matrixCount: n * k)
         precondition(kernel == .openBLAS || cpuHasAVX2AndFMA, "SkinnyGEMM: this CPU lacks AVX2 or FMA")
-        guard kernel == .avx2, m <= maximumRows, k > 0 else {
+        guard kernel == .avx2, k > 0 else {
             BLAS.sgemm(c, ldc: ldc, a, lda: lda, b, ldb: ldb, transposeB: true, m: m, n: n, k: k, beta: beta)
             return
         }
@@ -81,6 +96,23 @@ public enum SkinnyGEMM {
                 avx2DotProductGEMM(c, ldc: ldc, a, lda: lda, b, ldb: ldb, m: m, columns: columns, k: k,
                                    beta: beta, accumulators: scratch.baseAddress!)
             }
+        }
+    }
+
+    /// `C = beta·C + A · W`, W `[k, n]` (row stride `ldw`): with JAM's kernel on `copy`'s Wᵀ
+    /// when it holds one, else with OpenBLAS on W itself. The leading k columns of the copy's
+    /// rows (the leading k rows of W) take part.
+    public static func multiply(
+        _ c: UnsafeMutablePointer<Float>, ldc: Int,
+        _ a: UnsafePointer<Float>, lda: Int,
+        weights w: UnsafePointer<Float>, ldw: Int, copy: TransposedCopy,
+        m: Int, n: Int, k: Int, beta: Float = 0
+    ) {
+        if let transposed = copy.pointer {
+            multiplyTransposed(c, ldc: ldc, a, lda: lda, transposed, ldb: copy.stride, m: m, n: n, k: k, beta: beta,
+                               kernel: kernel)
+        } else {
+            BLAS.sgemm(c, ldc: ldc, a, lda: lda, w, ldb: ldw, m: m, n: n, k: k, beta: beta)
         }
     }
 
@@ -119,4 +151,29 @@ public enum SkinnyGEMM {
         return []
         #endif
     }()
+}
+
+/// A weight matrix's transposed copy for `SkinnyGEMM.multiply`, made at the start of each
+/// sequence, and only when JAM's kernel will run the products (a large matrix, few rows); for
+/// the others the products read the matrix itself with OpenBLAS, and no time goes into a copy.
+public final class TransposedCopy {
+    private let buffer = ScratchBuffer<Float>()
+    /// Wᵀ `[columns, rows]`, or nil when the products run on W.
+    public private(set) var pointer: UnsafePointer<Float>?
+    /// The row length of Wᵀ: W's row count.
+    public private(set) var stride = 0
+
+    public init() {}
+
+    /// Copies W `[rows, columns]` (row stride `ld`) transposed when products of `batch` rows with
+    /// it take JAM's kernel (`SkinnyGEMM.kernel(rows:matrixCount:)`); otherwise forgets any copy.
+    public func refresh(from w: UnsafePointer<Float>, ld: Int, rows: Int, columns: Int, batch: Int) {
+        guard SkinnyGEMM.kernel(rows: batch, matrixCount: rows * columns) == .avx2 else {
+            pointer = nil
+            return
+        }
+        SkinnyGEMM.transpose(buffer.reserve(rows * columns), w, ldSource: ld, rows: rows, columns: columns)
+        pointer = UnsafePointer(buffer.pointer)
+        stride = rows
+    }
 }

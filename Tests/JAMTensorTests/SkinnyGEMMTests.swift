@@ -78,6 +78,15 @@ import Testing
         }
     }
 
+    /// The automatic choice: JAM's kernel only for few rows against a large matrix.
+    @Test func smallProductsAndManyRowsGoToOpenBLAS() {
+        let large = SkinnyGEMM.minimumMatrixCount
+        #expect(SkinnyGEMM.kernel(rows: 16, matrixCount: large) == SkinnyGEMM.kernel)
+        #expect(SkinnyGEMM.kernel(rows: SkinnyGEMM.maximumRows, matrixCount: 4 * large) == SkinnyGEMM.kernel)
+        #expect(SkinnyGEMM.kernel(rows: SkinnyGEMM.maximumRows + 1, matrixCount: large) == .openBLAS)
+        #expect(SkinnyGEMM.kernel(rows: 16, matrixCount: large - 1) == .openBLAS)
+    }
+
     /// Rows beyond `maximumRows` go to OpenBLAS and still give the product.
     @Test func manyRowsFallBackToOpenBLAS() {
         let (m, n, k) = (SkinnyGEMM.maximumRows + 3, 9, 20)
