@@ -45,23 +45,31 @@ public final class VGG16FeatureExtractor {
     /// The algorithm of each of the 13 convolutions.
     public let algorithms: [Convolution3x3.Algorithm]
 
-    /// The default algorithm per layer: im2col for `block1_conv1` (3 input channels, too few for
-    /// Winograd's GEMMs), Winograd F(6×6, 3×3) for the other twelve: faster than F(4×4, 3×3) on
-    /// every layer at S = 384 (docs/BENCHMARKS.md, `jam-bench vgg --profile --tiles 4|6`), and
-    /// the features stay within 1.0e-5 of a Double reference (tested; the bound is 1e-4).
-    public static let defaultAlgorithms: [Convolution3x3.Algorithm] =
-        [.im2col] + Array(repeating: .winogradF6x6, count: 12)
+    /// The frame size from which F(6×6, 3×3) is the default on layers 2–13: at S = 384 it was
+    /// faster than F(4×4, 3×3) on every layer, at S = 224 faster overall in batches of 8 (slower
+    /// by 4–20% one frame at a time), at S = 96 slower on every layer (docs/BENCHMARKS.md,
+    /// `jam-bench vgg --per-layer --tiles 4|6`).
+    public static let largeTileMinimumFrameSize = 224
+
+    /// The default algorithm per layer for S×S frames: im2col for `block1_conv1` (3 input
+    /// channels, too few for Winograd's GEMMs), and Winograd for the other twelve, F(6×6, 3×3)
+    /// from `largeTileMinimumFrameSize` on, F(4×4, 3×3) below. The features stay within 1.0e-5
+    /// (F(6×6)) and 2.9e-6 (F(4×4)) of a Double reference (tested; the bound is 1e-4).
+    public static func defaultAlgorithms(frameSize: Int) -> [Convolution3x3.Algorithm] {
+        [.im2col] + Array(repeating: frameSize >= largeTileMinimumFrameSize ? .winogradF6x6 : .winogradF4x4, count: 12)
+    }
 
     private let convolutions: [Convolution3x3]
     private let workspace = ConvolutionWorkspace()
     private let frameBuffers = (ScratchBuffer<Float>(), ScratchBuffer<Float>(), ScratchBuffer<Float>())
     private let batchBuffers = (ScratchBuffer<Float>(), ScratchBuffer<Float>())
 
-    /// Prepares the 13 convolutions (for Winograd: transforms every kernel once): with
-    /// `defaultAlgorithms`, or im2col everywhere when `useWinograd` is false.
-    public convenience init(weights: VGG16Weights, threads: Int, useWinograd: Bool = true) {
+    /// Prepares the 13 convolutions for S×S frames (for Winograd: transforms every kernel once):
+    /// with `defaultAlgorithms(frameSize:)`, or im2col everywhere when `useWinograd` is false.
+    /// Any frame size runs; `frameSize` only chooses the algorithms.
+    public convenience init(weights: VGG16Weights, threads: Int, frameSize: Int, useWinograd: Bool = true) {
         self.init(weights: weights, threads: threads,
-                  algorithms: useWinograd ? Self.defaultAlgorithms : Array(repeating: .im2col, count: 13))
+                  algorithms: useWinograd ? Self.defaultAlgorithms(frameSize: frameSize) : Array(repeating: .im2col, count: 13))
     }
 
     /// Prepares the 13 convolutions with the given algorithm for each (13 entries, in network order).

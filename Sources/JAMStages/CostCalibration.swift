@@ -87,7 +87,7 @@ public enum CostCalibration {
     /// VGG16 (random weights) on `min(features.batch, 4)` frames at S.
     static func featuresPerFrame(_ config: PipelineConfig) throws -> Double {
         let side = config.decode.size, batch = min(config.features.batch, 4)
-        let extractor = VGG16FeatureExtractor(weights: .heInitialized(seed: 1), threads: config.features.threads)
+        let extractor = VGG16FeatureExtractor(weights: .heInitialized(seed: 1), threads: config.features.threads, frameSize: side)
         var random = SplitMix64(seed: 7)
         let frames = (0..<(batch * side * side * 3)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
         return try bestSeconds { _ = try extractor.extract(frames: frames, batch: batch, frameSize: side) } / Double(batch)

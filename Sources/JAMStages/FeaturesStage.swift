@@ -50,7 +50,7 @@ public enum FeaturesStage {
         // One network, threads inside each layer: videos go through one at a time.
         let threads = policy.workers
         // Not thread-safe, and safe here: the runner below uses exactly one worker.
-        let network = UncheckedSendable(VGG16FeatureExtractor(weights: weights, threads: threads))
+        let network = UncheckedSendable(VGG16FeatureExtractor(weights: weights, threads: threads, frameSize: config.decode.size))
         let settings = config.features
         let units = videos.map {
             WorkUnit(name: $0.relativePath,

@@ -35,7 +35,7 @@ struct VGGBenchmark: ParsableCommand {
     var im2col = false
 
     @Option(help: """
-        Winograd output tile of layers 2-13: 'default' (the extractor's choice per layer), 4 \
+        Winograd output tile of layers 2-13: 'default' (the extractor's choice for the frame size), 4 \
         (F(4×4, 3×3) everywhere), 6 (F(6×6, 3×3) everywhere), or twelve comma-separated 4s and 6s.
         """)
     var tiles = "default"
@@ -59,13 +59,13 @@ struct VGGBenchmark: ParsableCommand {
             throw ValidationError("frame size \(s) is not a positive multiple of 16")
         }
         guard try parsedBatches().allSatisfy({ $0 > 0 }) else { throw ValidationError("batch sizes must be positive") }
-        _ = try algorithms()
+        _ = try algorithms(frameSize: 384)
     }
 
-    /// The 13 layers' algorithms from `--im2col` and `--tiles`.
-    private func algorithms() throws -> [Convolution3x3.Algorithm] {
+    /// The 13 layers' algorithms for S×S frames from `--im2col` and `--tiles`.
+    private func algorithms(frameSize: Int) throws -> [Convolution3x3.Algorithm] {
         if im2col { return Array(repeating: .im2col, count: 13) }
-        if tiles == "default" { return VGG16FeatureExtractor.defaultAlgorithms }
+        if tiles == "default" { return VGG16FeatureExtractor.defaultAlgorithms(frameSize: frameSize) }
         var list = tiles.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         if list.count == 1 { list = Array(repeating: list[0], count: 12) }
         guard list.count == 12 else { throw ValidationError("--tiles: give one value or twelve, not \(list.count)") }
@@ -85,12 +85,19 @@ struct VGGBenchmark: ParsableCommand {
         let firstPeak = measurePeak()
         print("sgemm peak (2048³, \(threads) threads): \(fixed(firstPeak.wall, 1)) GFLOP/s, \(fixed(firstPeak.cpu, 1)) GFLOP/CPU-s")
         let weights = VGG16Weights.heInitialized(seed: 1)
-        let algorithms = try algorithms()
-        let extractor = VGG16FeatureExtractor(weights: weights, threads: threads, algorithms: algorithms)
-        print("algorithms: \(algorithms.map(\.rawValue).joined(separator: ",")), threads \(threads)")
-        if perLayer || profile { try timeLayers(weights: weights, algorithms: algorithms, peak: firstPeak) }
+        // One extractor per algorithm list (the default list depends on the frame size).
+        var extractors: [[Convolution3x3.Algorithm]: VGG16FeatureExtractor] = [:]
+        for s in try parsedSizes() {
+            let algorithms = try algorithms(frameSize: s)
+            if extractors[algorithms] == nil {
+                extractors[algorithms] = VGG16FeatureExtractor(weights: weights, threads: threads, algorithms: algorithms)
+            }
+            print("S = \(s): algorithms \(algorithms.map(\.rawValue).joined(separator: ",")), threads \(threads)")
+        }
+        if perLayer || profile { try timeLayers(weights: weights, peak: firstPeak) }
         print("    S  batch  frames/s  GFLOP/s  peak  ratio  CPU-s/frame  CPU ratio  core        VmHWM MiB")
         for s in try parsedSizes() {
+            let extractor = extractors[try algorithms(frameSize: s)]!
             for batch in try parsedBatches() {
                 var generator = SplitMix64(seed: 42)
                 let frames = (0..<(batch * s * s * 3)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
@@ -154,8 +161,7 @@ struct VGGBenchmark: ParsableCommand {
 
     /// Each convolution alone on random input, at the batch the extractor runs it at: wall and CPU
     /// time and effective GFLOP/s per frame; with `--profile` also the CPU time per phase.
-    private func timeLayers(weights: VGG16Weights, algorithms: [Convolution3x3.Algorithm],
-                            peak: (wall: Double, cpu: Double)) throws {
+    private func timeLayers(weights: VGG16Weights, peak: (wall: Double, cpu: Double)) throws {
         let workspace = ConvolutionWorkspace()
         let profiler = ConvolutionProfile()
         if profile { workspace.profile = profiler }
@@ -164,6 +170,7 @@ struct VGGBenchmark: ParsableCommand {
               + (profile ? "   in-CPU-ms  GEMM-CPU-ms  GEMM GFLOP/CPU-s (of peak)  out-CPU-ms  other  traffic MB" : ""))
         for s in try parsedSizes() {
             var side = s
+            let algorithms = try algorithms(frameSize: s)
             for (index, layer) in weights.layers.enumerated() {
                 let l = layer.layer
                 let algorithm = algorithms[index]

@@ -109,7 +109,7 @@ private func relativeError(_ actual: [Float], _ expected: [Double]) -> Double {
     }
 
     @Test func rejectsAFrameSizeThatIsNotAMultipleOf16() throws {
-        let extractor = VGG16FeatureExtractor(weights: .heInitialized(seed: 1), threads: 1)
+        let extractor = VGG16FeatureExtractor(weights: .heInitialized(seed: 1), threads: 1, frameSize: 48)
         #expect(throws: VGG16FeatureError.frameSize(40)) {
             try extractor.extract(frames: [UInt8](repeating: 0, count: 40 * 40 * 3), batch: 1, frameSize: 40)
         }
@@ -120,8 +120,8 @@ private func relativeError(_ actual: [Float], _ expected: [Double]) -> Double {
 
     /// The whole network at S = 16 (real widths, He-initialised weights, batch 2) against the
     /// Double reference. Errors relative to each tap's largest magnitude, measured after 13
-    /// layers: 7e-7 (im2col everywhere) and 8e-6 (the default Winograd F(6×6, 3×3); 3e-6 with
-    /// F(4×4, 3×3)); tolerances 1e-5 and 3e-5. Thread
+    /// layers: 7e-7 (im2col everywhere) and 3e-6 (the default at this size, Winograd F(4×4, 3×3);
+    /// 8e-6 with F(6×6, 3×3)); tolerances 1e-5 and 3e-5. Thread
     /// counts 1 and 2 give identical bits, and so do repeated calls on one extractor.
     @Test(arguments: [true, false])
     func fullForwardMatchesTheReference(useWinograd: Bool) throws {
@@ -132,7 +132,8 @@ private func relativeError(_ actual: [Float], _ expected: [Double]) -> Double {
         let tolerance = useWinograd ? 3e-5 : 1e-5
         var results: [(pool4: [Float], conv5_3: [Float])] = []
         for threads in [1, 2] {
-            let extractor = VGG16FeatureExtractor(weights: weights, threads: threads, useWinograd: useWinograd)
+            let extractor = VGG16FeatureExtractor(weights: weights, threads: threads, frameSize: size,
+                                                  useWinograd: useWinograd)
             let features = try extractor.extract(frames: frames, batch: batch, frameSize: size)
             #expect(features.pool4.count == batch * 512)
             let pool4Error = relativeError(features.pool4, reference.pool4)
@@ -151,21 +152,17 @@ private func relativeError(_ actual: [Float], _ expected: [Double]) -> Double {
     /// Winograd trades accuracy for speed; the features must stay within 1e-4 of the Double
     /// reference (max abs error / max abs value of each tap), the bound every algorithm choice
     /// for the network is held to. At S = 48 (tiles of 6 divide the first layers' sides, later
-    /// ones have partial tiles), one frame: the default (F(6×6, 3×3) on the twelve Winograd
-    /// layers) and F(4×4, 3×3) on all twelve. Measured, pool4 and conv5_3: 3.9e-6 and 1.0e-5
-    /// (default), 2.4e-6 and 2.9e-6 (F(4×4, 3×3)).
-    @Test(arguments: ["default", "F(4x4,3x3)"])
+    /// ones have partial tiles), one frame: F(6×6, 3×3) on the twelve Winograd layers (the
+    /// default from S = 224) and F(4×4, 3×3) on all twelve (the default below). Measured, pool4
+    /// and conv5_3: 3.9e-6 and 1.0e-5 (F(6×6)), 2.4e-6 and 2.9e-6 (F(4×4)).
+    @Test(arguments: ["F(6x6,3x3)", "F(4x4,3x3)"])
     func winogradChoicesStayWithin1e4OfTheReference(_ choice: String) throws {
         let size = 48
         let weights = VGG16Weights.heInitialized(seed: 5)
         let frames = randomFrames(size * size * 3, seed: 7)
         let reference = referenceFeatures(frames: frames, batch: 1, size: size, weights: weights)
-        let algorithms = choice == "default"
-            ? VGG16FeatureExtractor.defaultAlgorithms
-            : [.im2col] + Array(repeating: Convolution3x3.Algorithm.winogradF4x4, count: 12)
-        if choice == "default" {
-            #expect(algorithms == [.im2col] + Array(repeating: .winogradF6x6, count: 12))
-        }
+        let algorithms: [Convolution3x3.Algorithm] =
+            [.im2col] + Array(repeating: choice == "F(6x6,3x3)" ? .winogradF6x6 : .winogradF4x4, count: 12)
         let extractor = VGG16FeatureExtractor(weights: weights, threads: 2, algorithms: algorithms)
         let features = try extractor.extract(frames: frames, batch: 1, frameSize: size)
         let pool4Error = relativeError(features.pool4, reference.pool4)
@@ -173,6 +170,16 @@ private func relativeError(_ actual: [Float], _ expected: [Double]) -> Double {
         #expect(pool4Error <= 1e-4, "\(choice): pool4 relative error \(pool4Error)")
         #expect(conv53Error <= 1e-4, "\(choice): conv5_3 relative error \(conv53Error)")
         #expect(reference.conv5_3.contains { $0 > 0 }, "the reference is all zeros: a useless test")
+    }
+
+    /// F(6×6, 3×3) from S = 224 on (where it measured faster), F(4×4, 3×3) below; im2col first.
+    @Test func defaultAlgorithmsFollowTheFrameSize() {
+        let small = VGG16FeatureExtractor.defaultAlgorithms(frameSize: 96)
+        let large = VGG16FeatureExtractor.defaultAlgorithms(frameSize: VGG16FeatureExtractor.largeTileMinimumFrameSize)
+        #expect(small == [.im2col] + Array(repeating: .winogradF4x4, count: 12))
+        #expect(large == [.im2col] + Array(repeating: .winogradF6x6, count: 12))
+        #expect(VGG16FeatureExtractor.defaultAlgorithms(frameSize: 384) == large)
+        #expect(VGG16FeatureExtractor(weights: .heInitialized(seed: 1), threads: 1, frameSize: 224).algorithms == large)
     }
 
     /// Frames are independent: a frame's features do not depend on its batch neighbours, and a
@@ -183,7 +190,7 @@ private func relativeError(_ actual: [Float], _ expected: [Double]) -> Double {
     /// with the Prescott kernels OpenBLAS 0.3.21 picks on some Xeons: tolerance 1e-5 relative.)
     @Test func batchedFramesMatchSingleFrames() throws {
         let size = 32
-        let extractor = VGG16FeatureExtractor(weights: .heInitialized(seed: 2), threads: 2)
+        let extractor = VGG16FeatureExtractor(weights: .heInitialized(seed: 2), threads: 2, frameSize: size)
         let frames = randomFrames(3 * size * size * 3, seed: 9)
         let all = try extractor.extract(frames: frames, batch: 3, frameSize: size)
         let tap = 2 * 2 * 512

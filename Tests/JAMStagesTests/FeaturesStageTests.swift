@@ -42,7 +42,7 @@ import Testing
             let pixels = try frames.file.read("frames", as: UInt8.self).data
             // The stage ran 2 threads in batches of 4 (features.batch); results do not depend on
             // the thread count, so one thread must give the same bits.
-            let network = VGG16FeatureExtractor(weights: VGG16Weights.heInitialized(seed: 3), threads: 1)
+            let network = VGG16FeatureExtractor(weights: VGG16Weights.heInitialized(seed: 3), threads: 1, frameSize: 32)
             let half = 4 * 32 * 32 * 3
             let first = try network.extract(frames: Array(pixels[0..<half]), batch: 4, frameSize: 32)
             let second = try network.extract(frames: Array(pixels[half...]), batch: 4, frameSize: 32)
@@ -142,7 +142,7 @@ import Testing
             #expect(try features.file.stringAttribute("weights") == "keras:sha256:\(digest) vgg16_notop.h5")
             let frames = try ArtifactReader(url: try stageFolder(artifacts, "frames").appendingPathComponent(video),
                                             expecting: .frames)
-            let direct = try VGG16FeatureExtractor(weights: weights, threads: 1).extract(
+            let direct = try VGG16FeatureExtractor(weights: weights, threads: 1, frameSize: 32).extract(
                 frames: try frames.file.read("frames", as: UInt8.self).data, batch: 4, frameSize: 32)
             expectClose(try features.file.read("conv5_3", as: Float.self).data, direct.conv5_3, rtol: 0, atol: 0, "conv5_3")
 
