@@ -400,7 +400,7 @@ private struct Correlation {
                         winogradOutputTileAdding(frame, height: outHeight, width: outWidth, y0: y0, x0: x0,
                                                  m + row &* c2, planeStride: mStride, channels: c2, temp: temp)
                     } else if let bias {
-                        winogradOutputTile(frame, height: outHeight, width: outWidth, y0: y0, x0: x0,
+                        winogradOutputTile(side: 4, frame, height: outHeight, width: outWidth, y0: y0, x0: x0,
                                            m + row &* c2, planeStride: mStride, bias: bias, channels: c2,
                                            relu: false, temp: temp)
                     }

@@ -178,52 +178,68 @@ private func outputTileValues(
     }
 }
 
-/// Writes the 4×4 output tile whose top-left pixel is (y0, x0) into `frame` `[height, width, C]`,
-/// clipped at the image edge. `m + p·planeStride` holds the tile's channels at position p.
+/// The output tile values of either size into `temp` (row-major side×side): `outputTileValues`
+/// for side 4, `outputTileValuesF6` for side 6.
+@inline(__always)
+private func outputTileValues(
+    side: Int, _ m: UnsafePointer<Float>, planeStride: Int, bias: UnsafePointer<Float>?, channel c: Int,
+    lanes: Int, relu: Bool, temp: UnsafeMutablePointer<WinogradVector>
+) {
+    if side == 6 {
+        outputTileValuesF6(m, planeStride: planeStride, bias: bias, channel: c, lanes: lanes, relu: relu, temp: temp)
+    } else {
+        outputTileValues(m, planeStride: planeStride, bias: bias, channel: c, lanes: lanes, relu: relu, temp: temp)
+    }
+}
+
+/// Writes the side×side output tile (side 4: F(4×4, 3×3); 6: F(6×6, 3×3)) whose top-left pixel
+/// is (y0, x0) into `frame` `[height, width, C]`, clipped at the image edge. `m + p·planeStride`
+/// holds the tile's channels at position p.
 @inline(__always)
 func winogradOutputTile(
-    _ frame: UnsafeMutablePointer<Float>, height: Int, width: Int, y0: Int, x0: Int,
+    side: Int, _ frame: UnsafeMutablePointer<Float>, height: Int, width: Int, y0: Int, x0: Int,
     _ m: UnsafePointer<Float>, planeStride: Int, bias: UnsafePointer<Float>, channels: Int,
     relu: Bool, temp: UnsafeMutablePointer<WinogradVector>
 ) {
-    let rows = min(4, height &- y0), columns = min(4, width &- x0)
+    let rows = min(side, height &- y0), columns = min(side, width &- x0)
     var c = 0
     while c < channels {
         let lanes = min(winogradLanes, channels &- c)
-        outputTileValues(m, planeStride: planeStride, bias: bias, channel: c, lanes: lanes, relu: relu,
+        outputTileValues(side: side, m, planeStride: planeStride, bias: bias, channel: c, lanes: lanes, relu: relu,
                          temp: temp)
         for i in 0..<rows {
             let out = frame + (((y0 &+ i) &* width &+ x0) &* channels &+ c)
-            for j in 0..<columns { storeLanes(temp[i &* 4 &+ j], out + j &* channels, lanes) }
+            for j in 0..<columns { storeLanes(temp[i &* side &+ j], out + j &* channels, lanes) }
         }
         c &+= winogradLanes
     }
 }
 
-/// Like `winogradOutputTile`, then the 2×2 stride-2 max-pool: writes the 2×2 pooled tile whose
-/// top-left pooled pixel is (y0, x0) into `frame` `[height, width, C]` (the pooled sizes).
-/// Bias and ReLU are applied after the max, to 4 values instead of 16: the same bits, since
-/// rounding x + b is monotonic in x and ReLU is monotonic, so both commute with the max.
+/// Like `winogradOutputTile`, then the 2×2 stride-2 max-pool: writes the (side/2)×(side/2)
+/// pooled tile whose top-left pooled pixel is (y0, x0) into `frame` `[height, width, C]` (the
+/// pooled sizes). Bias and ReLU are applied after the max, to a quarter of the values: the same
+/// bits, since rounding x + b is monotonic in x and ReLU is monotonic, so both commute with the max.
 @inline(__always)
 func winogradOutputTilePooled(
-    _ frame: UnsafeMutablePointer<Float>, height: Int, width: Int, y0: Int, x0: Int,
+    side: Int, _ frame: UnsafeMutablePointer<Float>, height: Int, width: Int, y0: Int, x0: Int,
     _ m: UnsafePointer<Float>, planeStride: Int, bias: UnsafePointer<Float>, channels: Int,
     relu: Bool, temp: UnsafeMutablePointer<WinogradVector>
 ) {
-    let rows = min(2, height &- y0), columns = min(2, width &- x0)
+    let half = side / 2
+    let rows = min(half, height &- y0), columns = min(half, width &- x0)
     guard rows > 0, columns > 0 else { return }
     var c = 0
     while c < channels {
         let lanes = min(winogradLanes, channels &- c)
-        outputTileValues(m, planeStride: planeStride, bias: nil, channel: c, lanes: lanes, relu: false,
+        outputTileValues(side: side, m, planeStride: planeStride, bias: nil, channel: c, lanes: lanes, relu: false,
                          temp: temp)
         let b = loadLanes(bias + c, lanes)
         for i in 0..<rows {
             let out = frame + (((y0 &+ i) &* width &+ x0) &* channels &+ c)
             for j in 0..<columns {
-                let top = 8 &* i &+ 2 &* j
+                let top = 2 &* side &* i &+ 2 &* j
                 var pooled = maximum(maximum(temp[top], temp[top &+ 1]),
-                                     maximum(temp[top &+ 4], temp[top &+ 5])) + b
+                                     maximum(temp[top &+ side], temp[top &+ side &+ 1])) + b
                 if relu { pooled.replace(with: 0, where: pooled .< 0) }
                 storeLanes(pooled, out + j &* channels, lanes)
             }

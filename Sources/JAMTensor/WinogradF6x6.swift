@@ -120,7 +120,7 @@ func winogradF6InputTile(
 /// The 6×6 output tile Aᵀ M A + bias (then ReLU) of channels [c, c + lanes) into
 /// `temp[0..<36]` (row-major 6×6); nil `bias` adds nothing. `temp`: 84 vectors.
 @inline(__always)
-private func outputTileValuesF6(
+func outputTileValuesF6(
     _ m: UnsafePointer<Float>, planeStride: Int, bias: UnsafePointer<Float>?, channel c: Int,
     lanes: Int, relu: Bool, temp: UnsafeMutablePointer<WinogradVector>
 ) {
@@ -148,59 +148,5 @@ private func outputTileValuesF6(
         }
         temp[j] = y0; temp[6 &+ j] = y1; temp[12 &+ j] = y2
         temp[18 &+ j] = y3; temp[24 &+ j] = y4; temp[30 &+ j] = y5
-    }
-}
-
-/// Writes the 6×6 output tile whose top-left pixel is (y0, x0) into `frame` `[height, width, C]`,
-/// clipped at the image edge. `m + p·planeStride` holds the tile's channels at position p.
-@inline(__always)
-func winogradF6OutputTile(
-    _ frame: UnsafeMutablePointer<Float>, height: Int, width: Int, y0: Int, x0: Int,
-    _ m: UnsafePointer<Float>, planeStride: Int, bias: UnsafePointer<Float>, channels: Int,
-    relu: Bool, temp: UnsafeMutablePointer<WinogradVector>
-) {
-    let rows = min(6, height &- y0), columns = min(6, width &- x0)
-    var c = 0
-    while c < channels {
-        let lanes = min(winogradLanes, channels &- c)
-        outputTileValuesF6(m, planeStride: planeStride, bias: bias, channel: c, lanes: lanes, relu: relu,
-                           temp: temp)
-        for i in 0..<rows {
-            let out = frame + (((y0 &+ i) &* width &+ x0) &* channels &+ c)
-            for j in 0..<columns { storeLanes(temp[i &* 6 &+ j], out + j &* channels, lanes) }
-        }
-        c &+= winogradLanes
-    }
-}
-
-/// Like `winogradF6OutputTile`, then the 2×2 stride-2 max-pool: writes the 3×3 pooled tile whose
-/// top-left pooled pixel is (y0, x0) into `frame` `[height, width, C]` (the pooled sizes).
-/// Bias and ReLU are applied after the max, to 9 values instead of 36: the same bits, since
-/// rounding x + b is monotonic in x and ReLU is monotonic, so both commute with the max.
-@inline(__always)
-func winogradF6OutputTilePooled(
-    _ frame: UnsafeMutablePointer<Float>, height: Int, width: Int, y0: Int, x0: Int,
-    _ m: UnsafePointer<Float>, planeStride: Int, bias: UnsafePointer<Float>, channels: Int,
-    relu: Bool, temp: UnsafeMutablePointer<WinogradVector>
-) {
-    let rows = min(3, height &- y0), columns = min(3, width &- x0)
-    guard rows > 0, columns > 0 else { return }
-    var c = 0
-    while c < channels {
-        let lanes = min(winogradLanes, channels &- c)
-        outputTileValuesF6(m, planeStride: planeStride, bias: nil, channel: c, lanes: lanes, relu: false,
-                           temp: temp)
-        let b = loadLanes(bias + c, lanes)
-        for i in 0..<rows {
-            let out = frame + (((y0 &+ i) &* width &+ x0) &* channels &+ c)
-            for j in 0..<columns {
-                let top = 12 &* i &+ 2 &* j
-                var pooled = maximum(maximum(temp[top], temp[top &+ 1]),
-                                     maximum(temp[top &+ 6], temp[top &+ 7])) + b
-                if relu { pooled.replace(with: 0, where: pooled .< 0) }
-                storeLanes(pooled, out + j &* channels, lanes)
-            }
-        }
-        c &+= winogradLanes
     }
 }
