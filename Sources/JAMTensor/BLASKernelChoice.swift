@@ -31,9 +31,19 @@ public enum BLASKernelChoice {
     public static func preferredCore(detected: String, cpuFlags: Set<String>) -> String? {
         guard fallbackCores.contains(detected) else { return nil }
         if cpuFlags.isSuperset(of: ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]) { return "SkylakeX" }
-        if cpuFlags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
+        if hasAVX2AndFMA(cpuFlags) { return "Haswell" }
         return nil
     }
+
+    /// This machine's CPU flags, read once from /proc/cpuinfo (empty where there is none).
+    public static let machineCPUFlags: Set<String> = {
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return [] }
+        return cpuFlags(cpuinfo: cpuinfo)
+    }()
+
+    /// Whether `flags` include AVX2 and FMA, what OpenBLAS's `Haswell` kernels and JAM's own
+    /// (`SkinnyGEMM`) need.
+    public static func hasAVX2AndFMA(_ flags: Set<String>) -> Bool { flags.isSuperset(of: ["avx2", "fma"]) }
 
     /// The flags of the first processor in `/proc/cpuinfo` (empty where there is none).
     public static func cpuFlags(cpuinfo: String) -> Set<String> {
@@ -54,8 +64,7 @@ public enum BLASKernelChoice {
         guard environment["OPENBLAS_CORETYPE"] == nil, environment[detectedVariable] == nil,
               let name = openblas_get_corename() else { return }
         let detected = String(cString: name)
-        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let core = preferredCore(detected: detected, cpuFlags: cpuFlags(cpuinfo: cpuinfo)) else { return }
+        guard let core = preferredCore(detected: detected, cpuFlags: machineCPUFlags) else { return }
         setenv("OPENBLAS_CORETYPE", core, 1)
         setenv(detectedVariable, detected, 1)
         execv("/proc/self/exe", CommandLine.unsafeArgv)

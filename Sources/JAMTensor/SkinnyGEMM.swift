@@ -19,10 +19,11 @@ import JAMTensorAVX2
 ///
 /// Only products against a matrix of at least `minimumMatrixCount` floats with at most
 /// `maximumRows` rows take JAM's kernel; smaller ones stay with OpenBLAS, whose repacking of a
-/// cache-sized matrix is cheap. The kernel is chosen once per process: JAM's on x86-64 CPUs with AVX2 and FMA, OpenBLAS's
-/// `sgemm` elsewhere or when `JAM_SKINNY_GEMM=openblas` is set (`kernel` says which, and
-/// `BLASInfo` prints it; tests pass a kernel explicitly). Each output element's arithmetic depends only on its row of A and row of B, so the
-/// result does not depend on the thread count; the two kernels agree to float32 summation error.
+/// cache-sized matrix is cheap. The kernel is chosen once per process: JAM's on x86-64 CPUs
+/// with AVX2 and FMA, OpenBLAS's `sgemm` elsewhere or when `JAM_SKINNY_GEMM=openblas` is set
+/// (`kernel` says which, and `BLASInfo` prints it; tests pass a kernel explicitly). Each output
+/// element's arithmetic depends only on its row of A and row of B, so the result does not
+/// depend on the thread count; the two kernels agree to float32 summation error.
 public enum SkinnyGEMM {
     public enum Kernel: String, Sendable, CustomStringConvertible {
         /// JAM's dot-product kernel for AVX2 + FMA.
@@ -58,14 +59,14 @@ public enum SkinnyGEMM {
     /// The kernel this process uses, chosen once from the CPU and the environment.
     public static let kernel = choose(environment: ProcessInfo.processInfo.environment, cpuFlags: cpuFlags)
 
+    /// Whether this CPU can run `.avx2` (read once: the products check it on every call).
+    public static let cpuHasAVX2AndFMA = BLASKernelChoice.hasAVX2AndFMA(cpuFlags)
+
     /// `.avx2` when `cpuFlags` has AVX2 and FMA and `JAM_SKINNY_GEMM` is not `openblas`.
     public static func choose(environment: [String: String], cpuFlags: Set<String>) -> Kernel {
         if environment[overrideVariable]?.lowercased() == "openblas" { return .openBLAS }
-        return cpuFlags.isSuperset(of: ["avx2", "fma"]) ? .avx2 : .openBLAS
+        return BLASKernelChoice.hasAVX2AndFMA(cpuFlags) ? .avx2 : .openBLAS
     }
-
-    /// Whether this CPU can run `.avx2`.
-    public static var cpuHasAVX2AndFMA: Bool { cpuFlags.isSuperset(of: ["avx2", "fma"]) }
 
     /// `C = beta·C + A · Bᵀ`: C `[m, n]`, A `[m, k]`, B `[n, k]`. `beta == 0` never reads C.
     /// With `kernel` nil, `kernel(rows:matrixCount:)` chooses; tests pass one to force it.
@@ -142,11 +143,10 @@ public enum SkinnyGEMM {
         }
     }
 
-    /// The `flags` of /proc/cpuinfo (Linux x86-64; empty elsewhere, where `.avx2` is never chosen).
+    /// The CPU's flags on Linux x86-64; empty elsewhere, where `.avx2` is never chosen.
     private static let cpuFlags: Set<String> = {
         #if os(Linux) && arch(x86_64)
-        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return [] }
-        return BLASKernelChoice.cpuFlags(cpuinfo: text)
+        return BLASKernelChoice.machineCPUFlags
         #else
         return []
         #endif
