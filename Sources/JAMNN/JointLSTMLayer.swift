@@ -142,14 +142,27 @@ public final class JointLSTMLayer: LSTMHiddenStates {
         transposedMixing = branchInputSizes.map { _ in [TransposedCopy(), TransposedCopy(), TransposedCopy()] }
     }
 
+    /// The gate block (of i, f, g, o in `[B, 4H]`) that sub-gate block s (i, f, o in `[B, 3D_k]`) mixes into.
+    private static let mixedGateBlocks = [0, 1, 3]
+
+    /// Branch k's mixing matrix for sub-gate block s: A_k (i), B_k (f), C_k (o).
+    private func mixingMatrix(branch k: Int, subGate s: Int) -> ParameterView {
+        switch s {
+        case 0: inputGateMixing[k]
+        case 1: forgetGateMixing[k]
+        default: outputGateMixing[k]
+        }
+    }
+
     /// Refreshes the transposed copies from `values` (at the start of each sequence).
     private func transposeWeights(_ values: UnsafePointer<Float>) {
         let (b, h) = (batch, hiddenSize)
         for (k, d) in branchInputSizes.enumerated() {
             transposedSubGateWeights[k].refresh(from: values + subGateWeights[k].offset, ld: 3 * d,
                                                 rows: d + h, columns: 3 * d, batch: b)
-            for (copy, view) in zip(transposedMixing[k], [inputGateMixing[k], forgetGateMixing[k], outputGateMixing[k]]) {
-                copy.refresh(from: values + view.offset, ld: h, rows: d, columns: h, batch: b)
+            for s in 0..<3 {
+                transposedMixing[k][s].refresh(from: values + mixingMatrix(branch: k, subGate: s).offset, ld: h,
+                                               rows: d, columns: h, batch: b)
             }
         }
         transposedCellWeights.refresh(from: values + cellWeights.offset, ld: h, rows: inputSize + h, columns: h, batch: b)
@@ -251,11 +264,10 @@ public final class JointLSTMLayer: LSTMHiddenStates {
         }
         for (k, d) in branchInputSizes.enumerated() {
             let sub = subGates[k].pointer + slot * b * 3 * d
-            // Sub-gate block s (i, f, o) meets its mixing matrix, whose gate block is 0, 1, 3.
-            for (s, (gate, view)) in [(0, inputGateMixing[k]), (1, forgetGateMixing[k]),
-                                      (3, outputGateMixing[k])].enumerated() {
-                SkinnyGEMM.multiply(g + gate * h, ldc: h4, sub + s * d, lda: 3 * d, weights: values + view.offset,
-                                    ldw: h, copy: transposedMixing[k][s], m: b, n: h, k: d, beta: 1)
+            for s in 0..<3 {
+                SkinnyGEMM.multiply(g + Self.mixedGateBlocks[s] * h, ldc: h4, sub + s * d, lda: 3 * d,
+                                    weights: values + mixingMatrix(branch: k, subGate: s).offset, ldw: h,
+                                    copy: transposedMixing[k][s], m: b, n: h, k: d, beta: 1)
             }
         }
         SkinnyGEMM.multiply(g + 2 * h, ldc: h4, cellRow, lda: cellRowLength, weights: values + cellWeights.offset,
@@ -313,10 +325,9 @@ public final class JointLSTMLayer: LSTMHiddenStates {
             let sub = subGates[k].pointer + slot * b * 3 * d
             let dSub = subGateGradients[k].pointer + slot * b * 3 * d
             // Through the gate mixing: dSub = dGate · Aᵀ (and B, C) per sub-gate block.
-            for (s, (gate, view)) in [(0, inputGateMixing[k]), (1, forgetGateMixing[k]),
-                                      (3, outputGateMixing[k])].enumerated() {
-                SkinnyGEMM.multiplyTransposed(dSub + s * d, ldc: 3 * d, dGates + gate * h, lda: h4,
-                                              values + view.offset, ldb: h, m: b, n: d, k: h)
+            for s in 0..<3 {
+                SkinnyGEMM.multiplyTransposed(dSub + s * d, ldc: 3 * d, dGates + Self.mixedGateBlocks[s] * h, lda: h4,
+                                              values + mixingMatrix(branch: k, subGate: s).offset, ldb: h, m: b, n: d, k: h)
             }
             // Through u_tk.
             for r in 0..<b {
@@ -365,12 +376,11 @@ public final class JointLSTMLayer: LSTMHiddenStates {
                        branchRows[k].pointer, lda: rowLength, transposeA: true,
                        dSub, ldb: 3 * d, m: rowLength, n: 3 * d, k: rows, beta: 1)
             lstmAccumulateColumnSums(gradients + subGateBiases[k].offset, dSub, ld: 3 * d, rows: rows, count: 3 * d)
-            BLAS.sgemm(gradients + inputGateMixing[k].offset, ldc: h,
-                       sub, lda: 3 * d, transposeA: true, dGates, ldb: h4, m: d, n: h, k: rows, beta: 1)
-            BLAS.sgemm(gradients + forgetGateMixing[k].offset, ldc: h,
-                       sub + d, lda: 3 * d, transposeA: true, dGates + h, ldb: h4, m: d, n: h, k: rows, beta: 1)
-            BLAS.sgemm(gradients + outputGateMixing[k].offset, ldc: h,
-                       sub + 2 * d, lda: 3 * d, transposeA: true, dGates + 3 * h, ldb: h4, m: d, n: h, k: rows, beta: 1)
+            for s in 0..<3 {
+                BLAS.sgemm(gradients + mixingMatrix(branch: k, subGate: s).offset, ldc: h,
+                           sub + s * d, lda: 3 * d, transposeA: true, dGates + Self.mixedGateBlocks[s] * h, ldb: h4,
+                           m: d, n: h, k: rows, beta: 1)
+            }
         }
         let cellRowLength = inputSize + h
         BLAS.sgemm(gradients + cellWeights.offset, ldc: h,
