@@ -49,17 +49,24 @@ public func dot(_ r: [Double], _ y: [Double]) -> Double {
 
 // MARK: - Layers
 
+/// The output lengths and the zeros before each axis of the reference convolutions, worked out
+/// from the padding modes here (not taken from `Conv3DGeometry`, whose arithmetic is under test).
+func referenceConvExtents(_ g: Conv3DGeometry) -> (To: Int, Ho: Int, Wo: Int, pt: Int, ph: Int, pw: Int) {
+    func before(_ k: Int, _ p: ConvPadding) -> Int { p == .same ? (k - 1) / 2 : 0 }
+    let (kt, kh, kw) = (g.kernelTime, g.kernelHeight, g.kernelWidth)
+    return (g.temporalPadding == .same ? g.time : g.time - kt + 1,
+            g.spatialPadding == .same ? g.height : g.height - kh + 1,
+            g.spatialPadding == .same ? g.width : g.width - kw + 1,
+            before(kt, g.temporalPadding), before(kh, g.spatialPadding), before(kw, g.spatialPadding))
+}
+
 /// Naive 3D convolution, one loop per index, explicit bounds checks for the padding.
 public func referenceConv3D(
     _ x: [Double], _ kernel: [Double], _ bias: [Double], _ g: Conv3DGeometry
 ) -> [Double] {
-    func before(_ k: Int, _ p: ConvPadding) -> Int { p == .same ? (k - 1) / 2 : 0 }
     let (B, T, H, W, Ci, Co) = (g.batch, g.time, g.height, g.width, g.inputChannels, g.outputChannels)
     let (kt, kh, kw) = (g.kernelTime, g.kernelHeight, g.kernelWidth)
-    let To = g.temporalPadding == .same ? T : T - kt + 1
-    let Ho = g.spatialPadding == .same ? H : H - kh + 1
-    let Wo = g.spatialPadding == .same ? W : W - kw + 1
-    let (pt, ph, pw) = (before(kt, g.temporalPadding), before(kh, g.spatialPadding), before(kw, g.spatialPadding))
+    let (To, Ho, Wo, pt, ph, pw) = referenceConvExtents(g)
     var y = [Double](repeating: 0, count: B * To * Ho * Wo * Co)
     for b in 0..<B { for t in 0..<To { for h in 0..<Ho { for w in 0..<Wo { for co in 0..<Co {
         var s = bias[co]
@@ -81,13 +88,9 @@ public func referenceConv3D(
 public func referenceConv3DGradients(
     _ x: [Double], _ kernel: [Double], _ r: [Double], _ g: Conv3DGeometry
 ) -> (input: [Double], kernel: [Double]) {
-    func before(_ k: Int, _ p: ConvPadding) -> Int { p == .same ? (k - 1) / 2 : 0 }
     let (B, T, H, W, Ci, Co) = (g.batch, g.time, g.height, g.width, g.inputChannels, g.outputChannels)
     let (kt, kh, kw) = (g.kernelTime, g.kernelHeight, g.kernelWidth)
-    let To = g.temporalPadding == .same ? T : T - kt + 1
-    let Ho = g.spatialPadding == .same ? H : H - kh + 1
-    let Wo = g.spatialPadding == .same ? W : W - kw + 1
-    let (pt, ph, pw) = (before(kt, g.temporalPadding), before(kh, g.spatialPadding), before(kw, g.spatialPadding))
+    let (To, Ho, Wo, pt, ph, pw) = referenceConvExtents(g)
     var dx = [Double](repeating: 0, count: x.count)
     var dk = [Double](repeating: 0, count: kernel.count)
     for b in 0..<B { for t in 0..<To { for h in 0..<Ho { for w in 0..<Wo { for co in 0..<Co {
