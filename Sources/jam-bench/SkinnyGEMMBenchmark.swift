@@ -3,6 +3,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import JAMCore
 import JAMTensor
 
 /// `jam-bench skinny`: the LSTM's per-step products (batch rows against a weight matrix) with
@@ -138,20 +139,10 @@ struct SkinnyGEMMBenchmark: ParsableCommand {
         return Double(count * 4) / best / 1e9
     }
 
-    /// CPU time of the whole process so far (all threads), in seconds, to the nanosecond.
-    private func processCPUSeconds() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-    }
-
     private func randomBuffer(count: Int, seed: UInt64) -> UnsafeMutablePointer<Float> {
         let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        var state = seed
-        for i in 0..<count {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            p[i] = Float(Int(state >> 40) % 2001 - 1000) * 1e-3
-        }
+        var generator = SplitMix64(seed: seed)
+        for i in 0..<count { p[i] = Float(Int(generator.next() >> 40) % 2001 - 1000) * 1e-3 }
         return p
     }
 }

@@ -238,8 +238,9 @@ struct VGGBenchmark: ParsableCommand {
     }
 }
 
-/// User plus system CPU time of the whole process so far (all threads), in seconds.
-private func processCPUSeconds() -> Double {
+/// User plus system CPU time of the whole process so far (all threads), in seconds (also
+/// `jam-bench skinny`'s).
+func processCPUSeconds() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) * 1e-6
