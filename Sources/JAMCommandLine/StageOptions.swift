@@ -109,7 +109,7 @@ public protocol StageCommand: ParsableCommand {}
 
 extension StageCommand {
     public static func main() {
-        BLASKernelChoice.reexecutingIfOpenBLASFellBack()
+        OpenBLASSetup.atProgramStart()
         StopRequest.install()
         do {
             var command = try parseAsRoot()

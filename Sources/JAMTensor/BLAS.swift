@@ -139,6 +139,8 @@ public struct BLASInfo: Sendable, CustomStringConvertible {
     public var coreTypeOverride: String?
     /// The core OpenBLAS detected on its own, when JAM replaced it (`BLASKernelChoice`).
     public var replacedCore: String?
+    /// What OpenBLAS's idle worker threads do (`OpenBLASIdleThreads`).
+    public var idleThreads: OpenBLASIdleThreads.Setting
 
     /// What the loaded library reports now.
     public static var current: BLASInfo {
@@ -147,7 +149,8 @@ public struct BLASInfo: Sendable, CustomStringConvertible {
             configuration: openblas_get_config().map { String(cString: $0) } ?? "unknown",
             threads: Int(openblas_get_num_threads()),
             coreTypeOverride: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"],
-            replacedCore: ProcessInfo.processInfo.environment[BLASKernelChoice.detectedVariable])
+            replacedCore: ProcessInfo.processInfo.environment[BLASKernelChoice.detectedVariable],
+            idleThreads: OpenBLASIdleThreads.current)
     }
 
     public var description: String {
@@ -157,6 +160,6 @@ public struct BLASInfo: Sendable, CustomStringConvertible {
                 + "\(coreName); set OPENBLAS_CORETYPE to choose"
         }
         return "OpenBLAS core \(coreName) (\(source)), \(threads) thread(s); \(configuration); "
-            + "LSTM step products: \(SkinnyGEMM.kernel)"
+            + "\(idleThreads); LSTM step products: \(SkinnyGEMM.kernel)"
     }
 }

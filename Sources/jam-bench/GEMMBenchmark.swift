@@ -10,7 +10,9 @@ struct GEMMBenchmark: ParsableCommand {
         discussion: """
             OpenBLAS chooses its kernels when it loads: OPENBLAS_CORETYPE=Haswell forces AVX2 \
             kernels; with the variable unset it detects the CPU (e.g. Cooperlake/SkylakeX with \
-            AVX-512). Compare `jam-bench gemm` with `env -u OPENBLAS_CORETYPE jam-bench gemm`.
+            AVX-512). Compare `jam-bench gemm` with `env -u OPENBLAS_CORETYPE jam-bench gemm`. \
+            Then it reports what this process's other threads (OpenBLAS's workers) do 10 ms after \
+            the last product: asleep, or running (spinning), as OPENBLAS_THREAD_TIMEOUT decides.
             """)
 
     @Option(help: "Matrix size n of the n×n×n products.")
@@ -32,6 +34,25 @@ struct GEMMBenchmark: ParsableCommand {
         print(BLASInfo.current)
         let peak = BLAS.measureSGEMMPeak(size: size, repetitions: repetitions)
         print("sgemm \(size)³, \(BLAS.threads) thread(s), best of \(repetitions): \(format(peak, 1)) GFLOP/s")
+        usleep(10_000)
+        let states = otherThreadStates()
+        print("other threads 10 ms after the last product: \(states.filter { $0 == "R" }.count) running, "
+              + "\(states.filter { $0 != "R" }.count) not (\(OpenBLASIdleThreads.current))")
+    }
+
+    /// The scheduler state (R running or runnable, S sleeping, …) of each of this process's
+    /// threads but the calling one, from /proc/self/task/<tid>/stat; empty where there is none.
+    private func otherThreadStates() -> [Character] {
+        // /proc/thread-self links to "<pid>/task/<tid>" of the calling thread.
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self"))?
+            .split(separator: "/").last.map(String.init)
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        return tasks.filter { $0 != me }.compactMap { tid in
+            // "tid (comm) S …": the state follows the last ')', since comm may hold spaces.
+            guard let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            return stat[stat.index(after: close)...].first { $0 != " " }
+        }
     }
 }
 

@@ -4,9 +4,9 @@ import JAMTensor
 /// Benchmarks that print their figures next to the machine's own measured peaks.
 @main
 struct JamBench: ParsableCommand {
-    /// With OpenBLAS's best kernels for this CPU (`BLASKernelChoice`), then as usual.
+    /// With OpenBLAS set up for this CPU (`OpenBLASSetup`: its best kernels, idle threads that sleep), then as usual.
     static func main() {
-        BLASKernelChoice.reexecutingIfOpenBLASFellBack()
+        OpenBLASSetup.atProgramStart()
         main(nil)
     }
 

@@ -9,9 +9,9 @@ import JAMStages
 /// Reads a pipeline config the way the stages do and prints what they would use.
 @main
 struct JamConfig: ParsableCommand {
-    /// With OpenBLAS's best kernels for this CPU (`BLASKernelChoice`), then as usual.
+    /// With OpenBLAS set up for this CPU (`OpenBLASSetup`: its best kernels, idle threads that sleep), then as usual.
     static func main() {
-        BLASKernelChoice.reexecutingIfOpenBLASFellBack()
+        OpenBLASSetup.atProgramStart()
         main(nil)
     }
 

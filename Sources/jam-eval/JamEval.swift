@@ -8,9 +8,9 @@ import JAMStages
 
 @main
 struct JamEval: ParsableCommand {
-    /// With OpenBLAS's best kernels for this CPU (`BLASKernelChoice`), then as usual.
+    /// With OpenBLAS set up for this CPU (`OpenBLASSetup`: its best kernels, idle threads that sleep), then as usual.
     static func main() {
-        BLASKernelChoice.reexecutingIfOpenBLASFellBack()
+        OpenBLASSetup.atProgramStart()
         main(nil)
     }
 
