@@ -234,7 +234,7 @@ public final class JointLSTMLayer: LSTMHiddenStates {
             lstmBroadcastRows(sub, ld: 3 * d, values + subGateBiases[k].offset, rows: b, count: 3 * d)
             SkinnyGEMM.multiply(sub, ldc: 3 * d, row, lda: rowLength, weights: values + subGateWeights[k].offset,
                                 ldw: 3 * d, copy: transposedSubGateWeights[k], m: b, n: 3 * d, k: rowLength, beta: 1)
-            for e in 0..<(b * 3 * d) { sub[e] = tanhf(sub[e]) }
+            LSTMVectorMath.apply(sub, count: b * 3 * d, LSTMVectorMath.tanh)
             // u_tk into the cell's input row.
             for r in 0..<b {
                 let x = row + r * rowLength

@@ -13,16 +13,6 @@ import JAMTensor
 
 // MARK: - Elementwise
 
-@inline(__always)
-public func lstmSigmoid(_ x: Float) -> Float {
-    // Split by sign so that exp never overflows.
-    if x >= 0 {
-        return 1 / (1 + expf(-x))
-    }
-    let e = expf(x)
-    return e / (1 + e)
-}
-
 /// Fills each of `rows` rows of `destination` (leading dimension `ld`) with `row` (`count` floats).
 @inline(__always)
 public func lstmBroadcastRows(
@@ -108,25 +98,30 @@ public func lstmCellForward(
     gates: UnsafeMutablePointer<Float>, cPrevious: UnsafePointer<Float>?,
     batch: Int, hidden: Int
 ) {
+    typealias V = LSTMVectorMath
     let h4 = 4 &* hidden
     for b in 0..<batch {
         let g = gates + b &* h4
-        for j in 0..<hidden {
-            let i = lstmSigmoid(g[j])
-            let f = lstmSigmoid(g[hidden &+ j])
-            let candidate = tanhf(g[2 &* hidden &+ j])
-            let o = lstmSigmoid(g[3 &* hidden &+ j])
-            g[j] = i
-            g[hidden &+ j] = f
-            g[2 &* hidden &+ j] = candidate
-            g[3 &* hidden &+ j] = o
-            let index = b &* hidden &+ j
-            let previous = cPrevious.map { $0[index] } ?? 0
+        let row = b &* hidden
+        // 8 units at a time; a last partial group is padded with zeros (same arithmetic).
+        var j = 0
+        while j < hidden {
+            let width = min(8, hidden &- j)
+            let i = V.sigmoid(V.load(g + j, count: width))
+            let f = V.sigmoid(V.load(g + (hidden &+ j), count: width))
+            let candidate = V.tanh(V.load(g + (2 &* hidden &+ j), count: width))
+            let o = V.sigmoid(V.load(g + (3 &* hidden &+ j), count: width))
+            V.store(i, g + j, count: width)
+            V.store(f, g + (hidden &+ j), count: width)
+            V.store(candidate, g + (2 &* hidden &+ j), count: width)
+            V.store(o, g + (3 &* hidden &+ j), count: width)
+            let previous = cPrevious.map { V.load($0 + (row &+ j), count: width) } ?? V.Lanes()
             let cell = f * previous + i * candidate
-            let t = tanhf(cell)
-            c[index] = cell
-            tanhC[index] = t
-            h[index] = o * t
+            let t = V.tanh(cell)
+            V.store(cell, c + (row &+ j), count: width)
+            V.store(t, tanhC + (row &+ j), count: width)
+            V.store(o * t, h + (row &+ j), count: width)
+            j &+= 8
         }
     }
 }
