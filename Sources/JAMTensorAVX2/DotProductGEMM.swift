@@ -15,7 +15,8 @@ import CPrefetch
 /// with its weights, where OpenBLAS spends most of its time repacking B on every call. Here B is
 /// read in place, each of its rows once from memory: a tile of 3 rows of B meets the rows of A
 /// 4 at a time in 12 accumulators of 8 lanes, over k in chunks of `chunkLength` so that the
-/// chunk of the 3 B rows stays in L1 while every group of A rows passes over it.
+/// chunk of the 3 B rows stays in L1 while every group of A rows passes over it (512: 256 spent
+/// a fifth of the time loading and storing the accumulators between chunks).
 ///
 /// The result of an output element depends only on its row of A, its row of B and k: not on m,
 /// on `columns` or on how callers split the columns between threads. Partial sums are kept per
@@ -35,7 +36,7 @@ public func avx2DotProductGEMM(
 ) {
     let groups = (m + 3) / 4
     let vectorLength = k & ~7
-    let chunkLength = 256
+    let chunkLength = 512
     var j = columns.lowerBound
     while j < columns.upperBound {
         let tileColumns = min(3, columns.upperBound - j)
@@ -43,9 +44,12 @@ public func avx2DotProductGEMM(
         let b0 = b + j &* ldb
         let b1 = b + (j + min(1, tileColumns - 1)) &* ldb
         let b2 = b + (j + min(2, tileColumns - 1)) &* ldb
-        // The next tile's rows, prefetched while this tile's first group of A rows runs, so that
-        // they arrive from memory before they are needed (the hardware prefetcher alone left
-        // the kernel waiting on memory for weights larger than the L3 cache).
+        // The next tile's rows, prefetched while this tile runs, so that they arrive from memory
+        // before they are needed (the hardware prefetcher alone left the kernel waiting on memory
+        // for weights larger than the L3 cache). Group g of A rows prefetches row g, which spreads
+        // the requests over the tile instead of a burst that overflows the miss queues (with
+        // fewer than 3 groups, m ≤ 8, the rows past the last group are left to the hardware);
+        // into L2 (`jam_prefetch`), which holds more requests in flight than L1.
         let next = j + 3 < columns.upperBound ? j + 3 : j
         let p0 = b + next &* ldb
         let p1 = b + min(next + 1, columns.upperBound - 1) &* ldb
@@ -67,11 +71,12 @@ public func avx2DotProductGEMM(
                 var c20 = t[6], c21 = t[7], c22 = t[8]
                 var c30 = t[9], c31 = t[10], c32 = t[11]
                 var i = start
-                // The same loop twice, with and without the prefetches: written as one loop with a
+                // The same loop twice, with and without the prefetch: written as one loop with a
                 // branch, the compiler neither unswitches it nor keeps the pointers in registers.
-                if g == 0 {
+                if g < 3 {
+                    let q = g == 0 ? p0 : g == 1 ? p1 : p2
                     while i < end {
-                        jam_prefetch(p0 + i); jam_prefetch(p1 + i); jam_prefetch(p2 + i)
+                        jam_prefetch(q + i)
                         let y0 = lanes(b0 + i), y1 = lanes(b1 + i), y2 = lanes(b2 + i)
                         let x0 = lanes(a0 + i)
                         c00.addProduct(x0, y0); c01.addProduct(x0, y1); c02.addProduct(x0, y2)
