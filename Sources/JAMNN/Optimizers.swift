@@ -47,6 +47,9 @@ public struct AdamOptimizer: Sendable, Equatable {
         let chunks = min(n, 64)
         firstMoment.withUnsafeMutableBufferPointer { m in
             secondMoment.withUnsafeMutableBufferPointer { v in
+                // The moments are streamed like the store (`ParameterStore.zeroGradients`).
+                HugePages.advise(UnsafeMutableRawPointer(m.baseAddress!), byteCount: n * 4, collapse: true)
+                HugePages.advise(UnsafeMutableRawPointer(v.baseAddress!), byteCount: n * 4, collapse: true)
                 store.gradients.withUnsafeBufferPointer { g in
                     store.values.withUnsafeMutableBufferPointer { theta in
                         parallelFor(chunkCount: chunks, threads: BLAS.threads) { chunk, _ in

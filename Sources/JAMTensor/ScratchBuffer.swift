@@ -20,6 +20,12 @@ public final class ScratchBuffer<Element> {
             pointer.deallocate()
             pointer = .allocate(capacity: count)
             capacity = count
+            // Large buffers (the LSTM's transposed weights and step caches, the convolutions'
+            // workspaces) on 2 MiB pages from their first touch on.
+            let bytes = count * MemoryLayout<Element>.stride
+            if bytes >= 2 * HugePages.size {
+                HugePages.advise(UnsafeMutableRawPointer(pointer), byteCount: bytes, collapse: false)
+            }
         }
         return pointer
     }
