@@ -83,7 +83,12 @@ public final class ParameterStore: @unchecked Sendable {
                     let w = v.baseAddress! + view.offset
                     let d = g.baseAddress! + view.offset
                     penalty += Double(cblas_sdot(blasint(view.count), w, 1, w, 1))
-                    for i in 0..<view.count { d[i] += scale * w[i] }
+                    // Elementwise, so the threads' split does not change a bit.
+                    let count = view.count
+                    let chunks = count < 1 << 16 ? 1 : 16
+                    parallelFor(chunkCount: chunks, threads: BLAS.threads) { chunk, _ in
+                        for i in (count * chunk / chunks)..<(count * (chunk + 1) / chunks) { d[i] += scale * w[i] }
+                    }
                 }
             }
         }
