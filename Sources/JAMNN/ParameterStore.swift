@@ -54,8 +54,8 @@ public final class ParameterStore: @unchecked Sendable {
     /// Clears the gradients, at the start of every training step. It also asks the kernel to
     /// keep values and gradients on 2 MiB pages (`HugePages`): the large models stream both from
     /// memory at every step. The first call copies them onto huge pages once (0.4 s per 180 MB);
-    /// later ones find them there and cost microseconds, and arrays replaced since (a checkpoint
-    /// restored) are moved on the next step.
+    /// later ones cost microseconds, and arrays replaced since (a checkpoint restored) are moved
+    /// on the next step.
     public func zeroGradients() {
         values.withUnsafeMutableBytes { v in
             if let base = v.baseAddress { HugePages.advise(base, byteCount: v.count, collapse: true) }

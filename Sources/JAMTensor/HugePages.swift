@@ -2,6 +2,7 @@
 // /proc/self/smaps; nothing outside the range; empty and unaligned ranges)
 
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -21,7 +22,9 @@ public enum HugePages {
 
     /// Asks the kernel to back the whole 2 MiB pages inside `[base, base + byteCount)` with huge
     /// pages: pages touched from now on (`MADV_HUGEPAGE`) and, with `collapse`, those already in
-    /// memory (`MADV_COLLAPSE`, Linux 6.1 and later; it copies them once). Returns the bytes
+    /// memory (`MADV_COLLAPSE`, Linux 6.1 and later; it copies them once). A range is collapsed
+    /// at most once per process, whether the kernel managed or not, so that a machine short of
+    /// free huge pages does not pay for a failed attempt at every step. Returns the bytes
     /// advised (0 when the range holds no whole huge page or the kernel refused).
     @discardableResult
     public static func advise(_ base: UnsafeMutableRawPointer, byteCount: Int, collapse: Bool) -> Int {
@@ -29,11 +32,22 @@ public enum HugePages {
         guard let range = wholePages(address: Int(bitPattern: base), byteCount: byteCount),
               let pointer = UnsafeMutableRawPointer(bitPattern: range.lowerBound),
               madvise(pointer, range.count, 14 /* MADV_HUGEPAGE */) == 0 else { return 0 }
-        if collapse { _ = madvise(pointer, range.count, 25 /* MADV_COLLAPSE */) }
+        if collapse && firstCollapse(of: range) { _ = madvise(pointer, range.count, 25 /* MADV_COLLAPSE */) }
         return range.count
         #else
         return 0
         #endif
+    }
+
+    private static let collapsed = Mutex<Set<Range<Int>>>([])
+
+    /// Whether `range` is asked to collapse for the first time (and remembers it). The memory is
+    /// bounded: past 4096 ranges it starts over.
+    private static func firstCollapse(of range: Range<Int>) -> Bool {
+        collapsed.withLock { ranges in
+            if ranges.count >= 4096 { ranges.removeAll() }
+            return ranges.insert(range).inserted
+        }
     }
 
     /// The addresses of the whole huge pages inside `[address, address + byteCount)`, or nil
