@@ -217,6 +217,7 @@ public final class HDF5File: HDF5Group, @unchecked Sendable {
         H5Pset_obj_track_times(fcpl, false)
         let id = H5Fcreate(url.path, jam_H5F_ACC_TRUNC(), fcpl, jam_H5P_DEFAULT())
         guard id >= 0 else { throw HDF5Error(path: url.path, withHDF5Cause("cannot create HDF5 file")) }
+        closeOnExec(id)
         return HDF5File(id: id, url: url)
     }
 
@@ -229,7 +230,7 @@ public final class HDF5File: HDF5Group, @unchecked Sendable {
         let size = (try? fm.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
         guard size > 0 else { throw HDF5Error(path: url.path, "file is empty (zero bytes)") }
         // HDF5 reports a file it may not read as "not HDF5": ask the system first.
-        let fd = Foundation.open(url.path, writable ? O_RDWR : O_RDONLY)
+        let fd = Foundation.open(url.path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC)
         guard fd >= 0 else { throw HDF5Error(path: url.path, "cannot open it: \(SystemError.text(errno))") }
         close(fd)
         guard H5Fis_hdf5(url.path) > 0 else {
@@ -239,7 +240,28 @@ public final class HDF5File: HDF5Group, @unchecked Sendable {
         guard id >= 0 else {
             throw HDF5Error(path: url.path, withHDF5Cause("HDF5 file cannot be opened (truncated or corrupt)"))
         }
+        closeOnExec(id)
         return HDF5File(id: id, url: url)
+    }
+
+    /// Marks the open file's descriptor close-on-exec. HDF5 opens files without `O_CLOEXEC`, so a
+    /// program this process starts while a file is open (a test's subprocess, `mpirun`) would
+    /// keep the descriptor, and HDF5's lock on the file, for as long as it runs: opening the file
+    /// again then failed with "resource temporarily unavailable".
+    private static func closeOnExec(_ id: hid_t) {
+        var handle: UnsafeMutableRawPointer?
+        guard H5Fget_vfd_handle(id, jam_H5P_DEFAULT(), &handle) >= 0, let handle else { return }
+        let fd = handle.load(as: Int32.self)  // the default (sec2) driver's handle is its descriptor
+        let flags = fcntl(fd, F_GETFD)
+        if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+    }
+
+    /// The file's descriptor flags (`FD_CLOEXEC`), for tests; nil when HDF5 gives no descriptor.
+    public var descriptorFlags: Int32? {
+        var handle: UnsafeMutableRawPointer?
+        guard H5Fget_vfd_handle(self.handle.id, jam_H5P_DEFAULT(), &handle) >= 0, let handle else { return nil }
+        let flags = fcntl(handle.load(as: Int32.self), F_GETFD)
+        return flags >= 0 ? flags : nil
     }
 
     /// Writes everything buffered to disk.

@@ -4,6 +4,23 @@ import JAMTestSupport
 import Testing
 
 @Suite struct HDF5FileTests {
+    /// Files JAM creates or opens are not inherited by the programs it starts (their HDF5 lock
+    /// would stay held as long as such a program runs).
+    @Test func openFilesAreClosedOnExec() throws {
+        try withTemporaryDirectory { dir in
+            let url = dir.appendingPathComponent("cloexec.h5")
+            do {
+                let file = try HDF5File.create(at: url)
+                try file.write("x", [Float(1)], shape: [1])
+                let flags = try #require(file.descriptorFlags, "HDF5 gave no descriptor for a created file")
+                #expect(flags & FD_CLOEXEC != 0)
+            }
+            let file = try HDF5File.open(at: url)
+            let flags = try #require(file.descriptorFlags, "HDF5 gave no descriptor for an opened file")
+            #expect(flags & FD_CLOEXEC != 0)
+        }
+    }
+
     @Test func everyElementTypeRoundTrips() throws {
         try withTemporaryDirectory { dir in
             let url = dir.appendingPathComponent("types.h5")
