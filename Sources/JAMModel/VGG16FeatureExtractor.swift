@@ -46,10 +46,11 @@ public final class VGG16FeatureExtractor {
     public let algorithms: [Convolution3x3.Algorithm]
 
     /// The frame size from which F(6×6, 3×3) is the default on layers 2–13: at S = 384 it was
-    /// faster than F(4×4, 3×3) on every layer, at S = 224 faster overall in batches of 8 (slower
-    /// by 4–20% one frame at a time), at S = 96 slower on every layer (docs/BENCHMARKS.md,
-    /// `jam-bench vgg --per-layer --tiles 4|6`).
-    public static let largeTileMinimumFrameSize = 224
+    /// faster than F(4×4, 3×3) on every layer, at S = 288 as fast one frame at a time and 15–20%
+    /// faster in batches of 8; at S = 224 it was 10–30% slower one frame at a time and no faster
+    /// in batches of 8, at S = 96 slower on every layer (docs/BENCHMARKS.md,
+    /// `jam-bench vgg --tiles 4|6`).
+    public static let largeTileMinimumFrameSize = 288
 
     /// The default algorithm per layer for S×S frames: im2col for `block1_conv1` (3 input
     /// channels, too few for Winograd's GEMMs), and Winograd for the other twelve, F(6×6, 3×3)

@@ -172,14 +172,15 @@ private func relativeError(_ actual: [Float], _ expected: [Double]) -> Double {
         #expect(reference.conv5_3.contains { $0 > 0 }, "the reference is all zeros: a useless test")
     }
 
-    /// F(6×6, 3×3) from S = 224 on (where it measured faster), F(4×4, 3×3) below; im2col first.
+    /// F(6×6, 3×3) from S = 288 on (where it measured faster), F(4×4, 3×3) below; im2col first.
     @Test func defaultAlgorithmsFollowTheFrameSize() {
         let small = VGG16FeatureExtractor.defaultAlgorithms(frameSize: 96)
         let large = VGG16FeatureExtractor.defaultAlgorithms(frameSize: VGG16FeatureExtractor.largeTileMinimumFrameSize)
         #expect(small == [.im2col] + Array(repeating: .winogradF4x4, count: 12))
         #expect(large == [.im2col] + Array(repeating: .winogradF6x6, count: 12))
         #expect(VGG16FeatureExtractor.defaultAlgorithms(frameSize: 384) == large)
-        #expect(VGG16FeatureExtractor(weights: .heInitialized(seed: 1), threads: 1, frameSize: 224).algorithms == large)
+        #expect(VGG16FeatureExtractor.defaultAlgorithms(frameSize: 224) == small)
+        #expect(VGG16FeatureExtractor(weights: .heInitialized(seed: 1), threads: 1, frameSize: 288).algorithms == large)
     }
 
     /// Frames are independent: a frame's features do not depend on its batch neighbours, and a
