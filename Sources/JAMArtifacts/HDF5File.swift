@@ -249,19 +249,23 @@ public final class HDF5File: HDF5Group, @unchecked Sendable {
     /// keep the descriptor, and HDF5's lock on the file, for as long as it runs: opening the file
     /// again then failed with "resource temporarily unavailable".
     private static func closeOnExec(_ id: hid_t) {
-        var handle: UnsafeMutableRawPointer?
-        guard H5Fget_vfd_handle(id, jam_H5P_DEFAULT(), &handle) >= 0, let handle else { return }
-        let fd = handle.load(as: Int32.self)  // the default (sec2) driver's handle is its descriptor
+        guard let fd = descriptor(id) else { return }
         let flags = fcntl(fd, F_GETFD)
         if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
     }
 
     /// The file's descriptor flags (`FD_CLOEXEC`), for tests; nil when HDF5 gives no descriptor.
     public var descriptorFlags: Int32? {
-        var handle: UnsafeMutableRawPointer?
-        guard H5Fget_vfd_handle(self.handle.id, jam_H5P_DEFAULT(), &handle) >= 0, let handle else { return nil }
-        let flags = fcntl(handle.load(as: Int32.self), F_GETFD)
+        guard let fd = Self.descriptor(handle.id) else { return nil }
+        let flags = fcntl(fd, F_GETFD)
         return flags >= 0 ? flags : nil
+    }
+
+    /// The descriptor of open file `id`: the default (sec2) driver's handle; nil when HDF5 gives none.
+    private static func descriptor(_ id: hid_t) -> Int32? {
+        var handle: UnsafeMutableRawPointer?
+        guard H5Fget_vfd_handle(id, jam_H5P_DEFAULT(), &handle) >= 0, let handle else { return nil }
+        return handle.load(as: Int32.self)
     }
 
     /// Writes everything buffered to disk.

@@ -195,11 +195,10 @@ final class SequenceClassifierPass {
     private func formInputs(t: Int, slot: Int, steps: Int, cubes: [UnsafePointer<Float>]) {
         let (b, s) = (batch, locationCount)
         let x = inputs.pointer + slot * b * inputSize
-        let maps = shape.branchChannels.indices.map { map(branch: $0, slot: slot) }
         // Rows on BLAS.threads threads: each writes only its own outputs.
         parallelFor(chunkCount: b, threads: BLAS.threads) { r, _ in
             for (k, n) in shape.branchChannels.enumerated() {
-                let attentionMap = maps[k]
+                let attentionMap = map(branch: k, slot: slot)
                 SpatialPyramid.forwardRow(
                     output: x + r * inputSize + branchOffsets[k],
                     quadrantMass: masses.pointer + ((slot * cubes.count + k) * b + r) * 4,
@@ -288,13 +287,12 @@ final class SequenceClassifierPass {
         guard let attention else { return }
         for buffer in mapGradients { buffer.pointer.update(repeating: 0, count: b * s) }
         let x = inputs.pointer + t * b * inputSize
-        let maps = (0..<attention.mapCount).map { attention.map($0, slot: t) }
         // Rows on BLAS.threads threads: each accumulates only into its own row of the map
         // gradients, over the branches in the same order as one thread would.
         parallelFor(chunkCount: b, threads: BLAS.threads) { r, _ in
             for (k, n) in shape.branchChannels.enumerated() {
                 let m = attention.mapCount == 1 ? 0 : k
-                let attentionMap = maps[m]
+                let attentionMap = attention.map(m, slot: t)
                 SpatialPyramid.backwardRow(
                     attentionGradient: mapGradients[m].pointer + r * s, featureGradient: nil,
                     outputGradient: inputGradient.pointer + r * inputSize + branchOffsets[k],

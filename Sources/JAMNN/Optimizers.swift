@@ -48,8 +48,8 @@ public struct AdamOptimizer: Sendable, Equatable {
         firstMoment.withUnsafeMutableBufferPointer { m in
             secondMoment.withUnsafeMutableBufferPointer { v in
                 // The moments are streamed like the store (`ParameterStore.zeroGradients`).
-                HugePages.advise(UnsafeMutableRawPointer(m.baseAddress!), byteCount: n * 4, collapse: true)
-                HugePages.advise(UnsafeMutableRawPointer(v.baseAddress!), byteCount: n * 4, collapse: true)
+                HugePages.advise(m.baseAddress!, count: n, collapse: true)
+                HugePages.advise(v.baseAddress!, count: n, collapse: true)
                 store.gradients.withUnsafeBufferPointer { g in
                     store.values.withUnsafeMutableBufferPointer { theta in
                         parallelFor(chunkCount: chunks, threads: BLAS.threads) { chunk, _ in

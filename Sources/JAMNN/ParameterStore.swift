@@ -57,14 +57,12 @@ public final class ParameterStore: @unchecked Sendable {
     /// later ones cost microseconds, and arrays replaced since (a checkpoint restored) are moved
     /// on the next step.
     public func zeroGradients() {
-        values.withUnsafeMutableBytes { v in
-            if let base = v.baseAddress { HugePages.advise(base, byteCount: v.count, collapse: true) }
+        values.withUnsafeMutableBufferPointer { v in
+            if let base = v.baseAddress { HugePages.advise(base, count: v.count, collapse: true) }
         }
         gradients.withUnsafeMutableBufferPointer { g in
             g.update(repeating: 0)
-        }
-        gradients.withUnsafeMutableBytes { g in
-            if let base = g.baseAddress { HugePages.advise(base, byteCount: g.count, collapse: true) }
+            if let base = g.baseAddress { HugePages.advise(base, count: g.count, collapse: true) }
         }
     }
 

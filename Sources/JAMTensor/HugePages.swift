@@ -50,6 +50,12 @@ public enum HugePages {
         }
     }
 
+    /// `advise` for `count` elements from `pointer`.
+    @discardableResult
+    public static func advise<Element>(_ pointer: UnsafeMutablePointer<Element>, count: Int, collapse: Bool) -> Int {
+        advise(UnsafeMutableRawPointer(pointer), byteCount: count * MemoryLayout<Element>.stride, collapse: collapse)
+    }
+
     /// The addresses of the whole huge pages inside `[address, address + byteCount)`, or nil
     /// when there is none.
     public static func wholePages(address: Int, byteCount: Int) -> Range<Int>? {
@@ -58,12 +64,4 @@ public enum HugePages {
         return end > start ? start..<end : nil
     }
 
-    /// The machine's transparent huge page mode (`always`, `madvise` or `never`), from sysfs;
-    /// nil where there is none.
-    public static var systemMode: String? {
-        guard let text = try? String(contentsOfFile: "/sys/kernel/mm/transparent_hugepage/enabled", encoding: .utf8),
-              let open = text.firstIndex(of: "["), let close = text.firstIndex(of: "]"), open < close
-        else { return nil }
-        return String(text[text.index(after: open)..<close])
-    }
 }

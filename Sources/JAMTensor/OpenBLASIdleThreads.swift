@@ -51,11 +51,11 @@ public enum OpenBLASIdleThreads {
         public var description: String {
             switch self {
             case .setByJAM(let n):
-                "idle BLAS threads sleep after 2^\(OpenBLASIdleThreads.clamped(n)) cycles (JAM's \(OpenBLASIdleThreads.variable)=\(n))"
+                "idle BLAS threads sleep after 2^\(exponent) cycles (JAM's \(OpenBLASIdleThreads.variable)=\(n))"
             case .environment(let n):
-                "idle BLAS threads sleep after 2^\(OpenBLASIdleThreads.clamped(n)) cycles (\(OpenBLASIdleThreads.variable)=\(n) from the environment)"
+                "idle BLAS threads sleep after 2^\(exponent) cycles (\(OpenBLASIdleThreads.variable)=\(n) from the environment)"
             case .openBLASDefault(let reason):
-                "idle BLAS threads spin 2^\(OpenBLASIdleThreads.openBLASDefault) cycles (OpenBLAS's default: \(reason))"
+                "idle BLAS threads spin 2^\(exponent) cycles (OpenBLAS's default: \(reason))"
             }
         }
     }
@@ -75,9 +75,12 @@ public enum OpenBLASIdleThreads {
 
     /// This process's setting: what `sleepWhenIdle` did, or what the environment gave OpenBLAS.
     public static var current: Setting {
-        if let setting = state.withLock({ $0 }) { return setting }
-        if let n = requested(environment: ProcessInfo.processInfo.environment) { return .environment(n) }
-        return .openBLASDefault(reason: "\(variable) unset")
+        state.withLock { $0 } ?? environmentSetting ?? .openBLASDefault(reason: "\(variable) unset")
+    }
+
+    /// `.environment` when this process's environment sets the variable, else nil.
+    private static var environmentSetting: Setting? {
+        requested(environment: ProcessInfo.processInfo.environment).map { .environment($0) }
     }
 
     /// Sets `OPENBLAS_THREAD_TIMEOUT` to `jamValue` and restarts OpenBLAS's workers, unless the
@@ -88,8 +91,8 @@ public enum OpenBLASIdleThreads {
         state.withLock { state in
             if let state { return state }
             let setting: Setting
-            if let n = requested(environment: ProcessInfo.processInfo.environment) {
-                setting = .environment(n)
+            if let environmentSetting {
+                setting = environmentSetting
             } else if let restart = ThreadPoolRestart.resolve() {
                 setenv(variable, String(jamValue), 1)
                 restart.readEnvironment()

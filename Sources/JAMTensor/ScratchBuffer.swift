@@ -22,9 +22,8 @@ public final class ScratchBuffer<Element> {
             capacity = count
             // Large buffers (the LSTM's transposed weights and step caches, the convolutions'
             // workspaces) on 2 MiB pages from their first touch on.
-            let bytes = count * MemoryLayout<Element>.stride
-            if bytes >= 2 * HugePages.size {
-                HugePages.advise(UnsafeMutableRawPointer(pointer), byteCount: bytes, collapse: false)
+            if count * MemoryLayout<Element>.stride >= 2 * HugePages.size {
+                HugePages.advise(pointer, count: count, collapse: false)
             }
         }
         return pointer

@@ -71,7 +71,7 @@ struct SkinnyGEMMBenchmark: ParsableCommand {
             let w = randomBuffer(count: k * n, seed: 2)
             let wt = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
             // On 2 MiB pages from the first touch, as the LSTM's transposed copies are.
-            HugePages.advise(UnsafeMutableRawPointer(wt), byteCount: k * n * 4, collapse: false)
+            HugePages.advise(wt, count: k * n, collapse: false)
             let c = UnsafeMutablePointer<Float>.allocate(capacity: m * max(k, n))
             defer { a.deallocate(); w.deallocate(); wt.deallocate(); c.deallocate() }
             SkinnyGEMM.transpose(wt, w, ldSource: n, rows: k, columns: n)
@@ -144,7 +144,7 @@ struct SkinnyGEMMBenchmark: ParsableCommand {
     private func randomBuffer(count: Int, seed: UInt64) -> UnsafeMutablePointer<Float> {
         let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
         // On 2 MiB pages, as the LSTM's weights are (HugePages; ParameterStore.zeroGradients).
-        HugePages.advise(UnsafeMutableRawPointer(p), byteCount: count * 4, collapse: false)
+        HugePages.advise(p, count: count, collapse: false)
         var generator = SplitMix64(seed: seed)
         for i in 0..<count { p[i] = Float(Int(generator.next() >> 40) % 2001 - 1000) * 1e-3 }
         return p

@@ -12,6 +12,15 @@ import Testing
         #expect(HugePages.wholePages(address: 3 * size, byteCount: size - 1) == nil)
     }
 
+    /// The machine's transparent huge page mode (`always`, `madvise` or `never`), from sysfs;
+    /// nil where there is none.
+    static var systemMode: String? {
+        guard let text = try? String(contentsOfFile: "/sys/kernel/mm/transparent_hugepage/enabled", encoding: .utf8),
+              let open = text.firstIndex(of: "["), let close = text.firstIndex(of: "]"), open < close
+        else { return nil }
+        return String(text[text.index(after: open)..<close])
+    }
+
     /// The kernel's huge pages under this process's anonymous mapping at `address`, in kB, from
     /// /proc/self/smaps.
     static func anonHugeKB(containing address: Int) throws -> Int {
@@ -40,7 +49,7 @@ import Testing
         let advised = values.withUnsafeMutableBytes { HugePages.advise($0.baseAddress!, byteCount: $0.count, collapse: true) }
         #expect(values.enumerated().allSatisfy { $0.element == Float($0.offset % 1009) })
         let address = values.withUnsafeBytes { Int(bitPattern: $0.baseAddress!) }
-        let mode = HugePages.systemMode
+        let mode = Self.systemMode
         guard mode != "never" else {
             // The kernel offers none: advising must still be harmless, which is checked above.
             print("HugePagesTests: transparent huge pages are 'never' on this machine; only the values are checked")
