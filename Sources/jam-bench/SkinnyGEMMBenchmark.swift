@@ -32,10 +32,16 @@ struct SkinnyGEMMBenchmark: ParsableCommand {
     @Option(help: "Threads (OpenBLAS's and the kernel's).")
     var threads = 2
 
+    @Option(help: ArgumentHelp(
+        "Other weight shapes instead of the paper's, as k×n (or kxn), comma-separated: 1024x1024,512x512 (small ones time the kernel in the caches).",
+        valueName: "shapes"))
+    var shapes: String?
+
     func validate() throws {
         guard rows > 0, repetitions > 0, threads > 0 else {
             throw ValidationError("rows, repetitions and threads must be positive")
         }
+        _ = try customShapes()
     }
 
     func run() throws {
@@ -56,7 +62,7 @@ struct SkinnyGEMMBenchmark: ParsableCommand {
                      + "products cannot beat %.0f GFLOP/s once the weights leave the caches",
                      threads, bandwidth, rows, bandwidth * Double(2 * rows) / 4))
         // (name, k, n) of W [k, n].
-        let shapes: [(String, Int, Int)] = [
+        let shapes: [(String, Int, Int)] = try customShapes() ?? [
             ("joint W_sub [D+H, 3D]", 1280 + 1024, 3 * 1280),
             ("joint A_k [D, H]", 1280, 1024),
             ("joint W_cell [ΣD+H, H]", 2560 + 1024, 1024),
@@ -110,6 +116,19 @@ struct SkinnyGEMMBenchmark: ParsableCommand {
             print(name.padding(toLength: 26, withPad: " ", startingAt: 0) + " "
                   + "\(k)×\(n)".padding(toLength: 12, withPad: " ", startingAt: 0) + " "
                   + rate(0) + "  " + rate(1) + "  " + rate(2) + "  " + rate(4))
+        }
+    }
+
+    /// `--shapes` as (name, k, n); nil when not given.
+    private func customShapes() throws -> [(String, Int, Int)]? {
+        guard let shapes else { return nil }
+        return try shapes.split(separator: ",").map { item in
+            let sizes = item.replacingOccurrences(of: "×", with: "x")
+                .split(separator: "x", omittingEmptySubsequences: false).map { Int($0) ?? 0 }
+            guard sizes.count == 2, sizes.allSatisfy({ $0 > 0 }) else {
+                throw ValidationError("--shapes: \"\(item)\" is not k×n with two positive sizes (example: 1024x1024,512x512)")
+            }
+            return ("W [\(sizes[0]), \(sizes[1])]", sizes[0], sizes[1])
         }
     }
 
