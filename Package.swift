@@ -29,7 +29,7 @@ let package = Package(
         .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat",
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev"])]),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
-        /// The prefetch hint, as a static inline function (a header only, nothing to link).
+        /// CPU hints (prefetch, spin-wait pause) as static inline functions (a header only, nothing to link).
         .systemLibrary(name: "CPrefetch"),
 
         // MARK: - Libraries, by concern
@@ -45,7 +45,7 @@ let package = Package(
         /// FFmpeg decoding/encoding and the synthetic action generator.
         .target(name: "JAMVideo", dependencies: ["CFFmpeg", "JAMCore"]),
         /// Dense float kernels on channels-last buffers: GEMM, convolution, pooling, threads.
-        .target(name: "JAMTensor", dependencies: ["CBLAS", "JAMCore", "JAMTensorAVX2"]),
+        .target(name: "JAMTensor", dependencies: ["CBLAS", "CPrefetch", "JAMCore", "JAMTensorAVX2"]),
         /// JAM's own kernels for AVX2 + FMA, compiled for Haswell-class x86-64 CPUs. JAMTensor
         /// calls them only after checking the CPU (`SkinnyGEMM`); nothing else may import them.
         .target(name: "JAMTensorAVX2", dependencies: ["CPrefetch"],

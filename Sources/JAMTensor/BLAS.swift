@@ -38,10 +38,22 @@ public enum BLAS {
         }
         precondition(m <= Int(Int32.max) && n <= Int(Int32.max) && k <= Int(Int32.max),
                      "sgemm size \(m)×\(n)×\(k) exceeds OpenBLAS's 32-bit interface")
+        if m &* n &* k > openBLASSingleThreadLimit { releaseWorkerCores() }
         cblas_sgemm(
             CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
             blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c,
             blasint(ldc))
+    }
+
+    /// OpenBLAS runs a product of at most this many multiply-adds (m·n·k) on the calling thread
+    /// alone (its `SMP_THRESHOLD_MIN` × `GEMM_MULTITHREAD_THRESHOLD`, 65536 × 4); larger ones
+    /// start its threads.
+    @usableFromInline static let openBLASSingleThreadLimit = 65536 * 4
+
+    /// Sends `parallelFor`'s polling helper threads to sleep before OpenBLAS starts its own on
+    /// the same cores (`WorkerPool.releaseCores`).
+    @usableFromInline static func releaseWorkerCores() {
+        WorkerPool.shared.releaseCores()
     }
 
     /// `C = A · B` on arrays: C `[m, n]`, A `[m, k]`, B `[k, n]`, all dense row-major.
@@ -160,6 +172,7 @@ public struct BLASInfo: Sendable, CustomStringConvertible {
                 + "\(coreName); set OPENBLAS_CORETYPE to choose"
         }
         return "OpenBLAS core \(coreName) (\(source)), \(threads) thread(s); \(configuration); "
-            + "\(idleThreads); LSTM step products: \(SkinnyGEMM.kernel)"
+            + "\(idleThreads); LSTM step products: \(SkinnyGEMM.kernel); parallel loops' helper threads poll "
+            + "\(WorkerPool.shared.spinNanoseconds / 1000) µs before they sleep (\(WorkerPool.spinVariable))"
     }
 }

@@ -7,7 +7,8 @@ import Dispatch
 ///
 /// The partition depends only on `chunkCount` and `threads`, so a computation whose chunks write
 /// disjoint memory gives the same bits on every run at the same thread count (and at any thread
-/// count when each chunk's arithmetic does not depend on its worker). `worker` (in `0..<T`)
+/// count when each chunk's arithmetic does not depend on its worker). Worker 0 is the calling
+/// thread, the others `WorkerPool`'s helpers. `worker` (in `0..<T`)
 /// indexes per-worker scratch. `body` runs concurrently: it must only write memory that belongs
 /// to its chunk or its worker. With `threads <= 1` or a single chunk everything runs on the
 /// calling thread.
@@ -19,10 +20,15 @@ public func parallelFor(chunkCount: Int, threads: Int, _ body: (_ chunk: Int, _ 
     }
     withoutActuallyEscaping(body) { escapable in
         let box = UncheckedSendable(escapable)
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        let part: @Sendable (Int) -> Void = { worker in
             let first = worker * chunkCount / workers
             let end = (worker + 1) * chunkCount / workers
             for chunk in first..<end { box.value(chunk, worker) }
+        }
+        // JAM's helper threads (`WorkerPool`); libdispatch's when they are busy with another
+        // loop (this one runs inside a part of it, or on another thread).
+        if !WorkerPool.shared.run(parts: workers, part) {
+            DispatchQueue.concurrentPerform(iterations: workers, execute: part)
         }
     }
 }
