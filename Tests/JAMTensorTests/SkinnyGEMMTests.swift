@@ -29,19 +29,7 @@ import Testing
                     SkinnyGEMM.multiplyTransposed(cp.baseAddress!, ldc: ldc, a, lda: lda, b, ldb: ldb,
                                                   m: m, n: n, k: k, beta: beta, kernel: kernel)
                 }
-                var worst = 0.0
-                for i in 0..<m {
-                    for j in 0..<n {
-                        var sum = 0.0, magnitude = 0.0
-                        for p in 0..<k {
-                            sum += Double(a[i * lda + p]) * Double(b[j * ldb + p])
-                            magnitude += abs(Double(a[i * lda + p]) * Double(b[j * ldb + p]))
-                        }
-                        let old = beta == 0 ? 0 : Double(beta) * Double(c0[i * ldc + j])
-                        let error = abs(Double(c[i * ldc + j]) - (sum + old)) / (magnitude + abs(old) + 1e-30)
-                        worst = max(worst, error.isNaN ? .infinity : error)
-                    }
-                }
+                let worst = worstError(c, ldc: ldc, a, lda: lda, b, ldb: ldb, m: m, n: n, k: k, beta: beta, c0: c0)
                 // Float32 summation: a few units of 2⁻²⁴ relative to Σ|a·b|.
                 #expect(worst < 2e-6, "\(kernel), m \(m) n \(n) k \(k), beta \(beta): worst error \(worst) of Σ|a·b|")
                 // The padding between rows of C is left alone.
@@ -103,17 +91,7 @@ import Testing
         let padded = product(lda: 512), inPlace = product(lda: 301)
         #expect(SkinnyGEMM.paddedRowStride(lda: 512, k: k) != nil && SkinnyGEMM.paddedRowStride(lda: 301, k: k) == nil)
         #expect(padded.map(\.bitPattern) == inPlace.map(\.bitPattern))
-        var worst = 0.0
-        for i in 0..<m {
-            for j in 0..<n {
-                var sum = 0.0, magnitude = 0.0
-                for p in 0..<k {
-                    sum += Double(values[i * k + p]) * Double(b[j * k + p])
-                    magnitude += abs(Double(values[i * k + p]) * Double(b[j * k + p]))
-                }
-                worst = max(worst, abs(Double(padded[i * n + j]) - sum) / magnitude)
-            }
-        }
+        let worst = worstError(padded, ldc: n, values, lda: k, b, ldb: k, m: m, n: n, k: k)
         #expect(worst < 2e-6, "worst error \(worst) of Σ|a·b|")
     }
 
@@ -166,4 +144,26 @@ import Testing
         #expect(SkinnyGEMM.choose(environment: ["JAM_SKINNY_GEMM": "OpenBLAS"], cpuFlags: capable) == .openBLAS)
         #expect(BLASInfo.current.description.contains(SkinnyGEMM.kernel.description))
     }
+}
+
+/// The worst error of `C = beta·C0 + A·Bᵀ` against a Double loop, each relative to Σ|a·b| + |beta·c0|
+/// of its output (NaN counts as infinite).
+private func worstError(
+    _ c: [Float], ldc: Int, _ a: [Float], lda: Int, _ b: [Float], ldb: Int,
+    m: Int, n: Int, k: Int, beta: Float = 0, c0: [Float] = []
+) -> Double {
+    var worst = 0.0
+    for i in 0..<m {
+        for j in 0..<n {
+            var sum = 0.0, magnitude = 0.0
+            for p in 0..<k {
+                sum += Double(a[i * lda + p]) * Double(b[j * ldb + p])
+                magnitude += abs(Double(a[i * lda + p]) * Double(b[j * ldb + p]))
+            }
+            let old = beta == 0 ? 0 : Double(beta) * Double(c0[i * ldc + j])
+            let error = abs(Double(c[i * ldc + j]) - (sum + old)) / (magnitude + abs(old) + 1e-30)
+            worst = max(worst, error.isNaN ? .infinity : error)
+        }
+    }
+    return worst
 }
