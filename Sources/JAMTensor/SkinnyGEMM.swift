@@ -84,28 +84,7 @@ public enum SkinnyGEMM {
             BLAS.sgemm(c, ldc: ldc, a, lda: lda, b, ldb: ldb, transposeB: true, m: m, n: n, k: k, beta: beta)
             return
         }
-        guard let stride = paddedRowStride(lda: lda, k: k) else {
-            runKernel(c, ldc: ldc, a, lda: lda, b, ldb: ldb, m: m, n: n, k: k, beta: beta)
-            return
-        }
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: m * stride) { rows in
-            let padded = rows.baseAddress!
-            for r in 0..<m { (padded + r * stride).update(from: a + r * lda, count: k) }
-            runKernel(c, ldc: ldc, padded, lda: stride, b, ldb: ldb, m: m, n: n, k: k, beta: beta)
-        }
-    }
-
-    /// The row stride (in floats) of the copy of A that JAM's kernel reads instead of A, or nil
-    /// to read A in place.
-    ///
-    /// When A's rows lie a multiple of 1 KiB apart, as the LSTM's do (gate blocks of 4H = 4096
-    /// floats, step rows of 2048, 2304, 3584 or 3840), the rows of a group start on the same sets
-    /// of the L1 cache, and the products ran slower: A·Wᵀ with the joint model's mixing matrices
-    /// at 61% of the sgemm peak instead of 72–76% with the copy (`jam-bench skinny`,
-    /// docs/BENCHMARKS.md). The copy's rows are k rounded up to 64 floats plus 16 long, so that
-    /// each starts one cache line further on; copying 16 rows costs about 1% of the product.
-    public static func paddedRowStride(lda: Int, k: Int) -> Int? {
-        lda % 256 == 0 ? (k + 63) / 64 * 64 + 16 : nil
+        runKernel(c, ldc: ldc, a, lda: lda, b, ldb: ldb, m: m, n: n, k: k, beta: beta)
     }
 
     /// `avx2DotProductGEMM` on `BLAS.threads` threads, split by whole tiles of 3 columns of C.

@@ -66,35 +66,6 @@ import Testing
         }
     }
 
-    /// Rows of A a multiple of 1 KiB apart are read from a copy with a padded stride
-    /// (`paddedRowStride`): the same bits as the same rows read in place at another stride.
-    @Test func rowsAMultipleOf1KiBApartGiveTheSameBits() {
-        #expect(SkinnyGEMM.paddedRowStride(lda: 4096, k: 4096) == 4112)
-        #expect(SkinnyGEMM.paddedRowStride(lda: 1024, k: 1000) == 1040)
-        #expect(SkinnyGEMM.paddedRowStride(lda: 1000, k: 1000) == nil)
-        let (m, n, k) = (17, 40, 301)
-        let values = uniformValues(m * k, seed: 61), b = uniformValues(n * k, seed: 62)
-        func product(lda: Int) -> [Float] {
-            var a = [Float](repeating: .nan, count: m * lda)  // the gaps between rows must not be read
-            for r in 0..<m { for p in 0..<k { a[r * lda + p] = values[r * k + p] } }
-            var c = [Float](repeating: 0, count: m * n)
-            c.withUnsafeMutableBufferPointer { cp in
-                SkinnyGEMM.multiplyTransposed(cp.baseAddress!, ldc: n, a, lda: lda, b, ldb: k, m: m, n: n, k: k,
-                                              kernel: .avx2)
-            }
-            return c
-        }
-        guard SkinnyGEMM.cpuHasAVX2AndFMA else {
-            print("SkinnyGEMMTests: this CPU lacks AVX2 or FMA, so JAM's kernel and its padded copy are not run")
-            return
-        }
-        let padded = product(lda: 512), inPlace = product(lda: 301)
-        #expect(SkinnyGEMM.paddedRowStride(lda: 512, k: k) != nil && SkinnyGEMM.paddedRowStride(lda: 301, k: k) == nil)
-        #expect(padded.map(\.bitPattern) == inPlace.map(\.bitPattern))
-        let worst = worstError(padded, ldc: n, values, lda: k, b, ldb: k, m: m, n: n, k: k)
-        #expect(worst < 2e-6, "worst error \(worst) of Σ|a·b|")
-    }
-
     /// The automatic choice: JAM's kernel only for few rows against a large matrix.
     @Test func smallProductsAndManyRowsGoToOpenBLAS() {
         let large = SkinnyGEMM.minimumMatrixCount
