@@ -86,6 +86,11 @@ struct SkinnyGEMMBenchmark: ParsableCommand {
             for repetition in 0...repetitions {
                 var cpu: [Double] = []
                 func seconds(_ body: () -> Void) -> Double {
+                    // In the model every product's weights come from memory (a step streams 185 MB
+                    // of them), while its rows of A were just computed by the calling thread; here
+                    // the product before would leave this matrix partly in the L3 cache.
+                    evictCaches()
+                    warm(a, count: m * max(k, n))
                     let cpuStart = processCPUSeconds()
                     let start = DispatchTime.now().uptimeNanoseconds
                     body()
@@ -132,6 +137,32 @@ struct SkinnyGEMMBenchmark: ParsableCommand {
         }
     }
 
+    /// Reads `evictionBuffer` on `threads` threads.
+    private func evictCaches() {
+        let count = 16 << 20  // evictionBuffer's
+        let box = evictionBuffer
+        let sums = UnsafeMutablePointer<Float>.allocate(capacity: threads)
+        defer { sums.deallocate() }
+        let sink = UncheckedSendable(sums)
+        parallelFor(chunkCount: threads, threads: threads) { chunk, _ in
+            var total = SIMD8<Float>()
+            for i in stride(from: chunk * count / threads, to: (chunk + 1) * count / threads, by: 8) {
+                total += UnsafeRawPointer(box.value + i).loadUnaligned(as: SIMD8<Float>.self)
+            }
+            sink.value[chunk] = total.sum()
+        }
+        precondition(sums[0] > 0)  // keeps the reads
+    }
+
+    /// Reads `count` floats at `p` on the calling thread, into its caches.
+    private func warm(_ p: UnsafePointer<Float>, count: Int) {
+        var total = SIMD8<Float>()
+        for i in stride(from: 0, to: count & ~7, by: 8) {
+            total += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+        }
+        precondition(!total.sum().isNaN)  // keeps the reads
+    }
+
     /// Best of 5 reads of a 256 MiB buffer, summed on `threads` threads, in GB/s.
     private func measureReadBandwidth() -> Double {
         let count = 64 << 20
@@ -169,3 +200,11 @@ struct SkinnyGEMMBenchmark: ParsableCommand {
         return p
     }
 }
+
+/// A buffer larger than the caches (64 MiB), read before each timed product of `jam-bench
+/// skinny` to evict the data of the one before.
+private let evictionBuffer: UncheckedSendable<UnsafeMutablePointer<Float>> = {
+    let buffer = UnsafeMutablePointer<Float>.allocate(capacity: 16 << 20)
+    buffer.initialize(repeating: 1, count: 16 << 20)
+    return UncheckedSendable(buffer)
+}()
