@@ -124,12 +124,18 @@ public final class WorkerPool: @unchecked Sendable {
             }
             #endif
             var seen = seenGeneration
+            var releasesBefore = releases.load(ordering: .relaxed)
             while true {
-                let current = nextTicket(after: seen)
+                let current = nextTicket(after: seen, releasesBefore: releasesBefore)
                 seen = current >> 16
                 if index < current & 0xFFFF {
                     runPart(index)
+                    // Read before the part is reported done: the owner may call OpenBLAS (and
+                    // `releaseCores`) as soon as it is, and this helper must not miss that.
+                    releasesBefore = releases.load(ordering: .relaxed)
                     running.subtract(1, ordering: .releasing)
+                } else {
+                    releasesBefore = releases.load(ordering: .relaxed)
                 }
             }
         }
@@ -145,16 +151,15 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     /// Waits for a ticket of a generation other than `seen`: polling for `spinNanoseconds` (or
-    /// until `releaseCores()`), then asleep until the owner signals.
-    private func nextTicket(after seen: Int) -> Int {
+    /// until `releases` has moved from `releasesBefore`), then asleep until the owner signals.
+    private func nextTicket(after seen: Int, releasesBefore: Int) -> Int {
         if spinNanoseconds > 0 {
             let start = DispatchTime.now().uptimeNanoseconds
-            let releasesAtStart = releases.load(ordering: .relaxed)
             var polls = 0
             while true {
                 let current = ticket.load(ordering: .acquiring)
                 if current >> 16 != seen { return current }
-                if releases.load(ordering: .relaxed) != releasesAtStart { break }
+                if releases.load(ordering: .relaxed) != releasesBefore { break }
                 jam_spin_pause()
                 polls += 1
                 if polls & 63 == 0, DispatchTime.now().uptimeNanoseconds - start >= spinNanoseconds { break }
