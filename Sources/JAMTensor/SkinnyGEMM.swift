@@ -84,16 +84,6 @@ public enum SkinnyGEMM {
             BLAS.sgemm(c, ldc: ldc, a, lda: lda, b, ldb: ldb, transposeB: true, m: m, n: n, k: k, beta: beta)
             return
         }
-        runKernel(c, ldc: ldc, a, lda: lda, b, ldb: ldb, m: m, n: n, k: k, beta: beta)
-    }
-
-    /// `avx2DotProductGEMM` on `BLAS.threads` threads, split by whole tiles of 3 columns of C.
-    private static func runKernel(
-        _ c: UnsafeMutablePointer<Float>, ldc: Int,
-        _ a: UnsafePointer<Float>, lda: Int,
-        _ b: UnsafePointer<Float>, ldb: Int,
-        m: Int, n: Int, k: Int, beta: Float
-    ) {
         // Below about a million multiply-adds a second thread costs more than it saves.
         let workers = m * n * k < 1 << 20 ? 1 : max(1, min(BLAS.threads, n / 3))
         let tiles = (n + 2) / 3
