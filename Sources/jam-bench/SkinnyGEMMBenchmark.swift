@@ -139,28 +139,12 @@ struct SkinnyGEMMBenchmark: ParsableCommand {
 
     /// Reads `evictionBuffer` on `threads` threads.
     private func evictCaches() {
-        let count = 16 << 20  // evictionBuffer's
-        let box = evictionBuffer
-        let sums = UnsafeMutablePointer<Float>.allocate(capacity: threads)
-        defer { sums.deallocate() }
-        let sink = UncheckedSendable(sums)
-        parallelFor(chunkCount: threads, threads: threads) { chunk, _ in
-            var total = SIMD8<Float>()
-            for i in stride(from: chunk * count / threads, to: (chunk + 1) * count / threads, by: 8) {
-                total += UnsafeRawPointer(box.value + i).loadUnaligned(as: SIMD8<Float>.self)
-            }
-            sink.value[chunk] = total.sum()
-        }
-        precondition(sums[0] > 0)  // keeps the reads
+        precondition(readAll(evictionBuffer.value, count: evictionCount, threads: threads) > 0)  // keeps the reads
     }
 
     /// Reads `count` floats at `p` on the calling thread, into its caches.
     private func warm(_ p: UnsafePointer<Float>, count: Int) {
-        var total = SIMD8<Float>()
-        for i in stride(from: 0, to: count & ~7, by: 8) {
-            total += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
-        }
-        precondition(!total.sum().isNaN)  // keeps the reads
+        precondition(!readAll(p, count: count, threads: 1).isNaN)  // keeps the reads
     }
 
     /// Best of 5 reads of a 256 MiB buffer, summed on `threads` threads, in GB/s.
@@ -169,25 +153,13 @@ struct SkinnyGEMMBenchmark: ParsableCommand {
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
         defer { buffer.deallocate() }
         buffer.initialize(repeating: 1, count: count)
-        let box = UncheckedSendable(buffer)
         var best = Double.infinity
-        var sums = [Float](repeating: 0, count: threads)
         for _ in 0..<5 {
             let start = DispatchTime.now().uptimeNanoseconds
-            sums.withUnsafeMutableBufferPointer { s in
-                let sink = UncheckedSendable(s.baseAddress!)
-                parallelFor(chunkCount: threads, threads: threads) { chunk, _ in
-                    let p = box.value
-                    var total = SIMD4<Float>()
-                    for i in stride(from: chunk * count / threads, to: (chunk + 1) * count / threads, by: 4) {
-                        total += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD4<Float>.self)
-                    }
-                    sink.value[chunk] = total.sum()
-                }
-            }
+            let sum = readAll(buffer, count: count, threads: threads)
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+            precondition(sum > 0)  // keeps the reads
         }
-        precondition(sums.allSatisfy { $0 > 0 })  // keeps the reads
         return Double(count * 4) / best / 1e9
     }
 
@@ -201,10 +173,36 @@ struct SkinnyGEMMBenchmark: ParsableCommand {
     }
 }
 
-/// A buffer larger than the caches (64 MiB), read before each timed product of `jam-bench
-/// skinny` to evict the data of the one before.
+/// A buffer larger than the caches (64 MiB of ones), read before each timed product of
+/// `jam-bench skinny` to evict the data of the one before.
+private let evictionCount = 16 << 20
 private let evictionBuffer: UncheckedSendable<UnsafeMutablePointer<Float>> = {
-    let buffer = UnsafeMutablePointer<Float>.allocate(capacity: 16 << 20)
-    buffer.initialize(repeating: 1, count: 16 << 20)
+    let buffer = UnsafeMutablePointer<Float>.allocate(capacity: evictionCount)
+    buffer.initialize(repeating: 1, count: evictionCount)
     return UncheckedSendable(buffer)
 }()
+
+/// The sum of the `count` floats at `p`, read 8 at a time on `threads` threads (each its own
+/// contiguous part); callers check the sum so that the reads are not optimised away.
+private func readAll(_ p: UnsafePointer<Float>, count: Int, threads: Int) -> Float {
+    let sums = UnsafeMutablePointer<Float>.allocate(capacity: threads)
+    defer { sums.deallocate() }
+    let box = UncheckedSendable((p, sums))
+    parallelFor(chunkCount: threads, threads: threads) { chunk, _ in
+        let (p, sums) = box.value
+        let end = (chunk + 1) * count / threads
+        var i = chunk * count / threads
+        var lanes = SIMD8<Float>()
+        while i + 8 <= end {
+            lanes += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+            i += 8
+        }
+        var total = lanes.sum()
+        while i < end {
+            total += p[i]
+            i += 1
+        }
+        sums[chunk] = total
+    }
+    return (0..<threads).reduce(0) { $0 + sums[$1] }
+}
