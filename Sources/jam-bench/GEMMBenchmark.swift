@@ -35,24 +35,9 @@ struct GEMMBenchmark: ParsableCommand {
         let peak = BLAS.measureSGEMMPeak(size: size, repetitions: repetitions)
         print("sgemm \(size)³, \(BLAS.threads) thread(s), best of \(repetitions): \(format(peak, 1)) GFLOP/s")
         usleep(10_000)
-        let states = otherThreadStates()
+        let states = ProcessThreads.all().filter { !$0.isCaller }.map(\.state)
         print("other threads 10 ms after the last product: \(states.filter { $0 == "R" }.count) running, "
               + "\(states.filter { $0 != "R" }.count) not (\(OpenBLASIdleThreads.current))")
-    }
-
-    /// The scheduler state (R running or runnable, S sleeping, …) of each of this process's
-    /// threads but the calling one, from /proc/self/task/<tid>/stat; empty where there is none.
-    private func otherThreadStates() -> [Character] {
-        // /proc/thread-self links to "<pid>/task/<tid>" of the calling thread.
-        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self"))?
-            .split(separator: "/").last.map(String.init)
-        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-        return tasks.filter { $0 != me }.compactMap { tid in
-            // "tid (comm) S …": the state follows the last ')', since comm may hold spaces.
-            guard let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return nil }
-            return stat[stat.index(after: close)...].first { $0 != " " }
-        }
     }
 }
 

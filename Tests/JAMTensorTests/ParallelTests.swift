@@ -148,15 +148,7 @@ private func threadStates(named name: String, within seconds: Double) -> [Charac
     return states
 }
 
-/// The scheduler states (R, S, …) of this process's threads called `name`, from /proc.
+/// The scheduler states (R, S, …) of this process's threads called `name`.
 private func threadStates(named name: String) -> [Character] {
-    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-    return tasks.compactMap { tid in
-        guard let comm = try? String(contentsOfFile: "/proc/self/task/\(tid)/comm", encoding: .utf8),
-              comm.trimmingCharacters(in: .whitespacesAndNewlines) == name,
-              let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        // "tid (comm) S …": the state follows the last ')'.
-        return stat[stat.index(after: close)...].first { $0 != " " }
-    }
+    ProcessThreads.all().filter { $0.name == name }.map(\.state)
 }
