@@ -5,6 +5,7 @@
 
 import Foundation
 import JAMTensorAVX2
+import Synchronization
 
 /// Products with few rows against a large matrix: `C = beta·C + A · Bᵀ` with m ≲ 32.
 ///
@@ -88,16 +89,27 @@ public enum SkinnyGEMM {
         let workers = m * n * k < 1 << 20 ? 1 : max(1, min(BLAS.threads, n / 3))
         let tiles = (n + 2) / 3
         let box = UncheckedSendable((c, a, b))
-        parallelFor(chunkCount: workers, threads: workers) { chunk, _ in
+        // The threads claim runs of tiles in turn (`TileClaims`), so that a thread that starts
+        // late (a helper woken from sleep) or runs slower (its core shared with another process)
+        // leaves the rest to the others instead of making them wait at the end.
+        let claims = TileClaims(tiles: tiles, workers: workers, tilesPerClaim: Self.tilesPerClaim(k: k))
+        parallelFor(chunkCount: workers, threads: workers) { _, worker in
             let (c, a, b) = box.value
-            // Whole tiles of 3 columns per worker, so that only the last tile can be short.
-            let columns = min(n, 3 * (chunk * tiles / workers))..<min(n, 3 * ((chunk + 1) * tiles / workers))
-            guard !columns.isEmpty else { return }
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: (m + 3) / 4 * 12) { scratch in
-                avx2DotProductGEMM(c, ldc: ldc, a, lda: lda, b, ldb: ldb, m: m, columns: columns, k: k,
-                                   beta: beta, accumulators: scratch.baseAddress!)
+                while let claimed = claims.next(worker: worker) {
+                    // Whole tiles of 3 columns, so that only the last tile can be short.
+                    let columns = 3 * claimed.lowerBound..<min(n, 3 * claimed.upperBound)
+                    avx2DotProductGEMM(c, ldc: ldc, a, lda: lda, b, ldb: ldb, m: m, columns: columns, k: k,
+                                       beta: beta, accumulators: scratch.baseAddress!, prefetchEnd: n)
+                }
             }
         }
+    }
+
+    /// Tiles (of 3 rows of B) per claim: about 256 KiB of B, so that a claim costs little
+    /// against its work and a thread left waiting for the last claim waits about 10 µs.
+    static func tilesPerClaim(k: Int) -> Int {
+        max(1, (256 << 10) / (3 * k * MemoryLayout<Float>.stride))
     }
 
     /// `C = beta·C + A · W`, W `[k, n]` (row stride `ldw`): with JAM's kernel on `copy`'s Wᵀ
@@ -175,5 +187,52 @@ public final class TransposedCopy {
         SkinnyGEMM.transpose(buffer.reserve(rows * columns), w, ldSource: ld, rows: rows, columns: columns)
         pointer = UnsafePointer(buffer.pointer)
         stride = rows
+    }
+}
+
+/// Shares `0..<tiles` between `workers` threads: each starts on its own contiguous share (so that
+/// each streams its own part of B, as a fixed split would) and takes runs of `tilesPerClaim`
+/// from its front; a thread whose share is done takes runs from the back of another's. Each tile
+/// goes to exactly one thread. Which thread computes a tile does not change its bits (each output
+/// depends only on its rows of A and B), so results stay the same whatever the timing.
+public final class TileClaims: @unchecked Sendable {
+    /// Per worker, its share's remaining tiles: front in the low 32 bits, end in the high 32.
+    private final class Share: Sendable {
+        let bounds: Atomic<Int>
+        init(_ range: Range<Int>) { bounds = Atomic(range.lowerBound | range.upperBound << 32) }
+    }
+
+    private let shares: [Share]
+    public let tilesPerClaim: Int
+
+    /// `tiles` split into `workers` contiguous shares, worker w's `[w·tiles/workers, (w+1)·tiles/workers)`.
+    public init(tiles: Int, workers: Int, tilesPerClaim: Int) {
+        precondition(tilesPerClaim > 0 && workers > 0 && tiles < 1 << 31,
+                     "TileClaims: \(tiles) tiles, \(workers) workers, claims of \(tilesPerClaim)")
+        self.tilesPerClaim = tilesPerClaim
+        shares = (0..<workers).map { w in Share(w * tiles / workers..<(w + 1) * tiles / workers) }
+    }
+
+    /// The next run of tiles for `worker`, or nil when all are taken.
+    public func next(worker: Int) -> Range<Int>? {
+        if let own = take(from: shares[worker], front: true) { return own }
+        for offset in 1..<shares.count {
+            if let stolen = take(from: shares[(worker + offset) % shares.count], front: false) { return stolen }
+        }
+        return nil
+    }
+
+    private func take(from share: Share, front: Bool) -> Range<Int>? {
+        var bounds = share.bounds.load(ordering: .relaxed)
+        while true {
+            let (lower, upper) = (bounds & 0xFFFF_FFFF, bounds >> 32)
+            guard lower < upper else { return nil }
+            let taken = front ? lower..<min(upper, lower + tilesPerClaim) : max(lower, upper - tilesPerClaim)..<upper
+            let left = front ? taken.upperBound | upper << 32 : lower | taken.lowerBound << 32
+            let (exchanged, original) = share.bounds.compareExchange(
+                expected: bounds, desired: left, ordering: .relaxed)
+            if exchanged { return taken }
+            bounds = original
+        }
     }
 }

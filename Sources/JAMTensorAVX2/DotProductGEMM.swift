@@ -26,14 +26,19 @@ import CPrefetch
 /// - Parameters:
 ///   - beta: 0 overwrites C (its old values are never read), otherwise `C = beta·C + A·Bᵀ`.
 ///   - accumulators: scratch of at least `((m + 3) / 4) · 12` vectors.
+///   - prefetchEnd: the rows of B before this one may be prefetched (at least `columns`' end):
+///     a caller that computes the columns in consecutive runs passes the end of the whole run,
+///     so that the first tile of the next run is on its way too.
 @inline(never)
 public func avx2DotProductGEMM(
     _ c: UnsafeMutablePointer<Float>, ldc: Int,
     _ a: UnsafePointer<Float>, lda: Int,
     _ b: UnsafePointer<Float>, ldb: Int,
     m: Int, columns: Range<Int>, k: Int, beta: Float,
-    accumulators: UnsafeMutablePointer<SIMD8<Float>>
+    accumulators: UnsafeMutablePointer<SIMD8<Float>>,
+    prefetchEnd: Int
 ) {
+    precondition(prefetchEnd >= columns.upperBound, "avx2DotProductGEMM: prefetchEnd \(prefetchEnd) before the columns' end")
     let groups = (m + 3) / 4
     let vectorLength = k & ~7
     let chunkLength = 512
@@ -50,10 +55,10 @@ public func avx2DotProductGEMM(
         // the requests over the tile instead of a burst that overflows the miss queues (with
         // fewer than 3 groups, m ≤ 8, the rows past the last group are left to the hardware);
         // into L2 (`jam_prefetch`), which holds more requests in flight than L1.
-        let next = j + 3 < columns.upperBound ? j + 3 : j
+        let next = j + 3 < prefetchEnd ? j + 3 : j
         let p0 = b + next &* ldb
-        let p1 = b + min(next + 1, columns.upperBound - 1) &* ldb
-        let p2 = b + min(next + 2, columns.upperBound - 1) &* ldb
+        let p1 = b + min(next + 1, prefetchEnd - 1) &* ldb
+        let p2 = b + min(next + 2, prefetchEnd - 1) &* ldb
         accumulators.update(repeating: SIMD8(), count: groups &* 12)
         var start = 0
         while start < vectorLength {

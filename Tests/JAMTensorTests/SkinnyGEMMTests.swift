@@ -1,5 +1,6 @@
 // shapes: A [m, k] (row stride lda), B [n, k] (row stride ldb), C [m, n] (row stride ldc).
 
+import Dispatch
 import JAMTensor
 import JAMTestSupport
 import Testing
@@ -63,6 +64,39 @@ import Testing
             #expect(one.map(\.bitPattern) == all.map(\.bitPattern))
             let firstFive = product(rows: 5)
             #expect(firstFive.map(\.bitPattern) == Array(one.prefix(5 * n)).map(\.bitPattern))
+        }
+    }
+
+    /// A worker takes its own share from the front, then the others' from the back.
+    @Test func tileClaimsTakeTheOwnShareFirstThenTheOthersFromTheBack() {
+        let claims = TileClaims(tiles: 10, workers: 2, tilesPerClaim: 3)
+        var taken: [Range<Int>] = []
+        while let run = claims.next(worker: 0) { taken.append(run) }
+        #expect(taken == [0..<3, 3..<5, 7..<10, 5..<7])
+        #expect(claims.next(worker: 1) == nil)
+        let other = TileClaims(tiles: 10, workers: 2, tilesPerClaim: 3)
+        #expect(other.next(worker: 1) == 5..<8)
+        #expect(other.next(worker: 0) == 0..<3)
+    }
+
+    /// Threads claiming at once (more claims than tiles per share, shares of unequal length)
+    /// get every tile exactly once.
+    @Test(arguments: [(2, 1000, 7), (3, 1001, 5), (4, 97, 1)])
+    func tileClaimsHandOutEveryTileOnceUnderContention(workers: Int, tiles: Int, perClaim: Int) {
+        let claims = TileClaims(tiles: tiles, workers: workers, tilesPerClaim: perClaim)
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: tiles * workers)
+        counts.initialize(repeating: 0, count: tiles * workers)
+        defer { counts.deallocate() }
+        let box = UncheckedSendable(counts)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            // Each worker counts in its own row, so the rows can be written at once.
+            while let run = claims.next(worker: worker) {
+                for tile in run { box.value[worker * tiles + tile] += 1 }
+            }
+        }
+        for tile in 0..<tiles {
+            let total = (0..<workers).reduce(0) { $0 + counts[$1 * tiles + tile] }
+            #expect(total == 1, "tile \(tile) taken \(total) times")
         }
     }
 
