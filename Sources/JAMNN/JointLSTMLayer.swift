@@ -234,7 +234,9 @@ public final class JointLSTMLayer: LSTMHiddenStates {
             lstmBroadcastRows(sub, ld: 3 * d, values + subGateBiases[k].offset, rows: b, count: 3 * d)
             SkinnyGEMM.multiply(sub, ldc: 3 * d, row, lda: rowLength, weights: values + subGateWeights[k].offset,
                                 ldw: 3 * d, copy: transposedSubGateWeights[k], m: b, n: 3 * d, k: rowLength, beta: 1)
-            LSTMVectorMath.apply(sub, count: b * 3 * d, LSTMVectorMath.tanh)
+            lstmForEachRow(b, elementsPerRow: 3 * d) { r in
+                LSTMVectorMath.apply(sub + r * 3 * d, count: 3 * d, LSTMVectorMath.tanh)
+            }
             // u_tk into the cell's input row.
             for r in 0..<b {
                 let x = row + r * rowLength
@@ -344,7 +346,9 @@ public final class JointLSTMLayer: LSTMHiddenStates {
                     if let dx { for j in 0..<d { dx[j] = du[j] * inputSubGate[j] } }
                 }
             }
-            for e in 0..<(b * 3 * d) { dSub[e] *= 1 - sub[e] * sub[e] }
+            lstmForEachRow(b, elementsPerRow: 3 * d) { r in
+                for e in (r * 3 * d)..<((r + 1) * 3 * d) { dSub[e] *= 1 - sub[e] * sub[e] }
+            }
             // Through the sub-gates' fused GEMM into [x_tk, h_{t−1}].
             let dRow = branchRowGradients[k].pointer
             SkinnyGEMM.multiplyTransposed(dRow, ldc: rowLength, dSub, lda: 3 * d, values + subGateWeights[k].offset,

@@ -36,6 +36,19 @@ public func lstmAccumulateColumnSums(
     }
 }
 
+/// Calls `body(r)` for every row r in `0..<rows`, on `BLAS.threads` threads when the rows hold at
+/// least `parallelElements` elements together (the paper's sizes: one row of the batch is 1024
+/// or more units), else on this thread. Rows must be independent: each call writes only its own
+/// row, so the bits do not depend on the thread count.
+@inline(__always)
+public func lstmForEachRow(_ rows: Int, elementsPerRow: Int, _ body: (_ row: Int) -> Void) {
+    let threads = rows &* elementsPerRow >= lstmParallelElements ? BLAS.threads : 1
+    parallelFor(chunkCount: rows, threads: threads) { r, _ in body(r) }
+}
+
+/// Below this many elements an elementwise pass stays on one thread: waking a helper costs more.
+public let lstmParallelElements = 1 << 14
+
 // MARK: - Seeded initialisation
 
 extension SplitMix64 {
@@ -100,7 +113,7 @@ public func lstmCellForward(
 ) {
     typealias V = LSTMVectorMath
     let h4 = 4 &* hidden
-    for b in 0..<batch {
+    lstmForEachRow(batch, elementsPerRow: h4) { b in
         let g = gates + b &* h4
         let row = b &* hidden
         // 8 units at a time; a last partial group is padded with zeros (same arithmetic).
@@ -140,7 +153,7 @@ public func lstmCellBackward(
     batch: Int, hidden: Int
 ) {
     let h4 = 4 &* hidden
-    for b in 0..<batch {
+    lstmForEachRow(batch, elementsPerRow: h4) { b in
         let g = gates + b &* h4
         let d = gateGradients + b &* h4
         for j in 0..<hidden {
