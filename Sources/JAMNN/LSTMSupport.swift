@@ -37,7 +37,7 @@ public func lstmAccumulateColumnSums(
 }
 
 /// Calls `body(r)` for every row r in `0..<rows`, on `BLAS.threads` threads when the rows hold at
-/// least `parallelElements` elements together (the paper's sizes: one row of the batch is 1024
+/// least `lstmParallelElements` elements together (the paper's sizes: one row of the batch is 1024
 /// or more units), else on this thread. Rows must be independent: each call writes only its own
 /// row, so the bits do not depend on the thread count.
 @inline(__always)

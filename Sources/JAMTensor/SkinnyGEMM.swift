@@ -195,7 +195,7 @@ public final class TransposedCopy {
 /// from its front; a thread whose share is done takes runs from the back of another's. Each tile
 /// goes to exactly one thread. Which thread computes a tile does not change its bits (each output
 /// depends only on its rows of A and B), so results stay the same whatever the timing.
-public final class TileClaims: @unchecked Sendable {
+public final class TileClaims: Sendable {
     /// Per worker, its share's remaining tiles: front in the low 32 bits, end in the high 32.
     private final class Share: Sendable {
         let bounds: Atomic<Int>
