@@ -16,9 +16,10 @@ import Testing
 
     /// `C = beta·C + A·Bᵀ` against a Double loop, on sizes that leave every kind of edge: rows
     /// not a multiple of the 4-row groups, columns not a multiple of the 3-column tiles, k not a
-    /// multiple of the 8 lanes and longer than one 256-element chunk, strides wider than the rows.
+    /// multiple of the 8 lanes and longer than one 256-element chunk, strides wider than the rows;
+    /// 16 × 301 × 700 is large enough for two threads and several runs of tiles each (`TileClaims`).
     /// With beta = 0 C starts as NaN, which must never be read.
-    @Test(arguments: [(1, 1, 1), (3, 2, 7), (4, 3, 8), (5, 7, 9), (16, 50, 300), (17, 13, 517), (32, 4, 1030)])
+    @Test(arguments: [(1, 1, 1), (3, 2, 7), (4, 3, 8), (5, 7, 9), (16, 50, 300), (17, 13, 517), (32, 4, 1030), (16, 301, 700)])
     func productMatchesDoubleLoop(m: Int, n: Int, k: Int) {
         let (lda, ldb, ldc) = (k + 3, k + 5, n + 2)
         let a = uniformValues(m * lda, seed: 31), b = uniformValues(n * ldb, seed: 32)
@@ -30,7 +31,19 @@ import Testing
                     SkinnyGEMM.multiplyTransposed(cp.baseAddress!, ldc: ldc, a, lda: lda, b, ldb: ldb,
                                                   m: m, n: n, k: k, beta: beta, kernel: kernel)
                 }
-                let worst = worstError(c, ldc: ldc, a, lda: lda, b, ldb: ldb, m: m, n: n, k: k, beta: beta, c0: c0)
+                var worst = 0.0
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var sum = 0.0, magnitude = 0.0
+                        for p in 0..<k {
+                            sum += Double(a[i * lda + p]) * Double(b[j * ldb + p])
+                            magnitude += abs(Double(a[i * lda + p]) * Double(b[j * ldb + p]))
+                        }
+                        let old = beta == 0 ? 0 : Double(beta) * Double(c0[i * ldc + j])
+                        let error = abs(Double(c[i * ldc + j]) - (sum + old)) / (magnitude + abs(old) + 1e-30)
+                        worst = max(worst, error.isNaN ? .infinity : error)
+                    }
+                }
                 // Float32 summation: a few units of 2⁻²⁴ relative to Σ|a·b|.
                 #expect(worst < 2e-6, "\(kernel), m \(m) n \(n) k \(k), beta \(beta): worst error \(worst) of Σ|a·b|")
                 // The padding between rows of C is left alone.
@@ -151,24 +164,3 @@ import Testing
     }
 }
 
-/// The worst error of `C = beta·C0 + A·Bᵀ` against a Double loop, each relative to Σ|a·b| + |beta·c0|
-/// of its output (NaN counts as infinite).
-private func worstError(
-    _ c: [Float], ldc: Int, _ a: [Float], lda: Int, _ b: [Float], ldb: Int,
-    m: Int, n: Int, k: Int, beta: Float = 0, c0: [Float] = []
-) -> Double {
-    var worst = 0.0
-    for i in 0..<m {
-        for j in 0..<n {
-            var sum = 0.0, magnitude = 0.0
-            for p in 0..<k {
-                sum += Double(a[i * lda + p]) * Double(b[j * ldb + p])
-                magnitude += abs(Double(a[i * lda + p]) * Double(b[j * ldb + p]))
-            }
-            let old = beta == 0 ? 0 : Double(beta) * Double(c0[i * ldc + j])
-            let error = abs(Double(c[i * ldc + j]) - (sum + old)) / (magnitude + abs(old) + 1e-30)
-            worst = max(worst, error.isNaN ? .infinity : error)
-        }
-    }
-    return worst
-}
